@@ -1,0 +1,127 @@
+"""Reading images safely and moving them between PIL and tensors.
+
+Every engine takes PIL images through :func:`load_image` so orientation, odd modes and size
+limits are handled once: EXIF orientation applied, RGBA composited on white, greyscale and
+palette images converted to RGB, decompression bombs refused with a readable message.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.engine.errors import StyleTransferError
+
+DEFAULT_MAX_MEGAPIXELS = 40.0
+
+ImageSource = str | Path | bytes | BinaryIO | Image.Image
+
+
+def _open(source: ImageSource, what: str) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise StyleTransferError(f"{what} {path.name!r} does not exist")
+        source = path.read_bytes()
+    if isinstance(source, bytes):
+        if not source:
+            raise StyleTransferError(f"{what} is an empty file")
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(source)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise StyleTransferError(f"{what} is too large to open safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise StyleTransferError(f"{what} is not an image Pillow can read") from exc
+
+
+def check_megapixels(width: int, height: int, what: str, max_megapixels: float) -> None:
+    """Raise unless ``width x height`` is a non-empty image within ``max_megapixels``."""
+    if width <= 0 or height <= 0:
+        raise StyleTransferError(f"{what} is {width}x{height}; it has no pixels")
+    if width * height > max_megapixels * 1_000_000:
+        raise StyleTransferError(
+            f"{what} is {width}x{height}; the limit is {max_megapixels:g} megapixels")
+
+
+def load_image(source: ImageSource, what: str = "image",
+               max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Image.Image:
+    """Decode ``source`` fully into an upright RGB image or raise :class:`StyleTransferError`.
+
+    ``what`` names the image in messages ("style image is 12000x9000; the limit is ...").
+    Animated images give their first frame.
+    """
+    image = _open(source, what)
+    check_megapixels(image.width, image.height, what, max_megapixels)
+    try:
+        image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise StyleTransferError(f"{what} is damaged or truncated ({exc})") from exc
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of ``image``; transparency is composited over white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        array = array / max(1.0, float(array.max())) * 255.0
+        image = Image.fromarray(array.astype(np.uint8))
+    return image.convert("RGB")
+
+
+def fit_size(width: int, height: int, max_side: int, multiple: int = 8) -> tuple[int, int]:
+    """Scale ``(width, height)`` so the longer side is at most ``max_side``, keeping the aspect
+    ratio, then round each side to a multiple of ``multiple`` (at least one multiple)."""
+    if max_side < multiple:
+        raise StyleTransferError(f"output size {max_side} is too small; use at least {multiple}")
+    scale = min(1.0, max_side / max(width, height))
+    w = max(multiple, int(round(width * scale / multiple)) * multiple)
+    h = max(multiple, int(round(height * scale / multiple)) * multiple)
+    return w, h
+
+
+def resize_to_fit(image: Image.Image, max_side: int, multiple: int = 8) -> Image.Image:
+    """``image`` resized by :func:`fit_size` with a high-quality filter (no-op if it fits)."""
+    size = fit_size(image.width, image.height, max_side, multiple)
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image to a float tensor of shape (1, 3, H, W) in [0, 1]."""
+    array = np.asarray(to_rgb(image), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
+    """A (3, H, W) or (1, 3, H, W) tensor in [0, 1] to an RGB PIL image (values clamped)."""
+    if tensor.dim() == 4:
+        if tensor.shape[0] != 1:
+            raise ValueError("tensor_to_pil takes one image; index the batch first")
+        tensor = tensor[0]
+    array = tensor.detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
+    return Image.fromarray(array.cpu().numpy(), "RGB")
+
+
+def megapixels(image: Image.Image) -> float:
+    """Size of ``image`` in megapixels (for messages and limits)."""
+    return image.width * image.height / 1e6
+

@@ -1,0 +1,73 @@
+"""The one settings object, read from ``DREAMGEN_*`` environment variables.
+
+Defaults work on a laptop: a SQLite file and a media folder under one data directory,
+the GPU when there is one, else the CPU.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    """Per-user cache for downloaded weights (``$XDG_CACHE_HOME/dreamgen/weights``)."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dreamgen" / "weights"
+
+
+class Settings(BaseSettings):
+    """Every knob of dreamgen. Each field is documented in the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="DREAMGEN_", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Folder for the SQLite file and media.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
+    media_dir: Path | None = Field(None, description="Uploads and results; default data_dir/media.")
+
+    # --- weights -------------------------------------------------------------------------
+    weights_dir: Path | None = Field(None, description="Folder searched first for model weights.")
+    weights_cache_dir: Path = Field(default_factory=_default_cache_dir,
+                                    description="Where downloads go.")
+    offline: bool = Field(False, description="Never download weights, even on request.")
+
+    # --- compute -------------------------------------------------------------------------
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    workers: int = Field(0, description="Worker threads; 0 means one per GPU, or one on CPU.")
+    run_worker: bool = Field(True, description="Start the worker thread(s) with the web app.")
+
+    # --- server --------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, description="Port the server listens on.")
+    public_url: str = Field("", description="Absolute base URL for share-card meta tags.")
+
+    # --- limits --------------------------------------------------------------------------
+    max_upload_mb: int = Field(200, description="Largest accepted upload, in MiB.")
+    max_image_megapixels: float = Field(40.0, description="Largest accepted image.")
+    max_output_side: int = Field(2048, description="Largest output side a user may ask for.")
+    max_video_seconds: float = Field(120.0, description="Longest accepted video clip.")
+    max_video_frames: int = Field(3600, description="Most frames accepted in a clip.")
+    max_video_side: int = Field(1920, description="Largest accepted video frame side.")
+    max_attempts: int = Field(3, description="Runs of a job interrupted by crashes before it fails.")
+    min_free_disk_mb: int = Field(500, description="Uploads are refused below this free space.")
+    rate_limit_per_minute: int = Field(20, description="Jobs one client may create per minute.")
+
+    @model_validator(mode="after")
+    def _fill_derived_paths(self) -> "Settings":
+        if self.media_dir is None:
+            self.media_dir = self.data_dir / "media"
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'dreamgen.db').as_posix()}"
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` and pass it in)."""
+    return Settings()
