@@ -1,0 +1,101 @@
+"""Database engine, sessions and schema upgrades (SQLite by default, PostgreSQL works too)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("dreamgen.db")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(url: str) -> bool:
+    """True for ``sqlite://`` URLs."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys, and leaves
+    transaction control to us so ``BEGIN IMMEDIATE`` can take the write lock up front."""
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    path = _sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded attributes after commit (handy for templates)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    """Alembic configuration pointing at this repository's migrations and ``url``."""
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """Consistent copy of a SQLite database, WAL contents included (sqlite3 backup API)."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def upgrade_to_head(url: str) -> None:
+    """Bring the schema to the newest migration. A SQLite file is copied aside first and
+    restored if the upgrade fails, so a bad migration never leaves a half-upgraded database."""
+    from alembic import command
+
+    path = _sqlite_file(url) if is_sqlite(url) else None
+    backup = None
+    if path is not None and path.exists() and path.stat().st_size > 0:
+        backup = path.with_name(path.name + ".pre-upgrade")
+        _copy_sqlite(path, backup)
+    try:
+        command.upgrade(alembic_config(url), "head")
+    except Exception:
+        if backup is not None:
+            log.error("schema upgrade failed; restoring %s from %s", path, backup)
+            _copy_sqlite(backup, path)
+        raise
+    finally:
+        if backup is not None:
+            backup.unlink(missing_ok=True)

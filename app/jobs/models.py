@@ -1,0 +1,96 @@
+"""The job table: one row per Generate click, the queue and the gallery at once."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (stored naive-UTC by SQLite, aware by PostgreSQL)."""
+    return datetime.now(timezone.utc)
+
+
+def new_public_id() -> str:
+    """Short URL-safe id for job URLs (96 random bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def new_share_token() -> str:
+    """Unguessable share token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+class JobState:
+    """The states a job moves through: queued → running → succeeded | failed | cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+
+class Base(DeclarativeBase):
+    """Metadata root for Alembic's autogenerate."""
+
+
+class Job(Base):
+    """A style-transfer job with its inputs, progress and outputs (paths relative to media)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_state_id", "state", "id"),
+        Index("ix_jobs_gallery", "state", "visibility", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    share_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_share_token)
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="image")
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
+    engine: Mapped[str] = mapped_column(String(32))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(String(200), default="waiting in the queue")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_path: Mapped[str] = mapped_column(String(255))
+    style_paths: Mapped[list[str]] = mapped_column(JSON, default=list)
+    result_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    thumb_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    preview_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job can no longer change state."""
+        return self.state in JobState.FINISHED
+
+    def media_paths(self) -> list[str]:
+        """Every media file this job owns (inputs, outputs, previews)."""
+        paths = [self.content_path, *self.style_paths, self.result_path, self.thumb_path,
+                 self.preview_path]
+        return [p for p in paths if p]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware UTC datetime (SQLite hands back naive UTC values)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,195 @@
+"""The job queue: enqueue, claim atomically, report progress, finish, cancel, recover.
+
+Every write is one short transaction so the web pages and several workers (threads, or
+processes on other machines sharing a PostgreSQL database) never wait long on each other.
+Claiming is a single ``UPDATE … WHERE id = (SELECT … LIMIT 1 [FOR UPDATE SKIP LOCKED])
+RETURNING …``; on SQLite it runs inside ``BEGIN IMMEDIATE`` so two claimers cannot both win.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from app.jobs.models import Job, JobState, utcnow
+
+_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
+
+
+def _write_session(engine: Engine) -> Session:
+    """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade deadlocks)."""
+    session = Session(engine, expire_on_commit=False)
+    session.connection(execution_options=_IMMEDIATE)
+    return session
+
+
+def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
+                options: dict[str, Any], content_path: str, style_paths: list[str],
+                visibility: str = "public") -> Job:
+    """Commit a new queued job. Call only after its input files are safely on disk."""
+    job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
+              content_path=content_path, style_paths=style_paths, visibility=visibility,
+              state=JobState.QUEUED, message="waiting in the queue")
+    session.add(job)
+    session.commit()
+    return job
+
+
+def claim_next_job(engine: Engine, worker_id: str) -> Job | None:
+    """Atomically move the oldest queued job to ``running`` for ``worker_id`` and return it."""
+    oldest = (select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
+              .with_for_update(skip_locked=True).scalar_subquery())
+    claim = (update(Job).where(Job.id == oldest, Job.state == JobState.QUEUED)
+             .values(state=JobState.RUNNING, worker_id=worker_id, attempts=Job.attempts + 1,
+                     started_at=utcnow(), updated_at=utcnow(), progress=0.0,
+                     message="starting")
+             .returning(Job)
+             .execution_options(synchronize_session=False))
+    with _write_session(engine) as session:
+        job = session.scalars(claim).one_or_none()
+        session.commit()
+        return job
+
+
+def _update_running(engine: Engine, job_id: int, **values: Any) -> bool:
+    with _write_session(engine) as session:
+        result = session.execute(
+            update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False))
+        session.commit()
+        return result.rowcount == 1
+
+
+def update_progress(engine: Engine, job_id: int, fraction: float, message: str,
+                    preview_path: str | None = None) -> bool:
+    """Record progress of a running job; False if it is no longer running."""
+    values: dict[str, Any] = {"progress": max(0.0, min(1.0, fraction)), "message": message[:200]}
+    if preview_path is not None:
+        values["preview_path"] = preview_path
+    return _update_running(engine, job_id, **values)
+
+
+def finish_job(engine: Engine, job_id: int, *, result_path: str, thumb_path: str | None,
+               width: int, height: int) -> bool:
+    """Mark a running job succeeded with its result files."""
+    return _update_running(engine, job_id, state=JobState.SUCCEEDED, progress=1.0,
+                           message="done", result_path=result_path, thumb_path=thumb_path,
+                           width=width, height=height, finished_at=utcnow())
+
+
+def fail_job(engine: Engine, job_id: int, error: str) -> bool:
+    """Mark a running job failed with a message a person can read."""
+    return _update_running(engine, job_id, state=JobState.FAILED, error=error,
+                           message="failed", finished_at=utcnow())
+
+
+def cancel_running_job(engine: Engine, job_id: int) -> bool:
+    """Mark a running job cancelled (the worker calls this once the engine has stopped)."""
+    return _update_running(engine, job_id, state=JobState.CANCELLED, message="cancelled",
+                           finished_at=utcnow())
+
+
+def release_job(engine: Engine, job_id: int) -> bool:
+    """Put a running job back in the queue (the worker is shutting down mid-job)."""
+    return _update_running(engine, job_id, state=JobState.QUEUED, worker_id=None,
+                           progress=0.0, message="waiting in the queue (resumed after restart)")
+
+
+def request_cancel(session: Session, job: Job) -> bool:
+    """Cancel ``job``: a queued job is cancelled at once, a running one is flagged for its
+    worker. Returns False when the job had already finished."""
+    if job.state == JobState.QUEUED:
+        result = session.execute(
+            update(Job).where(Job.id == job.id, Job.state == JobState.QUEUED)
+            .values(state=JobState.CANCELLED, message="cancelled", finished_at=utcnow(),
+                    updated_at=utcnow()).execution_options(synchronize_session=False))
+        session.commit()
+        if result.rowcount == 1:
+            session.refresh(job)
+            return True
+        session.refresh(job)  # the worker claimed it meanwhile: flag it below
+    if job.state == JobState.RUNNING:
+        session.execute(update(Job).where(Job.id == job.id)
+                        .values(cancel_requested=True, message="cancelling")
+                        .execution_options(synchronize_session=False))
+        session.commit()
+        session.refresh(job)
+        return True
+    return False
+
+
+def is_cancel_requested(engine: Engine, job_id: int) -> bool:
+    """True when somebody asked to cancel ``job_id`` (or it vanished)."""
+    with Session(engine) as session:
+        flag = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+        return flag is None or bool(flag)
+
+
+def recover_interrupted_jobs(engine: Engine, max_attempts: int,
+                             worker_ids: list[str] | None = None) -> int:
+    """On start: jobs left ``running`` by a crash go back to the queue, or fail once they
+    have used ``max_attempts`` runs. ``worker_ids`` limits this to one machine's workers
+    (several machines sharing PostgreSQL); None means every running job."""
+    where = [Job.state == JobState.RUNNING]
+    if worker_ids is not None:
+        where.append(Job.worker_id.in_(worker_ids))
+    with _write_session(engine) as session:
+        failed = session.execute(
+            update(Job).where(*where, Job.attempts >= max_attempts)
+            .values(state=JobState.FAILED, message="failed", finished_at=utcnow(),
+                    error=f"the server stopped during this job {max_attempts} times; "
+                          "giving up (try a smaller size or another engine)")
+            .execution_options(synchronize_session=False)).rowcount
+        requeued = session.execute(
+            update(Job).where(*where, Job.attempts < max_attempts)
+            .values(state=JobState.QUEUED, worker_id=None, progress=0.0,
+                    message="waiting in the queue (resumed after restart)")
+            .execution_options(synchronize_session=False)).rowcount
+        session.commit()
+        return failed + requeued
+
+
+def queue_position(session: Session, job: Job) -> int:
+    """How many queued jobs are ahead of ``job`` plus one (0 when it is not queued)."""
+    if job.state != JobState.QUEUED:
+        return 0
+    ahead = session.scalar(select(func.count()).select_from(Job)
+                           .where(Job.state == JobState.QUEUED, Job.id < job.id))
+    return int(ahead or 0) + 1
+
+
+def list_gallery(session: Session, page: int = 1, per_page: int = 24) -> tuple[list[Job], int]:
+    """Finished public results, newest first, one page of them, and the total count."""
+    visible = (Job.state == JobState.SUCCEEDED, Job.visibility == "public")
+    total = session.scalar(select(func.count()).select_from(Job).where(*visible)) or 0
+    page = max(1, page)
+    jobs = session.scalars(select(Job).where(*visible)
+                           .order_by(Job.finished_at.desc(), Job.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(jobs), int(total)
+
+
+def get_job(session: Session, public_id: str) -> Job | None:
+    """The job with this public id, or None."""
+    return session.scalar(select(Job).where(Job.public_id == public_id))
+
+
+def get_job_by_share_token(session: Session, token: str) -> Job | None:
+    """The succeeded job shared under ``token``, or None."""
+    return session.scalar(select(Job).where(Job.share_token == token,
+                                            Job.state == JobState.SUCCEEDED))
+
+
+def delete_job(session: Session, job: Job) -> list[str]:
+    """Delete ``job``'s row (a running one is flagged for cancel first and kept until its
+    worker stops). Returns the media paths the caller should remove."""
+    if job.state == JobState.RUNNING:
+        request_cancel(session, job)
+        return []
+    paths = job.media_paths()
+    session.delete(job)
+    session.commit()
+    return paths

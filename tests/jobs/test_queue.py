@@ -1,0 +1,158 @@
+"""The SQLite job queue on a real database file: claim order, atomicity, cancel, recovery."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.jobs import queue
+from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
+from app.jobs.models import Job, JobState
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    yield engine, make_session_factory(engine)
+    engine.dispose()
+
+
+def _enqueue(factory: sessionmaker[Session], n: int, **overrides: object) -> list[Job]:
+    fields = dict(owner_id="owner-a", kind="image", engine="microast", options={"alpha": 1.0},
+                  content_path="uploads/c.png", style_paths=["uploads/s.png"])
+    fields.update(overrides)
+    with factory() as session:
+        return [queue.enqueue_job(session, **fields) for _ in range(n)]  # type: ignore[arg-type]
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(db) -> None:
+    engine, _ = db
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_claims_oldest_first_and_each_job_once_across_threads(db) -> None:
+    engine, factory = db
+    jobs = _enqueue(factory, 30)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def work(worker: str) -> None:
+        while (job := queue.claim_next_job(engine, worker)) is not None:
+            with lock:
+                claimed.append(job.id)
+            assert job.state == JobState.RUNNING and job.attempts == 1
+            queue.finish_job(engine, job.id, result_path="results/r.png", thumb_path=None,
+                             width=8, height=8)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(claimed) == [job.id for job in jobs]  # every job exactly once
+    assert queue.claim_next_job(engine, "late") is None
+
+
+def test_single_worker_respects_queue_order(db) -> None:
+    engine, factory = db
+    jobs = _enqueue(factory, 5)
+    order = [queue.claim_next_job(engine, "w").id for _ in jobs]  # type: ignore[union-attr]
+    assert order == [job.id for job in jobs]
+
+
+def test_progress_finish_and_gallery(db) -> None:
+    engine, factory = db
+    first, second, hidden = _enqueue(factory, 2) + _enqueue(factory, 1, visibility="unlisted")
+    for job in (first, second, hidden):
+        claimed = queue.claim_next_job(engine, "w")
+        assert queue.update_progress(engine, claimed.id, 0.5, "frame 1 of 2")
+        assert queue.finish_job(engine, claimed.id, result_path="results/x.png",
+                                thumb_path="thumbs/x.jpg", width=64, height=48)
+    assert not queue.update_progress(engine, first.id, 0.9, "late")  # finished: refused
+    with factory() as session:
+        listed, total = queue.list_gallery(session, page=1, per_page=1)
+        assert total == 2 and [j.id for j in listed] == [second.id]
+        page2, _ = queue.list_gallery(session, page=2, per_page=1)
+        assert [j.id for j in page2] == [first.id]
+        shared = queue.get_job_by_share_token(session, hidden.share_token)
+        assert shared is not None and shared.id == hidden.id  # unlisted: by link only
+        assert queue.get_job_by_share_token(session, "not-a-token") is None
+
+
+def test_cancel_queued_is_immediate_and_running_is_flagged(db) -> None:
+    engine, factory = db
+    running, waiting = _enqueue(factory, 2)
+    queue.claim_next_job(engine, "w")
+    with factory() as session:
+        job = queue.get_job(session, waiting.public_id)
+        assert queue.request_cancel(session, job) and job.state == JobState.CANCELLED
+        job = queue.get_job(session, running.public_id)
+        assert not queue.is_cancel_requested(engine, job.id)
+        assert queue.request_cancel(session, job) and job.state == JobState.RUNNING
+    assert queue.is_cancel_requested(engine, running.id)
+    assert queue.cancel_running_job(engine, running.id)
+    with factory() as session:
+        job = queue.get_job(session, running.public_id)
+        assert job.state == JobState.CANCELLED
+        assert not queue.request_cancel(session, job)  # finished jobs stay as they are
+
+
+def test_queue_position_counts_jobs_ahead(db) -> None:
+    engine, factory = db
+    jobs = _enqueue(factory, 3)
+    with factory() as session:
+        assert [queue.queue_position(session, j) for j in jobs] == [1, 2, 3]
+        queue.claim_next_job(engine, "w")
+        session.rollback()  # end the read snapshot (WAL) so the claim is visible
+        assert [queue.queue_position(session, session.get(Job, j.id)) for j in jobs] == [0, 1, 2]
+
+
+def test_recovery_requeues_until_the_attempt_limit(db) -> None:
+    engine, factory = db
+    (job,) = _enqueue(factory, 1)
+    for attempt in range(1, 3):
+        claimed = queue.claim_next_job(engine, "w")
+        assert claimed.attempts == attempt
+        assert queue.recover_interrupted_jobs(engine, max_attempts=2) == 1  # "crash"
+    with factory() as session:
+        failed = queue.get_job(session, job.public_id)
+        assert failed.state == JobState.FAILED
+        assert "2 times" in failed.error
+
+
+def test_release_job_puts_it_back_first_in_line(db) -> None:
+    engine, factory = db
+    first, _ = _enqueue(factory, 2)
+    claimed = queue.claim_next_job(engine, "w")
+    assert queue.release_job(engine, claimed.id)
+    assert queue.claim_next_job(engine, "w").id == first.id
+
+
+def test_delete_returns_media_paths_and_running_jobs_are_cancelled_instead(db) -> None:
+    engine, factory = db
+    running, done = _enqueue(factory, 2)
+    queue.claim_next_job(engine, "w")
+    with factory() as session:
+        job = queue.get_job(session, done.public_id)
+        assert queue.delete_job(session, job) == ["uploads/c.png", "uploads/s.png"]
+        assert queue.get_job(session, done.public_id) is None
+        job = queue.get_job(session, running.public_id)
+        assert queue.delete_job(session, job) == []
+    assert queue.is_cancel_requested(engine, running.id)
+
+
+def test_a_vanished_job_counts_as_cancelled(db) -> None:
+    engine, factory = db
+    (job,) = _enqueue(factory, 1)
+    with factory() as session:
+        session.execute(text("DELETE FROM jobs"))
+        session.commit()
+    assert queue.is_cancel_requested(engine, job.id)
