@@ -12,11 +12,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.jobs import queue
 from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
 from app.jobs.models import Job, JobState
+from tests.postgres_server import PostgresServer
 
 
-@pytest.fixture()
-def db(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+@pytest.fixture(scope="module")
+def postgres() -> PostgresServer:
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
     upgrade_to_head(url)
     engine = make_engine(url)
     yield engine, make_session_factory(engine)
@@ -31,8 +42,8 @@ def _enqueue(factory: sessionmaker[Session], n: int, **overrides: object) -> lis
         return [queue.enqueue_job(session, **fields) for _ in range(n)]  # type: ignore[arg-type]
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(db) -> None:
-    engine, _ = db
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
