@@ -1,0 +1,349 @@
+"""MicroAST: super-fast arbitrary style transfer with two tiny encoders and dual modulation.
+
+Wang et al., "MicroAST: Towards Super-Fast Ultra-Resolution Arbitrary Style Transfer",
+AAAI 2023. No VGG at run time: a content encoder and a style encoder (same micro
+architecture, separate weights) each map an RGB image in [0, 1] (no mean/std normalisation)
+to two 64-channel feature maps at 1/4 resolution, ``f_shallow`` and ``f_deep``. The style
+side gives two kinds of modulation signal (the paper's *dual modulation*, Sec. 3.2):
+
+- feature modulation (FM): AdaIN statistics, per-channel mean and std of the style features;
+- filter modulation (FiM): per-channel ``w`` and ``b`` that the modulator predicts from the
+  style features (a depthwise 3x3 conv then global average pooling). Inside a decoder
+  residual block every conv output ``y`` of an input ``x`` becomes ``w * y + b * x``.
+
+The decoder applies, deepest first: AdaIN(f_deep_c, deep stats) -> residual block with FiM
+(w_deep, b_deep) -> AdaIN(., shallow stats) -> residual block with FiM (w_shallow,
+b_shallow) -> two bilinear x2 upsamplings with depthwise/pointwise convs -> a 9x9 conv to RGB.
+
+Everything the decoder needs from a style is a :class:`StyleCode` of eight (1, 64, 1, 1)
+vectors, so a style is encoded once and several styles are mixed by a weighted average of
+their codes. Style strength ``alpha`` mixes the style's code with the content's own code
+(the content "stylised by itself", which reconstructs it); see :func:`blend_with_own_style`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from app.engine.api import StyleOptions
+from app.engine.device import inference_dtype, pick_device
+from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.engine.images import pil_to_tensor
+
+WEIGHT_NAMES = {
+    "content_encoder": "microast/content_encoder_iter_160000.pth.tar",
+    "style_encoder": "microast/style_encoder_iter_160000.pth.tar",
+    "modulator": "microast/modulator_iter_160000.pth.tar",
+    "decoder": "microast/decoder_iter_160000.pth.tar",
+}
+STYLE_SIDE = 512   # style images are scaled so their longer side is this (training saw 512 px)
+DOWNSCALE = 4      # the encoders work at 1/4 resolution; inputs are padded to a multiple of it
+STAT_EPS = 1e-5    # added to the variance, as in training
+
+
+# ----------------------------------------------------------------------------- networks
+class ConvLayer(nn.Module):
+    """Reflection padding then a (possibly grouped) convolution."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(kernel // 2)
+        self.conv_layer = nn.Conv2d(c_in, c_out, kernel, stride, groups=groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_layer(self.pad(x))
+
+
+class ResidualBlock(nn.Module):
+    """``x + conv2(relu(conv1(x)))``; with filter modulation each conv output ``y`` of
+    input ``x`` is replaced by ``w * y + b * x`` (paper Eq. 3)."""
+
+    def __init__(self, channels: int = 64):
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3)
+        self.conv2 = ConvLayer(channels, channels, 3)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor | None = None,
+                b: torch.Tensor | None = None) -> torch.Tensor:
+        if w is None or b is None:
+            return x + self.conv2(F.relu(self.conv1(x)))
+        h = F.relu(w * self.conv1(x) + b * x)
+        return x + (w * self.conv2(h) + b * h)
+
+
+class MicroEncoder(nn.Module):
+    """9x9 conv, two stride-2 depthwise-separable convs, a residual block (-> shallow), a
+    second residual block (-> deep). Same layout for the content and the style encoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(
+            ConvLayer(3, 16, 9), nn.ReLU(),
+            ConvLayer(16, 32, 3, stride=2, groups=16), nn.ReLU(),
+            ConvLayer(32, 32, 1), nn.ReLU(),
+            ConvLayer(32, 64, 3, stride=2, groups=32), nn.ReLU(),
+            ConvLayer(64, 64, 1), nn.ReLU(),
+            ResidualBlock(64),
+        )
+        self.enc2 = nn.Sequential(ResidualBlock(64))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shallow = self.enc1(x)
+        return shallow, self.enc2(shallow)
+
+
+class Modulator(nn.Module):
+    """Filter-modulation signals: a depthwise 3x3 conv and a global average pool per signal;
+    ``weight1``/``bias1`` read the shallow style features, ``weight2``/``bias2`` the deep."""
+
+    def __init__(self):
+        super().__init__()
+        for name in ("weight1", "bias1", "weight2", "bias2"):
+            self.add_module(name, nn.Sequential(ConvLayer(64, 64, 3, groups=64),
+                                                nn.AdaptiveAvgPool2d(1)))
+
+    def forward(self, shallow: torch.Tensor, deep: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.weight1(shallow), self.bias1(shallow), self.weight2(deep), self.bias2(deep)
+
+
+class MicroDecoder(nn.Module):
+    """Two modulated residual blocks, then upsampling back to full resolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.dec1 = ResidualBlock(64)
+        self.dec2 = ResidualBlock(64)
+        self.dec3 = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="bilinear"),
+            ConvLayer(64, 32, 3, groups=32), nn.ReLU(),
+            ConvLayer(32, 32, 1), nn.ReLU(),
+            nn.Upsample(scale_factor=2, mode="bilinear"),
+            ConvLayer(32, 16, 3, groups=16), nn.ReLU(),
+            ConvLayer(16, 16, 1), nn.ReLU(),
+            ConvLayer(16, 3, 9),
+        )
+
+
+@dataclass
+class MicroASTNetworks:
+    """The four loaded sub-networks, in eval mode on one device and dtype."""
+
+    content_encoder: MicroEncoder
+    style_encoder: MicroEncoder
+    modulator: Modulator
+    decoder: MicroDecoder
+
+
+# ----------------------------------------------------------------------------- the maths
+def calc_mean_std(feat: torch.Tensor, eps: float = STAT_EPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of (B, C, H, W) features (unbiased variance + ``eps``, as in
+    training), computed in float32 so fp16 inference cannot overflow them."""
+    flat = feat.float().flatten(2)
+    mean = flat.mean(dim=2)[..., None, None]
+    std = (flat.var(dim=2) + eps).sqrt()[..., None, None]
+    return mean, std
+
+
+def adain(feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """AdaIN (Huang & Belongie 2017): ``std * (feat - mu(feat)) / sigma(feat) + mean``."""
+    own_mean, own_std = calc_mean_std(feat)
+    return ((feat.float() - own_mean) / own_std * std + mean).to(feat.dtype)
+
+
+@dataclass
+class StyleCode:
+    """Everything MicroAST's decoder needs from a style: the AdaIN statistics of the style
+    encoder's shallow and deep features and the modulator's filter weights and biases."""
+
+    mean_shallow: torch.Tensor
+    std_shallow: torch.Tensor
+    mean_deep: torch.Tensor
+    std_deep: torch.Tensor
+    w_shallow: torch.Tensor
+    b_shallow: torch.Tensor
+    w_deep: torch.Tensor
+    b_deep: torch.Tensor
+
+
+def encode_style(nets: MicroASTNetworks, style: torch.Tensor) -> StyleCode:
+    """The :class:`StyleCode` of one (1, 3, H, W) style image in [0, 1]."""
+    shallow, deep = nets.style_encoder(style)
+    w1, b1, w2, b2 = nets.modulator(shallow, deep)
+    mean_s, std_s = calc_mean_std(shallow)
+    mean_d, std_d = calc_mean_std(deep)
+    return StyleCode(mean_s, std_s, mean_d, std_d, w1.float(), b1.float(), w2.float(), b2.float())
+
+
+def mix_style_codes(codes: list[StyleCode], weights: list[float]) -> StyleCode:
+    """Weighted average of style codes (``weights`` sum to 1): interpolates both the AdaIN
+    statistics and the filter-modulation signals, as AdaIN interpolates feature statistics."""
+    return StyleCode(**{
+        f.name: sum(w * getattr(code, f.name) for code, w in zip(codes, weights))
+        for f in fields(StyleCode)
+    })
+
+
+def modulate_and_decode(nets: MicroASTNetworks, shallow_c: torch.Tensor, deep_c: torch.Tensor,
+                        code: StyleCode) -> torch.Tensor:
+    """Decode content features under a style code (paper Fig. 2, test time): AdaIN with the
+    deep statistics, a residual block under the deep filter modulation, AdaIN with the
+    shallow statistics, a residual block under the shallow filter modulation, upsampling."""
+    x = adain(deep_c, code.mean_deep, code.std_deep)
+    x = nets.decoder.dec1(x, code.w_deep.to(x.dtype), code.b_deep.to(x.dtype))
+    x = adain(x, code.mean_shallow, code.std_shallow)
+    x = nets.decoder.dec2(x, code.w_shallow.to(x.dtype), code.b_shallow.to(x.dtype))
+    return nets.decoder.dec3(x)
+
+
+def blend_with_own_style(nets: MicroASTNetworks, code: StyleCode, content: torch.Tensor,
+                         alpha: float) -> StyleCode:
+    """Style strength: ``alpha * code + (1 - alpha) * own``, where ``own`` is the content
+    stylised by itself (its own code from the style encoder and modulator), per frame.
+
+    At alpha = 0 the decoder reconstructs the content (mean absolute error about 0.07 on
+    the astronaut photo). The original code's blend, ``alpha * AdaIN(f) + (1 - alpha) * f``
+    of content-encoder features, is not usable with these weights: the content encoder's
+    features are ~50x smaller than the style encoder's statistics the decoder was trained
+    on, and at alpha = 0.5 the output leaves [0, 1] by an order of magnitude.
+    """
+    if alpha >= 1.0:
+        return code
+    own = encode_style(nets, content)
+    return mix_style_codes([code, own], [alpha, 1.0 - alpha])
+
+
+def keep_content_luma_chroma(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Luminance-only transfer (Gatys et al. 2016, "Preserving color in neural artistic style
+    transfer"): the luma Y of ``stylised`` with the chroma (Cb, Cr, BT.601) of ``content``.
+    Used until ``app.engine.color`` offers a shared helper."""
+    y = 0.299 * stylised[:, 0:1] + 0.587 * stylised[:, 1:2] + 0.114 * stylised[:, 2:3]
+    r, g, b = content[:, 0:1], content[:, 1:2], content[:, 2:3]
+    y_c = 0.299 * r + 0.587 * g + 0.114 * b
+    cb, cr = (b - y_c) * 0.564, (r - y_c) * 0.713
+    out_r = y + 1.403 * cr
+    out_b = y + 1.773 * cb
+    out_g = (y - 0.299 * out_r - 0.114 * out_b) / 0.587
+    return torch.cat([out_r, out_g, out_b], dim=1)
+
+
+# ----------------------------------------------------------------------------- loading
+_NETWORK_CACHE: dict[tuple[str, tuple[str, ...], torch.dtype], MicroASTNetworks] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def resolve_weight_paths(weights: dict[str, Path] | None = None) -> dict[str, Path]:
+    """Paths of the four checkpoints: ``weights`` (keyed like :data:`WEIGHT_NAMES`) wins,
+    the rest come from the weights registry (``app.engine.weights.resolve_weight``)."""
+    given = dict(weights or {})
+    unknown = set(given) - set(WEIGHT_NAMES)
+    if unknown:
+        raise StyleTransferError(f"unknown MicroAST weight(s) {sorted(unknown)}; "
+                                 f"expected {sorted(WEIGHT_NAMES)}")
+    missing = [part for part in WEIGHT_NAMES if part not in given]
+    if missing:
+        from app.engine.weights import resolve_weight
+
+        given.update({part: resolve_weight(WEIGHT_NAMES[part]) for part in missing})
+    return {part: Path(given[part]) for part in WEIGHT_NAMES}
+
+
+def _load_state(module: nn.Module, path: Path) -> None:
+    if not path.is_file():
+        raise WeightsMissingError(f"MicroAST weights {path.name!r} are missing ({path}).")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsMissingError(
+            f"{path.name!r} is not a MicroAST checkpoint of the expected layout ({exc}).") from exc
+
+
+def load_networks(device: torch.device, paths: dict[str, Path],
+                  dtype: torch.dtype = torch.float32) -> MicroASTNetworks:
+    """The four networks, loaded strictly with ``weights_only=True`` and cached per
+    (device, paths, dtype) so a worker keeps them warm between jobs."""
+    key = (str(device), tuple(str(paths[p]) for p in WEIGHT_NAMES), dtype)
+    with _CACHE_LOCK:
+        if key not in _NETWORK_CACHE:
+            nets = MicroASTNetworks(MicroEncoder(), MicroEncoder(), Modulator(), MicroDecoder())
+            for part in WEIGHT_NAMES:
+                module = getattr(nets, part)
+                _load_state(module, paths[part])
+                module.eval().requires_grad_(False).to(device=device, dtype=dtype)
+            _NETWORK_CACHE[key] = nets
+        return _NETWORK_CACHE[key]
+
+
+# ----------------------------------------------------------------------------- the engine
+def normalise_style_weights(style_weights: tuple[float, ...] | None, count: int) -> list[float]:
+    """One non-negative weight per style, summing to 1 (equal weights when ``None``)."""
+    if style_weights is None:
+        return [1.0 / count] * count
+    if len(style_weights) != count:
+        raise StyleTransferError(
+            f"{len(style_weights)} style weights given for {count} style images; give one each")
+    if any(w < 0 for w in style_weights) or sum(style_weights) <= 0:
+        raise StyleTransferError("style weights must be non-negative and not all zero")
+    total = float(sum(style_weights))
+    return [w / total for w in style_weights]
+
+
+def prepare_style(image: Image.Image, side: int = STYLE_SIDE) -> torch.Tensor:
+    """A style image scaled (up or down) so its longer side is ``side`` px, as a tensor."""
+    scale = side / max(image.size)
+    size = (max(DOWNSCALE, round(image.width * scale)), max(DOWNSCALE, round(image.height * scale)))
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return pil_to_tensor(image)
+
+
+class MicroASTStylizer:
+    """A :class:`~app.engine.api.FrameStylizer` for MicroAST with its style code cached.
+
+    The style images are encoded once here; :meth:`stylize_frames` then costs one content
+    encoder and one decoder pass per batch. fp16 on CUDA, fp32 on the CPU.
+    """
+
+    def __init__(self, styles: list[Image.Image], options: StyleOptions,
+                 weights: dict[str, Path] | None = None):
+        if not styles:
+            raise StyleTransferError("give at least one style image")
+        if not 0.0 <= options.alpha <= 1.0:
+            raise StyleTransferError(f"style strength (alpha) is {options.alpha}; use 0 to 1")
+        mix = normalise_style_weights(options.style_weights, len(styles))
+        self.device = pick_device(options.device)
+        self.dtype = inference_dtype(self.device)
+        self.alpha = float(options.alpha)
+        self.preserve_color = options.preserve_color
+        self.nets = load_networks(self.device, resolve_weight_paths(weights), self.dtype)
+        with torch.inference_mode():
+            codes = [encode_style(self.nets, prepare_style(s).to(self.device, self.dtype))
+                     for s, w in zip(styles, mix) if w > 0]
+            self.style_code = mix_style_codes(codes, [w for w in mix if w > 0])
+
+    def stylize_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) floats in [0, 1] to stylised frames of the same shape in [0, 1]
+        (float32 on ``self.device``). Sides that are not multiples of 4 are reflection-padded
+        for the network and cropped back."""
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise StyleTransferError(f"expected frames of shape (B, 3, H, W), got {tuple(frames.shape)}")
+        height, width = frames.shape[-2:]
+        with torch.inference_mode():
+            content = frames.to(self.device, torch.float32)
+            pad_h, pad_w = (-height) % DOWNSCALE, (-width) % DOWNSCALE
+            x = F.pad(content, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else content
+            x = x.to(self.dtype)
+            code = blend_with_own_style(self.nets, self.style_code, x, self.alpha)
+            shallow, deep = self.nets.content_encoder(x)
+            out = modulate_and_decode(self.nets, shallow, deep, code)
+            out = out[..., :height, :width].float()
+            if self.preserve_color:
+                out = keep_content_luma_chroma(out, content)
+            return out.clamp_(0.0, 1.0)
