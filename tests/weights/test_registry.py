@@ -1,0 +1,76 @@
+"""The registry pins the published files: hashes and sizes equal the shared copies'."""
+
+from __future__ import annotations
+
+from app.engine import weights
+from tests.weights.support import shared_dir
+
+
+def _shared_sums() -> dict[str, str]:
+    lines = (shared_dir("weights") / "SHA256SUMS").read_text().splitlines()
+    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
+
+
+def test_registry_hashes_equal_shared_sha256sums() -> None:
+    sums = _shared_sums()
+    assert len(sums) == 14
+    for name, digest in sums.items():
+        assert weights.REGISTRY[name].sha256 == digest, name
+    # Everything not in the shared folder is AdaIN's (not obtainable here).
+    assert set(weights.REGISTRY) - set(sums) == {"adain/vgg_normalised.pth", "adain/decoder.pth"}
+
+
+def test_registry_sizes_equal_shared_files() -> None:
+    folder = shared_dir("weights")
+    for file in weights.WEIGHT_FILES:
+        if file.name.startswith("adain/"):
+            assert file.size is None
+        else:
+            assert file.size == (folder / file.name).stat().st_size, file.name
+
+
+def test_adain_entries_are_the_published_release() -> None:
+    vgg = weights.REGISTRY["adain/vgg_normalised.pth"]
+    assert vgg.url == ("https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
+                       "vgg_normalised.pth")
+    assert vgg.sha256 == "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a"
+    assert weights.REGISTRY["adain/decoder.pth"].sha256 == (
+        "379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472")
+
+
+def test_urls_are_https_and_pinned_to_a_commit() -> None:
+    for file in weights.WEIGHT_FILES:
+        assert file.url.startswith("https://") and file.url.endswith("/" + file.basename)
+        if file.name.startswith("microast/"):
+            assert "/EndyWon/MicroAST/d2796c7d" in file.url and "/models/" in file.url
+        if file.name.startswith("cd16x_wct/"):
+            folder = "wct_se_16x_new/" if "SE" in file.basename else "wct_se_16x_new_sd/"
+            assert "/Collaborative-Distillation/75c1b81c" in file.url and folder in file.url
+
+
+def test_engines_map_to_their_files_and_match_the_api() -> None:
+    from app.engine.api import ENGINES
+
+    assert tuple(weights.ENGINE_LABELS) == ENGINES
+    assert weights.ENGINE_FILES["adain"] == ("adain/vgg_normalised.pth", "adain/decoder.pth")
+    assert weights.ENGINE_FILES["gatys"] == ("adain/vgg_normalised.pth",)
+    assert len(weights.ENGINE_FILES["microast"]) == 4
+    assert weights.ENGINE_FILES["gatys-lite"] == tuple(f"cd16x_wct/{n}SE.pth" for n in range(1, 6))
+    assert weights.ENGINE_LABELS["gatys-lite"] == "Gatys lite (pruned VGG-19, works offline)"
+
+
+def test_basenames_are_unique_so_flat_folders_are_unambiguous() -> None:
+    basenames = [f.basename for f in weights.WEIGHT_FILES]
+    assert len(set(basenames)) == len(basenames)
+
+
+def test_files_for_accepts_engines_files_and_nothing() -> None:
+    assert [f.name for f in weights.files_for(["gatys", "adain/decoder.pth"])] == [
+        "adain/vgg_normalised.pth", "adain/decoder.pth"]
+    assert len(weights.files_for([])) == len(weights.WEIGHT_FILES)
+    try:
+        weights.files_for(["vgg19"])
+    except weights.StyleTransferError as exc:
+        assert "vgg19" in str(exc) and "gatys-lite" in str(exc)
+    else:
+        raise AssertionError("an unknown target was accepted")
