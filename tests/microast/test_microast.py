@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.engine import microast
-from app.engine.api import StyleOptions
+from app.engine.api import StyleOptions, make_frame_stylizer
 from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.microast import MicroASTStylizer
 from app.engine.quality import color_histogram_distance, gram_distance
@@ -58,8 +58,10 @@ def test_weights_come_from_the_registry(monkeypatch, styles, contents):
     try:
         paths = microast.resolve_weight_paths()
         assert paths["decoder"].resolve() == (WEIGHTS / microast.WEIGHT_NAMES["decoder"]).resolve()
-        out = MicroASTStylizer([styles["ihc"]], StyleOptions(device="cpu")).stylize_frames(
-            contents["astronaut"])
+        stylizer = make_frame_stylizer([styles["ihc"]],
+                                       StyleOptions(engine="microast", device="cpu"))
+        assert isinstance(stylizer, MicroASTStylizer)
+        out = stylizer.stylize_frames(contents["astronaut"])
         assert out.shape == contents["astronaut"].shape
     finally:
         get_settings.cache_clear()
