@@ -274,6 +274,14 @@ def source_url(file: WeightFile, base_url: str | None = None) -> str:
     return f"{mirror.rstrip('/')}/{file.name}" if mirror else file.url
 
 
+def refuse_if_offline(files: list[WeightFile]) -> None:
+    """Raise :class:`WeightsDownloadError` when ``DREAMGEN_OFFLINE`` forbids fetching ``files``."""
+    if files and get_settings().offline:
+        raise WeightsDownloadError(
+            f"Offline mode is on (DREAMGEN_OFFLINE), so {', '.join(f.name for f in files)} "
+            "will not be downloaded; copy them in with `dreamgen weights import FOLDER`.")
+
+
 def download(names: Iterable[str | WeightFile], dest_dir: Path | None = None,
              progress: bool = True, base_url: str | None = None,
              timeout: float = DOWNLOAD_TIMEOUT_S) -> list[Path]:
@@ -284,12 +292,8 @@ def download(names: Iterable[str | WeightFile], dest_dir: Path | None = None,
     failure the temporary file is deleted and :class:`WeightsDownloadError` is raised.
     """
     files = [n if isinstance(n, WeightFile) else get_weight_file(n) for n in names]
-    settings = get_settings()
-    if settings.offline and files:
-        raise WeightsDownloadError(
-            f"Offline mode is on (DREAMGEN_OFFLINE), so {', '.join(f.name for f in files)} "
-            "will not be downloaded; copy them in with `dreamgen weights import FOLDER`.")
-    dest = Path(dest_dir or settings.weights_cache_dir).expanduser()
+    refuse_if_offline(files)
+    dest = Path(dest_dir or get_settings().weights_cache_dir).expanduser()
     paths = []
     for file in files:
         target = dest / file.name

@@ -107,7 +107,8 @@ class FileServer(ThreadingHTTPServer):
 def running_server() -> Iterator[FileServer]:
     """A :class:`FileServer` running in a thread for the duration of the block."""
     server = FileServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield server

@@ -1,0 +1,116 @@
+"""`dreamgen weights ...` and `dreamgen engines` through click's test runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.engine import weights
+from tests.weights.support import FileServer, leftovers, set_env, shared_dir
+
+
+def _row(output: str, name: str) -> list[str]:
+    [line] = [line for line in output.splitlines() if line.startswith(name + " ")]
+    return line.split()
+
+
+def test_status_shows_verified_missing_and_corrupt(cache: Path, runner: CliRunner,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, "DREAMGEN_WEIGHTS_DIR", str(shared_dir("weights")))
+    (cache / "adain").mkdir(parents=True)
+    (cache / "adain" / "decoder.pth").write_bytes(b"not the decoder")
+    result = runner.invoke(main, ["weights", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"Search folders: {shared_dir('weights')}, {cache}" in result.output
+    assert _row(result.output, "microast/decoder_iter_160000.pth.tar") == [
+        "microast/decoder_iter_160000.pth.tar", "microast", "verified",
+        str(shared_dir("weights") / "microast/decoder_iter_160000.pth.tar")]
+    assert _row(result.output, "adain/vgg_normalised.pth")[1:] == ["adain,gatys", "missing", "-"]
+    assert _row(result.output, "adain/decoder.pth")[2:] == [
+        "corrupt", str(cache / "adain/decoder.pth")]
+    assert _row(result.output, "cd16x_wct/5SD.pth")[1:3] == ["-", "verified"]
+
+
+def test_download_engine_through_a_mirror_then_skip(cache: Path, runner: CliRunner,
+                                                    server: FileServer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    server.serve_folder(shared_dir("weights"))
+    set_env(monkeypatch, weights.MIRROR_ENV, server.url)
+    result = runner.invoke(main, ["weights", "download", "gatys-lite"])
+    assert result.exit_code == 0, result.output
+    wanted = [cache / n for n in weights.ENGINE_FILES["gatys-lite"]]
+    assert leftovers(cache) == sorted(wanted)
+    assert all(f"downloaded {p}" in result.output for p in wanted)
+    again = runner.invoke(main, ["weights", "download", "gatys-lite"])
+    assert again.exit_code == 0 and again.output.count("already verified") == 5
+    assert len(server.requests) == 5
+
+
+def test_download_all_by_default_goes_on_after_a_failure(
+        cache: Path, runner: CliRunner, server: FileServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server.serve_folder(shared_dir("weights"))  # has no AdaIN files: those two 404
+    set_env(monkeypatch, weights.MIRROR_ENV, server.url)
+    result = runner.invoke(main, ["weights", "download"])
+    assert result.exit_code == 2
+    errors = result.stderr.strip().splitlines()
+    assert [line.split(" from ")[0] for line in errors if line.startswith("failed:")] == [
+        "failed: Downloading adain/vgg_normalised.pth", "failed: Downloading adain/decoder.pth"]
+    assert "HTTP 404" in result.stderr and "Traceback" not in result.output
+    assert errors[-1] == "Error: 2 of 16 downloads failed (see above)"
+    assert len(leftovers(cache)) == 14 and leftovers(cache / "adain") == []
+    assert weights.engine_ready("microast") and weights.engine_ready("gatys-lite")
+
+
+def test_download_refuses_offline_and_unknown_targets(cache: Path, runner: CliRunner,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    unknown = runner.invoke(main, ["weights", "download", "vgg19"])
+    assert unknown.exit_code == 2 and "'vgg19' is neither an engine" in unknown.stderr
+    set_env(monkeypatch, "DREAMGEN_OFFLINE", "true")
+    offline = runner.invoke(main, ["weights", "download", "adain"])
+    assert offline.exit_code == 2
+    assert len(offline.stderr.strip().splitlines()) == 1
+    assert "Offline mode is on" in offline.stderr
+
+
+def test_import_reports_counts(cache: Path, runner: CliRunner) -> None:
+    result = runner.invoke(main, ["weights", "import", str(shared_dir("weights"))])
+    assert result.exit_code == 0, result.output
+    assert "14 imported, 0 already present, 4 skipped" in result.output
+    again = runner.invoke(main, ["weights", "import", str(shared_dir("weights") / "microast")])
+    assert "0 imported, 4 already present, 1 skipped" in again.output
+    assert weights.engine_ready("microast") and weights.engine_ready("gatys-lite")
+
+
+def test_engines_lists_ready_engines_and_fixes(cache: Path, runner: CliRunner,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, "DREAMGEN_WEIGHTS_DIR", str(shared_dir("weights")))
+    result = runner.invoke(main, ["engines"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert set(lines) == {"adain", "microast", "gatys", "gatys-lite"}
+    assert " ready " in lines["microast"] and "weights verified in" in lines["microast"]
+    assert "not ready" in lines["adain"]
+    assert lines["adain"].endswith("-> run: dreamgen weights download adain")
+
+
+def test_serve_runs_uvicorn_on_the_app_factory(cache: Path, runner: CliRunner,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    import app.cli
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(app.cli, "web_app_installed", lambda: True)
+    set_env(monkeypatch, "DREAMGEN_HOST", "0.0.0.0")
+    result = runner.invoke(main, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(("app.web.main:create_app",),
+                      {"factory": True, "host": "0.0.0.0", "port": 8123, "reload": False})]
+    monkeypatch.setattr(app.cli, "web_app_installed", lambda: False)
+    missing = runner.invoke(main, ["serve"])
+    assert missing.exit_code == 2 and "web app" in missing.stderr
