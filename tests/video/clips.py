@@ -70,7 +70,7 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 24, rotation
             video.set_display_rotation(rotation)
         audio = None
         if tone_hz:
-            audio = out.add_stream(audio_codec, rate=44100)
+            audio = out.add_stream(audio_codec, rate=48000 if "opus" in audio_codec else 44100)
             audio.layout = "mono"
         for index, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
@@ -84,7 +84,7 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 24, rotation
 
 def _write_tone(out: av.container.OutputContainer, audio: av.AudioStream, hz: float,
                 seconds: float) -> None:
-    rate, chunk = 44100, 1024
+    rate, chunk = audio.codec_context.sample_rate, 960
     samples = np.sin(2 * np.pi * hz * np.arange(int(rate * seconds)) / rate) * 0.3
     for start in range(0, len(samples), chunk):
         block = samples[start:start + chunk].astype(np.float32)[None, :]

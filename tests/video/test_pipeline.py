@@ -1,0 +1,167 @@
+"""stylize_video mechanics with a stand-in engine (tests/video/doubles.py): frames, timing,
+sound, container layout, rotation, GIF input, cancellation, clean-up. The real MicroAST
+engine runs end to end in test_microast_video.py."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from app.engine.api import Progress, StyleOptions
+from app.engine.errors import Cancelled, StyleTransferError
+from app.video.pipeline import extract_poster, iter_frames, stylize_video
+from app.video.probe import VideoLimits
+from tests.video.clips import pan_frames, write_clip, write_gif
+from tests.video.doubles import StandInStylizer, use_stand_in
+
+OPTIONS = StyleOptions(engine="microast", max_side=128)
+LIMITS = VideoLimits()
+
+
+def _run(src: Path, dst: Path, **kwargs):
+    return stylize_video(src, dst, [], kwargs.pop("options", OPTIONS), limits=LIMITS, **kwargs)
+
+
+def _streams(path: Path) -> dict:
+    with av.open(str(path)) as clip:
+        video = clip.streams.video[0]
+        facts = {"codec": video.codec_context.name, "pix_fmt": video.codec_context.pix_fmt,
+                 "size": (video.codec_context.width, video.codec_context.height),
+                 "rate": float(video.average_rate),
+                 "video_seconds": float(video.duration * video.time_base),
+                 "audio": None}
+        if clip.streams.audio:
+            audio = clip.streams.audio[0]
+            facts["audio"] = (audio.codec_context.name, float(audio.duration * audio.time_base))
+        facts["frames"] = sum(1 for _ in clip.decode(video=0))
+    return facts
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    data, boxes, offset = path.read_bytes(), [], 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset:offset + 4], "big")
+        boxes.append(data[offset + 4:offset + 8].decode("latin-1"))
+        if size == 1:
+            size = int.from_bytes(data[offset + 8:offset + 16], "big")
+        offset += size if size else len(data)
+    return boxes
+
+
+def test_pan_clip_keeps_frames_rate_duration_and_sound(tmp_path: Path, pan_clip: Path,
+                                                       monkeypatch) -> None:
+    stylizer = StandInStylizer()
+    use_stand_in(monkeypatch, stylizer)
+    reports: list[Progress] = []
+    out = tmp_path / "out.mp4"
+    info = _run(pan_clip, out, on_progress=reports.append, batch_size=4)
+    source, result = _streams(pan_clip), _streams(out)
+    assert result["frames"] == 48 and info.frame_count == 48
+    assert result["rate"] == pytest.approx(24.0)
+    assert result["video_seconds"] == pytest.approx(source["video_seconds"], abs=1 / 24)
+    assert result["audio"][0] == "aac"
+    assert result["audio"][1] == pytest.approx(source["audio"][1], abs=0.05)
+    assert (result["codec"], result["pix_fmt"]) == ("h264", "yuv420p")
+    assert result["size"] == (128, 96) and all(side % 2 == 0 for side in result["size"])
+    boxes = _top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat")          # +faststart
+    assert stylizer.frames_seen == 48 and stylizer.calls == 12   # batches of 4
+    messages = [r.message for r in reports]
+    assert "frame 1 of 48" in messages and messages[-1] == "frame 48 of 48"
+    fractions = [r.fraction for r in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all("fps" in r.extras for r in reports)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_sound_in_another_codec_is_reencoded_to_aac(tmp_path: Path, monkeypatch) -> None:
+    use_stand_in(monkeypatch, StandInStylizer())
+    src = write_clip(tmp_path / "in.mkv", pan_frames("coffee.png", (96, 64), 24),
+                     tone_hz=440.0, audio_codec="libopus", container="matroska")
+    out = tmp_path / "out.mp4"
+    info = _run(src, out)
+    result = _streams(out)
+    assert info.audio_codec == "aac" and result["audio"][0] == "aac"
+    assert result["audio"][1] == pytest.approx(1.0, abs=0.06)
+    assert result["frames"] == 24
+
+
+def test_rotated_clip_comes_out_upright(tmp_path: Path, monkeypatch) -> None:
+    use_stand_in(monkeypatch, StandInStylizer(identity=True))
+    upright = np.zeros((96, 64, 3), np.uint8)        # portrait: bright top, dark bottom
+    upright[:48] = (230, 40, 40)
+    upright[48:] = (20, 20, 120)
+    stored = np.ascontiguousarray(np.rot90(upright, k=-1))   # how a phone stores it
+    src = write_clip(tmp_path / "phone.mp4", [stored] * 6, rotation=90)
+    assert next(iter_frames(src))[:10].mean() > next(iter_frames(src))[-10:].mean()
+    out = tmp_path / "out.mp4"
+    info = _run(src, out)
+    frame = next(iter_frames(out))
+    assert (info.width, info.height, info.rotation) == (64, 96, 0)
+    assert frame.shape[:2] == (96, 64)
+    assert frame[:40, :, 0].mean() > 180 and frame[-40:, :, 0].mean() < 60
+    poster = extract_poster(src)
+    assert poster.size == (64, 96) and poster.getpixel((32, 5))[0] > 180
+
+
+def test_animated_gif_becomes_an_mp4_without_sound(tmp_path: Path, monkeypatch) -> None:
+    use_stand_in(monkeypatch, StandInStylizer())
+    src = write_gif(tmp_path / "in.gif", pan_frames("chelsea.png", (80, 60), 10), fps=10)
+    out = tmp_path / "out.mp4"
+    info = _run(src, out)
+    result = _streams(out)
+    assert result["frames"] == 10 and result["audio"] is None and not info.has_audio
+    assert result["video_seconds"] == pytest.approx(1.0, abs=0.1)
+    assert all(side % 8 == 0 for side in result["size"])
+
+
+def test_cancel_stops_promptly_and_leaves_nothing(tmp_path: Path, pan_clip: Path,
+                                                  monkeypatch) -> None:
+    stylizer = StandInStylizer()
+    use_stand_in(monkeypatch, stylizer)
+    cancel = threading.Event()
+
+    def on_progress(report: Progress) -> None:
+        if report.message == "frame 5 of 48":
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        _run(pan_clip, tmp_path / "out.mp4", on_progress=on_progress, cancel=cancel,
+             batch_size=2)
+    assert stylizer.frames_seen <= 6
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("video-")]
+
+
+def test_engine_failure_leaves_no_file(tmp_path: Path, pan_clip: Path, monkeypatch) -> None:
+    use_stand_in(monkeypatch, StandInStylizer(fail_at_call=3))
+    with pytest.raises(RuntimeError, match="stand-in engine failure"):
+        _run(pan_clip, tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gatys_is_refused_for_video(tmp_path: Path, pan_clip: Path) -> None:
+    with pytest.raises(StyleTransferError, match="Gatys works on images only"):
+        _run(pan_clip, tmp_path / "out.mp4", options=StyleOptions(engine="gatys"))
+
+
+def test_clip_over_the_limits_is_refused_before_work(tmp_path: Path, pan_clip: Path,
+                                                     monkeypatch) -> None:
+    stylizer = StandInStylizer()
+    use_stand_in(monkeypatch, stylizer)
+    with pytest.raises(StyleTransferError, match="limit is 10"):
+        stylize_video(pan_clip, tmp_path / "out.mp4", [], OPTIONS,
+                      limits=VideoLimits(max_frames=10))
+    assert stylizer.calls == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_poster_is_a_frame_about_one_second_in(pan_clip: Path) -> None:
+    poster = np.asarray(extract_poster(pan_clip)).astype(int)
+    frames = list(iter_frames(pan_clip))
+    errors = [np.abs(poster - f).mean() for f in frames]
+    assert poster.shape == (240, 320, 3)
+    assert int(np.argmin(errors)) == 24 and min(errors) < 1.0
