@@ -178,10 +178,10 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str, 
             iterations: int | None, device: str | None, seed: int | None) -> None:
     """Stylise CONTENT (an image or a video) with one or more STYLE images."""
     with user_errors():
-        options = build_options(engine, alpha, parse_style_weights(style_weights, len(styles)),
-                                preserve_color, size, iterations, device, seed)
         if not content.is_file():
             raise StyleTransferError(f"content {str(content)!r} does not exist")
+        options = build_options(engine, alpha, parse_style_weights(style_weights, len(styles)),
+                                preserve_color, size, iterations, device, seed)
         output.parent.mkdir(parents=True, exist_ok=True)
         if is_video(content):
             _stylize_video(content, list(styles), output, options)

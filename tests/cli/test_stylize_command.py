@@ -143,3 +143,23 @@ def test_real_microast_run_on_tiny_images(cache: Path, runner: CliRunner, tmp_pa
                      for a, b in zip(p, q)) / (styled.width * styled.height * 3)
     assert difference > 5, "the output is (nearly) the content image: nothing was stylised"
     assert "100%" in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("app.video.pipeline") is None,
+                    reason="app.video.pipeline (video engineer) is not written yet")
+def test_real_microast_video_run(cache: Path, runner: CliRunner, tmp_path: Path,
+                                 tiny_images: dict[str, Path],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import av
+
+    set_env(monkeypatch, "DREAMGEN_WEIGHTS_DIR", str(shared_dir("weights")))
+    out = tmp_path / "styled.mp4"
+    result = runner.invoke(main, ["stylize", str(shared_dir("media") / "pan_24fps_2s.mp4"),
+                                  str(tiny_images["style"]), "-o", str(out),
+                                  "--engine", "microast", "--size", "64", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        assert max(stream.width, stream.height) == 64
+    assert frames > 1 and "100%" in result.stderr
