@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     weights_cache_dir: Path = Field(default_factory=_default_cache_dir,
                                     description="Where downloads go.")
     offline: bool = Field(False, description="Never download weights, even on request.")
+    weights_mirror: str = Field("", description="URL prefix (http:// or file://) that replaces "
+                                "the public weight URLs, e.g. a company mirror.")
 
     # --- compute -------------------------------------------------------------------------
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")

@@ -270,7 +270,7 @@ def engine_status(engine: str) -> EngineStatus:
 def source_url(file: WeightFile, base_url: str | None = None) -> str:
     """``file``'s public URL, or ``<base_url>/<name>`` when a mirror is given (argument, else
     ``DREAMGEN_WEIGHTS_MIRROR``)."""
-    mirror = base_url or os.environ.get(MIRROR_ENV, "")
+    mirror = base_url or get_settings().weights_mirror
     return f"{mirror.rstrip('/')}/{file.name}" if mirror else file.url
 
 
