@@ -84,7 +84,7 @@ def stylize_video(src: Path, dst: Path, styles: list[Image.Image], options: Styl
 
     ``stabilize`` turns the optical-flow blending of :mod:`app.video.temporal` on (the
     default). ``limits`` defaults to the settings' limits; ``timings``, when given, is filled
-    with seconds spent decoding, in optical flow, stylising and encoding. Raises
+    with seconds spent decoding, in optical flow, stylising, blending and encoding. Raises
     :class:`StyleTransferError` for clips or engines we refuse and :class:`Cancelled` soon
     after ``cancel`` is set.
     """
@@ -185,11 +185,14 @@ def _stylise(plan: _Plan, stylizer: FrameStylizer, batch_size: int, stabilize: b
             frames = frames.to(stylizer.device).permute(0, 3, 1, 2).float().div_(255.0)
             with torch.inference_mode():
                 outputs = stylizer.stylize_frames(frames)
+                _add(plan, "stylise", time.perf_counter() - tick)
                 for (_, _, pts, duration, step), output in zip(batch, outputs):
+                    tick = time.perf_counter()
                     if blender is not None:
                         output = blender.blend(output, step)
                     rgb = output.float().clamp(0, 1).mul(255).round().byte()
                     rgb = rgb.permute(1, 2, 0).contiguous().cpu().numpy()
+                    _add(plan, "blend", time.perf_counter() - tick)
                     _put(stylised, ("video", rgb, pts, duration), stop, stages, cancel)
                     done += 1
                     if on_progress:
@@ -197,7 +200,6 @@ def _stylise(plan: _Plan, stylizer: FrameStylizer, batch_size: int, stabilize: b
                         on_progress(Progress(min(done / plan.total, 0.99),
                                              f"frame {done} of {max(done, plan.total)}",
                                              extras={"fps": round(fps, 2)}))
-            _add(plan, "stylise", time.perf_counter() - tick)
             batch = []
         if item is _END:
             break

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 FLOW_SIDE = 320            # longest side of the frames the flow is computed on
-BLEND_WEIGHT = 0.6         # w above: how much of the warped previous output is kept
+BLEND_WEIGHT = 0.75        # w above: how much of the warped previous output is kept
 WARP_MODE = "bicubic"      # resampling of the previous output (bilinear blurs more)
 _ERROR_LOW, _ERROR_HIGH = 0.04, 0.10   # warping error (0..1) from fully to not reliable
 
