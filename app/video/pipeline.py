@@ -214,7 +214,6 @@ def _decode(container: av.container.InputContainer, vstream: av.VideoStream,
     tracker = FlowTracker() if stabilize else None
     streams = [s for s in (vstream, astream) if s is not None]
     count, last_pts = 0, None
-    tick = time.perf_counter()
     for packet in container.demux(*streams):
         if stop.is_set():
             return
@@ -225,27 +224,29 @@ def _decode(container: av.container.InputContainer, vstream: av.VideoStream,
                 for frame in packet.decode():
                     _put(out, ("audio", frame), stop)
             continue
+        tick = time.perf_counter()
         try:
             frames = packet.decode()
         except av.FFmpegError as exc:
             raise StyleTransferError(f"the video is damaged; decoding stopped at frame "
                                      f"{count + 1} ({exc})") from exc
+        _add(plan, "decode", time.perf_counter() - tick)
         for frame in frames:
             count += 1
             if count > limits.max_frames:
                 raise StyleTransferError(f"the video has more than {limits.max_frames} frames; "
                                          f"the limit is {limits.max_frames}")
-            pts = frame.pts if frame.pts is not None else None
+            pts = frame.pts
             if pts is None or (last_pts is not None and pts <= last_pts):
                 pts = 0 if last_pts is None else last_pts + plan.frame_step
             last_pts = pts
+            tick = time.perf_counter()
             rgb = _upright_rgb(frame, plan)
             _add(plan, "decode", time.perf_counter() - tick)
             tick = time.perf_counter()
             step = tracker.step(rgb) if tracker else None
             _add(plan, "flow", time.perf_counter() - tick)
             _put(out, ("video", rgb, pts, frame.duration or plan.frame_step, step), stop)
-            tick = time.perf_counter()
     _put(out, _END, stop)
 
 

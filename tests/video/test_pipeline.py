@@ -5,6 +5,7 @@ engine runs end to end in test_microast_video.py."""
 from __future__ import annotations
 
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -165,3 +166,27 @@ def test_poster_is_a_frame_about_one_second_in(pan_clip: Path) -> None:
     errors = [np.abs(poster - f).mean() for f in frames]
     assert poster.shape == (240, 320, 3)
     assert int(np.argmin(errors)) == 24 and min(errors) < 1.0
+
+
+def test_variable_frame_rate_keeps_each_frames_time(tmp_path: Path, monkeypatch) -> None:
+    use_stand_in(monkeypatch, StandInStylizer())
+    stamps = [0, 1, 2, 4, 5, 8, 9, 12, 13, 14]           # in 1/24 s: gaps of 1, 2 and 3
+    src = tmp_path / "vfr.mp4"
+    with av.open(str(src), mode="w", format="mp4") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 24)
+        for pts, rgb in zip(stamps, pan_frames("coffee.png", (96, 64), len(stamps))):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 24)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    out_path = tmp_path / "out.mp4"
+    _run(src, out_path)
+
+    def times(path: Path) -> list[float]:
+        with av.open(str(path)) as clip:
+            return [round(float(f.time) * 24, 3) for f in clip.decode(video=0)]
+
+    assert times(src) == [float(s) for s in stamps]
+    assert times(out_path) == times(src)
