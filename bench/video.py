@@ -1,6 +1,6 @@
 """Video benchmark: end-to-end speed at 480p and flicker, naive vs stabilised.
 
-    DREAMGEN_WEIGHTS_DIR=../shared/weights .venv/bin/python -m bench.video [--seconds 4]
+    DREAMGEN_WEIGHTS_DIR=../shared/weights .venv/bin/python -m bench.video [--only speed]
 
 1. Speed: a generated 854x480 clip (a pan across a photo, with a tone) through
    ``stylize_video`` with MicroAST, stabilised and not: frames per second end to end, and the
@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the 480p clip")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--side", type=int, default=320, help="output side for flicker runs")
+    parser.add_argument("--only", choices=("speed", "flicker"), help="run one part")
     args = parser.parse_args()
     os.environ.setdefault("DREAMGEN_WEIGHTS_DIR", str(WEIGHTS))
     from app.settings import get_settings
@@ -104,8 +105,11 @@ def main() -> None:
     get_settings.cache_clear()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        speed(folder, args.seconds, StyleOptions(engine="microast", max_side=854,
-                                                 device=args.device))
+        if args.only != "flicker":
+            speed(folder, args.seconds, StyleOptions(engine="microast", max_side=854,
+                                                     device=args.device))
+        if args.only == "speed":
+            return
         print(f"## flicker (grey levels, lower is steadier), MicroAST, style {STYLE}")
         options = StyleOptions(engine="microast", max_side=args.side, device=args.device)
         flicker(folder, "pan", PAN_CLIP, options)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from app.engine.api import (FEED_FORWARD_ENGINES, CancelToken, FrameStylizer, Progress,
+from app.engine.api import (CancelToken, FrameStylizer, Progress,
                             ProgressCallback, StyleOptions, make_frame_stylizer)
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import fit_size
@@ -88,8 +88,8 @@ def stylize_video(src: Path, dst: Path, styles: list[Image.Image], options: Styl
     :class:`StyleTransferError` for clips or engines we refuse and :class:`Cancelled` soon
     after ``cancel`` is set.
     """
-    if options.engine not in ("auto", *FEED_FORWARD_ENGINES):
-        raise StyleTransferError(GATYS_REFUSAL)
+    if options.engine.startswith("gatys"):
+        raise StyleTransferError(GATYS_REFUSAL)   # only FEED_FORWARD_ENGINES run video
     if limits is None:
         from app.settings import get_settings
 
@@ -160,6 +160,8 @@ def _run(src: Path, temp: Path, plan: _Plan, stylizer: FrameStylizer, batch_size
         for stage in (decoder, encoder):
             if stage.error is not None:
                 raise stage.error
+    if not plan.timings.get("frames"):
+        raise StyleTransferError("no frame of the video could be decoded; the file is damaged")
     return ("aac" if plan.audio_mode == "encode" else astream.codec_context.name) \
         if astream is not None else None
 

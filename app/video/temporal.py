@@ -22,6 +22,7 @@ does not grade its own homework.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import cv2
@@ -118,17 +119,23 @@ def warp_tensor(image: torch.Tensor, step: FlowStep) -> tuple[torch.Tensor, torc
     small_h, small_w = step.flow.shape[:2]
     flow = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
     flow = flow * torch.tensor([width / small_w, height / small_h], device=device).view(1, 2, 1, 1)
-    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=torch.float32),
-                            torch.arange(width, device=device, dtype=torch.float32),
-                            indexing="ij")
-    grid_x = (2 * (xs + flow[0, 0]) + 1) / width - 1      # align_corners=False convention
-    grid_y = (2 * (ys + flow[0, 1]) + 1) / height - 1
-    grid = torch.stack((grid_x, grid_y), dim=-1).unsqueeze(0)
+    # pixel x + flow(x) in grid_sample's [-1, 1] coordinates (align_corners=False)
+    scale = torch.tensor([2 / width, 2 / height], device=device).view(1, 2, 1, 1)
+    grid = (_pixel_grid(height, width, device) + flow * scale).permute(0, 2, 3, 1)
     warped = F.grid_sample(image.unsqueeze(0), grid, mode=WARP_MODE,
                            padding_mode="border", align_corners=False)[0]
     mask = torch.from_numpy(step.reliability).to(device)[None, None]
     mask = F.interpolate(mask, size=(height, width), mode="bilinear", align_corners=False)[0]
     return warped, mask
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
+    """(1, 2, H, W): each pixel centre's x and y in grid_sample's [-1, 1] coordinates."""
+    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=torch.float32),
+                            torch.arange(width, device=device, dtype=torch.float32),
+                            indexing="ij")
+    return torch.stack(((2 * xs + 1) / width - 1, (2 * ys + 1) / height - 1)).unsqueeze(0)
 
 
 @dataclass(frozen=True)
