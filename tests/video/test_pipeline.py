@@ -190,3 +190,32 @@ def test_variable_frame_rate_keeps_each_frames_time(tmp_path: Path, monkeypatch)
 
     assert times(src) == [float(s) for s in stamps]
     assert times(out_path) == times(src)
+
+
+def test_decoding_runs_only_a_bounded_distance_ahead(tmp_path: Path, pan_clip: Path,
+                                                     monkeypatch) -> None:
+    """Memory stays flat: while the engine is stuck, the decoder stops a queue's length ahead
+    (queue of 4 * batch + 16 = 24 frames, the batch in hand, one frame waiting to be queued)."""
+    import time
+
+    import app.video.pipeline as pipeline
+
+    decoded: list[int] = []
+    real_upright = pipeline._upright_rgb
+    monkeypatch.setattr(pipeline, "_upright_rgb",
+                        lambda frame, plan: decoded.append(1) or real_upright(frame, plan))
+    ahead: list[int] = []
+
+    class StuckFirstBatch(StandInStylizer):
+        def stylize_frames(self, frames):
+            if self.calls == 0:      # give the decoder every chance to run away
+                deadline = time.monotonic() + 1.5
+                while len(decoded) < 48 and time.monotonic() < deadline:
+                    threading.Event().wait(0.02)
+                ahead.append(len(decoded))
+            return super().stylize_frames(frames)
+
+    use_stand_in(monkeypatch, StuckFirstBatch())
+    _run(pan_clip, tmp_path / "out.mp4", batch_size=2)
+    assert len(decoded) == 48
+    assert ahead[0] <= 24 + 2 + 1
