@@ -73,7 +73,8 @@ def _playlists(folder: Path) -> list[Path]:
 def test_playlists_are_refused_before_any_demuxer_opens_them(tmp_path: Path, monkeypatch) -> None:
     opened: list[tuple] = []
     real_open = probe.av.open
-    monkeypatch.setattr(probe.av, "open", lambda *a, **k: opened.append((a, k)) or real_open(*a, **k))
+    monkeypatch.setattr(probe.av, "open",
+                        lambda *a, **k: opened.append((a, k)) or real_open(*a, **k))
     for playlist in _playlists(tmp_path):
         assert not is_video_file(playlist)
         with pytest.raises(StyleTransferError, match="not a video we can read"):
