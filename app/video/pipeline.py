@@ -135,8 +135,8 @@ def _run(src: Path, temp: Path, plan: _Plan, stylizer: FrameStylizer, batch_size
     """Wire the three stages together; returns the output's audio codec (or ``None``)."""
     container, _ = open_clip(src)
     stop = threading.Event()
-    decoded: queue.Queue = queue.Queue(maxsize=4 * batch_size + 16)
-    stylised: queue.Queue = queue.Queue(maxsize=2 * batch_size + 16)
+    decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size + 4)   # frames at output size
+    stylised: queue.Queue = queue.Queue(maxsize=batch_size + 4)
     with container:
         vstream = video_stream(container)
         vstream.thread_type = "AUTO"

@@ -195,7 +195,7 @@ def test_variable_frame_rate_keeps_each_frames_time(tmp_path: Path, monkeypatch)
 def test_decoding_runs_only_a_bounded_distance_ahead(tmp_path: Path, pan_clip: Path,
                                                      monkeypatch) -> None:
     """Memory stays flat: while the engine is stuck, the decoder stops a queue's length ahead
-    (queue of 4 * batch + 16 = 24 frames, the batch in hand, one frame waiting to be queued)."""
+    (a queue of 2 * batch + 4 = 8 items, the batch in hand, one frame waiting to be queued)."""
     import time
 
     import app.video.pipeline as pipeline
@@ -218,4 +218,4 @@ def test_decoding_runs_only_a_bounded_distance_ahead(tmp_path: Path, pan_clip: P
     use_stand_in(monkeypatch, StuckFirstBatch())
     _run(pan_clip, tmp_path / "out.mp4", batch_size=2)
     assert len(decoded) == 48
-    assert ahead[0] <= 24 + 2 + 1
+    assert ahead[0] <= 8 + 2 + 1
