@@ -203,7 +203,7 @@ def _count_packets(container: av.container.InputContainer, stream: av.VideoStrea
     count, last_time = 0, 0.0
     try:
         for packet in container.demux(stream):
-            if packet.size == 0:
+            if packet.size == 0 and packet.pts is None:   # the flush packet at the end
                 continue
             if packet.is_corrupt:
                 raise StyleTransferError("the video is damaged or truncated (a frame is cut short)")
