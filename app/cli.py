@@ -19,11 +19,8 @@ from app.engine.errors import StyleTransferError
 if TYPE_CHECKING:
     from app.engine.api import Progress, StyleOptions
 
-ENGINE_CHOICES = ("auto", "adain", "microast", "gatys", "gatys-lite")
+ENGINE_CHOICES = ("auto", "adain", "microast", "gatys", "gatys-lite")  # api.ENGINES + auto
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
-# ISO-BMFF brands of still images (HEIC/HEIF/AVIF) that share MP4's "ftyp" box.
-_STILL_IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
-                       b"avif", b"avis"}
 
 
 class UserError(click.ClickException):
@@ -231,27 +228,12 @@ def build_options(engine: str, alpha: float, style_weights: tuple[float, ...] | 
 
 
 def is_video(path: Path) -> bool:
-    """A video by extension, an animated GIF, or a file whose first bytes are a video
-    container's (MP4/MOV ``ftyp``, Matroska/WebM EBML, AVI ``RIFF…AVI``)."""
-    suffix = path.suffix.lower()
-    if suffix in VIDEO_SUFFIXES:
+    """A video by extension, or by its first bytes (an animated GIF counts, a still does not)."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
         return True
-    if not path.is_file():
-        return False
-    if suffix == ".gif":
-        from PIL import Image
+    from app.video.probe import is_video_file
 
-        try:
-            with Image.open(path) as image:
-                return getattr(image, "n_frames", 1) > 1
-        except OSError:
-            return False
-    with path.open("rb") as stream:
-        head = stream.read(12)
-    iso_video = head[4:8] == b"ftyp" and head[8:12] not in _STILL_IMAGE_BRANDS
-    matroska = head[:4] == b"\x1a\x45\xdf\xa3"
-    avi = head[:4] == b"RIFF" and head[8:12] == b"AVI "
-    return iso_video or matroska or avi
+    return is_video_file(path)
 
 
 @contextlib.contextmanager
