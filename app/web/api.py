@@ -1,0 +1,125 @@
+"""The JSON API under ``/api/`` (documented at ``/docs``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, AsyncIterator
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from app.engine.api import engine_statuses
+from app.jobs.models import Job
+from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.web.schemas import EngineOut, GalleryOut, JobOut, job_out
+from app.web.submit import JobRequest, create_job, parse_style_weights
+
+router = APIRouter(prefix="/api", tags=["api"])
+EVENT_POLL_S = 0.4
+KEEPALIVE_S = 15.0
+PER_PAGE = 24
+
+
+def find_job(session: SessionDep, job_id: str) -> Job:
+    job = get_job(session, job_id)
+    if job is None:
+        raise HTTPException(404, "no such job")
+    return job
+
+
+def own_job(session: SessionDep, job_id: str, owner: str) -> Job:
+    job = find_job(session, job_id)
+    if job.owner_id != owner:
+        raise HTTPException(403, "only the person who created this job may change it")
+    return job
+
+
+@router.post("/jobs", status_code=201, response_model=JobOut)
+async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
+                   store: StoreDep, owner: OwnerDep,
+                   content: Annotated[UploadFile | None, File()] = None,
+                   style: Annotated[list[UploadFile] | None, File()] = None,
+                   engine: Annotated[str, Form()] = "auto",
+                   alpha: Annotated[float, Form()] = 1.0,
+                   style_weights: Annotated[str, Form()] = "",
+                   preserve_color: Annotated[bool, Form()] = False,
+                   size: Annotated[int, Form()] = 512,
+                   iterations: Annotated[int, Form()] = 300,
+                   visibility: Annotated[str, Form()] = "public",
+                   style_from: Annotated[str, Form()] = "") -> JobOut:
+    """Queue a style-transfer job (multipart: ``content`` plus one or more ``style``)."""
+    req = JobRequest(engine=engine, alpha=alpha, style_weights=parse_style_weights(style_weights),
+                     preserve_color=preserve_color, size=size, iterations=iterations,
+                     visibility=visibility)
+    job = await create_job(session, store, settings, owner, req, content, style or [],
+                           style_from or None)
+    request.app.state.wake_workers()
+    return job_out(session, job, owner)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def read_job(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
+    """A job's state, progress, queue position and links."""
+    return job_out(session, find_job(session, job_id), owner)
+
+
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
+async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: ``progress`` whenever the job changes, then one ``done``."""
+    factory = request.app.state.session_factory
+
+    def snapshot() -> JobOut | None:
+        with factory() as session:
+            job = get_job(session, job_id)
+            return job_out(session, job, owner) if job is not None else None
+
+    last, quiet = None, 0.0
+    while not await request.is_disconnected():
+        view = await asyncio.to_thread(snapshot)
+        if view is None:
+            yield ServerSentEvent(event="gone", data={"detail": "no such job"})
+            return
+        key = (view.state, view.progress, view.message, view.queue_position, view.links.preview)
+        if key != last:
+            last, quiet = key, 0.0
+            yield ServerSentEvent(event="progress", data=view.model_dump(mode="json"))
+        elif quiet >= KEEPALIVE_S:
+            quiet = 0.0
+            yield ServerSentEvent(comment="keep-alive")
+        if view.state in ("succeeded", "failed", "cancelled"):
+            yield ServerSentEvent(event="done", data=view.model_dump(mode="json"))
+            return
+        await asyncio.sleep(EVENT_POLL_S)   # events come from the DB: any worker process
+        quiet += EVENT_POLL_S
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_job(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
+    """Cancel a queued job now, or ask its worker to stop a running one (owner only)."""
+    job = own_job(session, job_id, owner)
+    if not request_cancel(session, job):
+        raise HTTPException(409, f"the job has already {job.state}")
+    return job_out(session, job, owner)
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDep) -> None:
+    """Delete a job and its files (owner only). A running job is cancelled first."""
+    store.remove(delete_job(session, own_job(session, job_id, owner)))
+
+
+@router.get("/gallery", response_model=GalleryOut)
+def gallery(session: SessionDep, owner: OwnerDep, page: int = 1) -> GalleryOut:
+    """Finished public results, newest first."""
+    jobs, total = list_gallery(session, max(1, page), PER_PAGE)
+    return GalleryOut(page=max(1, page), per_page=PER_PAGE, total=total,
+                      pages=max(1, -(-total // PER_PAGE)),
+                      jobs=[job_out(session, j, owner) for j in jobs])
+
+
+@router.get("/engines", response_model=list[EngineOut])
+def engines() -> list[EngineOut]:
+    """Each engine and whether its weights are installed."""
+    return [EngineOut(name=s.name, label=s.label, ready=s.ready, detail=s.detail,
+                      fix_command=s.fix_command) for s in engine_statuses()]

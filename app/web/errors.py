@@ -1,0 +1,60 @@
+"""Domain errors to HTTP: a :class:`StyleTransferError` becomes a 4xx whose message is the
+JSON ``detail`` under ``/api/`` and a readable page elsewhere."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.engine.errors import StyleTransferError, WeightsMissingError
+
+
+class UploadRejected(StyleTransferError):
+    """An upload or form value we refuse, with the HTTP status that says why."""
+
+    def __init__(self, message: str, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def status_for(exc: StyleTransferError) -> int:
+    """422 for bad input, 409 when the engine's weights are missing, or the error's own."""
+    if isinstance(exc, UploadRejected):
+        return exc.status_code
+    return 409 if isinstance(exc, WeightsMissingError) else 422
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def style_transfer_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StyleTransferError)
+    status = status_for(exc)
+    if wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"title": "That didn't work", "message": str(exc)},
+        status_code=status)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """404/403 and friends: JSON under ``/api/``, a page elsewhere."""
+    from starlette.exceptions import HTTPException
+
+    assert isinstance(exc, HTTPException)
+    if wants_json(request) or exc.status_code < 400:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+    titles = {403: "Not yours", 404: "Not found"}
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"title": titles.get(exc.status_code, "Error"),
+                                "message": str(exc.detail)}, status_code=exc.status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register both handlers on ``app``."""
+    from starlette.exceptions import HTTPException
+
+    app.add_exception_handler(StyleTransferError, style_transfer_error_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)

@@ -1,0 +1,58 @@
+"""The web app factory: settings, database, media, worker threads, routers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
+from app.jobs.queue import recover_interrupted_jobs
+from app.jobs.worker import WorkerPool
+from app.settings import Settings, get_settings
+from app.storage import MediaStore
+from app.web import api, media, pages
+from app.web.errors import install_error_handlers
+from app.web.owner import owner_cookie_middleware
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Schema to head, interrupted jobs back in the queue, workers on; workers off at exit."""
+    settings: Settings = app.state.settings
+    upgrade_to_head(settings.database_url)
+    engine = make_engine(settings.database_url)
+    app.state.store = MediaStore(settings.media_dir)
+    app.state.store.cleanup_temp(older_than_s=3600)
+    app.state.session_factory = make_session_factory(engine)
+    recover_interrupted_jobs(engine, settings.max_attempts)
+    pool = WorkerPool(engine, app.state.store, settings)
+    app.state.wake_workers = pool.wake
+    if settings.run_worker:
+        pool.start()
+    try:
+        yield
+    finally:
+        pool.stop()
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The dreamgen web app (``uvicorn --factory app.web.main:create_app``)."""
+    app = FastAPI(title="dreamgen", summary="One-click neural style transfer",
+                  lifespan=lifespan)
+    app.state.settings = settings or get_settings()
+    app.state.templates = Jinja2Templates(directory=ROOT / "templates")
+    app.middleware("http")(owner_cookie_middleware)
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(media.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app

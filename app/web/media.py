@@ -1,0 +1,32 @@
+"""Serving media files, only from the media folder and only with safe content types."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+from app.storage import MediaPathError
+from app.web.deps import StoreDep
+
+router = APIRouter(include_in_schema=False)
+
+# Everything we store is one of these; anything else goes out as a download.
+CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                 ".webp": "image/webp", ".gif": "image/gif", ".mp4": "video/mp4",
+                 ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
+
+
+@router.get("/media/{rel:path}")
+def media_file(rel: str, store: StoreDep) -> FileResponse:
+    try:
+        path = store.path(rel)
+    except MediaPathError as exc:
+        raise HTTPException(404, "no such file") from exc
+    if not path.is_file() or path.name.startswith("."):
+        raise HTTPException(404, "no such file")
+    media_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=media_type,
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "public, max-age=31536000, immutable"
+                                 if rel.startswith(("results/", "thumbs/")) else "no-cache",
+                                 "Content-Security-Policy": "default-src 'none'"})

@@ -1,0 +1,123 @@
+"""The HTML pages: create, job (progress then result), gallery, share card."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.engine.api import engine_statuses
+from app.engine.errors import StyleTransferError
+from app.jobs.queue import delete_job, get_job, get_job_by_share_token, list_gallery, request_cancel
+from app.web.api import PER_PAGE, find_job, own_job
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.web.errors import status_for
+from app.web.schemas import job_out
+from app.web.submit import JobRequest, create_job, parse_style_weights
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    return request.app.state.templates.TemplateResponse(request, template, context,
+                                                        status_code=status_code)
+
+
+def base_url(request: Request, public_url: str) -> str:
+    """Absolute origin for share cards: ``public_url`` when set, else the request's."""
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def create_context(session: SessionDep, style_from: str | None) -> dict[str, Any]:
+    reuse = get_job(session, style_from) if style_from else None
+    if reuse is not None and reuse.state != "succeeded":
+        reuse = None
+    return {"engines": engine_statuses(), "reuse": reuse}
+
+
+@router.get("/", response_class=HTMLResponse)
+def create_page(request: Request, session: SessionDep, settings: SettingsDep,
+                style_from: str | None = None) -> Response:
+    return render(request, "create.html", settings=settings,
+                  **create_context(session, style_from))
+
+
+@router.post("/create")
+async def create_from_form(request: Request, session: SessionDep, settings: SettingsDep,
+                           store: StoreDep, owner: OwnerDep,
+                           content: Annotated[UploadFile | None, File()] = None,
+                           style: Annotated[list[UploadFile] | None, File()] = None,
+                           engine: Annotated[str, Form()] = "auto",
+                           alpha: Annotated[float, Form()] = 1.0,
+                           style_weights: Annotated[str, Form()] = "",
+                           preserve_color: Annotated[bool, Form()] = False,
+                           size: Annotated[int, Form()] = 512,
+                           iterations: Annotated[int, Form()] = 300,
+                           visibility: Annotated[str, Form()] = "public",
+                           style_from: Annotated[str, Form()] = "") -> Response:
+    """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
+    try:
+        req = JobRequest(engine=engine, alpha=alpha,
+                         style_weights=parse_style_weights(style_weights),
+                         preserve_color=preserve_color, size=size, iterations=iterations,
+                         visibility=visibility)
+        job = await create_job(session, store, settings, owner, req, content, style or [],
+                               style_from or None)
+    except StyleTransferError as exc:
+        return render(request, "create.html", status_code=status_for(exc), settings=settings,
+                      error=str(exc), **create_context(session, style_from or None))
+    request.app.state.wake_workers()
+    return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
+             settings: SettingsDep) -> Response:
+    job = find_job(session, job_id)
+    view = job_out(session, job, owner)
+    if job.state == "succeeded":
+        return render(request, "result.html", job=view, base=base_url(request, settings.public_url))
+    return render(request, "job.html", job=view)
+
+
+@router.get("/r/{job_id}", response_class=HTMLResponse)
+def result_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
+                settings: SettingsDep) -> Response:
+    job = find_job(session, job_id)
+    if job.state != "succeeded":
+        return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
+    return render(request, "result.html", job=job_out(session, job, owner),
+                  base=base_url(request, settings.public_url))
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_from_form(job_id: str, session: SessionDep, owner: OwnerDep) -> Response:
+    request_cancel(session, own_job(session, job_id, owner))
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/delete")
+def delete_from_form(job_id: str, session: SessionDep, store: StoreDep,
+                     owner: OwnerDep) -> Response:
+    store.remove(delete_job(session, own_job(session, job_id, owner)))
+    return RedirectResponse("/gallery", status_code=303)
+
+
+@router.get("/gallery", response_class=HTMLResponse)
+def gallery_page(request: Request, session: SessionDep, owner: OwnerDep,
+                 page: int = 1) -> Response:
+    page = max(1, page)
+    jobs, total = list_gallery(session, page, PER_PAGE)
+    return render(request, "gallery.html", jobs=[job_out(session, j, owner) for j in jobs],
+                  page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def share_page(token: str, request: Request, session: SessionDep, owner: OwnerDep,
+               settings: SettingsDep) -> Response:
+    job = get_job_by_share_token(session, token)
+    if job is None:
+        raise HTTPException(404, "this share link does not exist (or its result was deleted)")
+    return render(request, "share.html", job=job_out(session, job, owner),
+                  base=base_url(request, settings.public_url))
