@@ -1,0 +1,163 @@
+"""AdaIN: arbitrary style transfer in real time (Huang & Belongie, ICCV 2017).
+
+The encoder f is the normalised VGG-19 up to relu4_1, the decoder g mirrors it
+(:mod:`app.engine.vgg`). For content c and style s:
+
+    t = AdaIN(f(c), f(s)) = sigma(f(s)) * (f(c) - mu(f(c))) / sigma(f(c)) + mu(f(s))   (Eq. 8)
+    T(c, s, alpha) = g((1 - alpha) * f(c) + alpha * t)                                  (Eq. 14)
+
+Several styles (Sec. 7.2, style interpolation) decode the convex combination
+sum_k w_k AdaIN(f(c), f(s_k)). AdaIN is affine in the style statistics for a fixed
+content, so that equals AdaIN with the mixed statistics (sum w_k mu_k, sum w_k sigma_k):
+:class:`AdaINStylizer` mixes the statistics once and reuses them for every frame.
+
+Preserve colours: luminance-only transfer after decoding
+(:func:`app.engine.color.keep_content_chroma`): the stylised luma with the content frame's
+chroma. It needs nothing from the style beyond its cached statistics, so it works frame by
+frame for video.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from app.engine.api import StyleOptions
+from app.engine.color import keep_content_chroma
+from app.engine.device import inference_dtype, pick_device
+from app.engine.errors import StyleTransferError
+from app.engine.images import pil_to_tensor
+from app.engine.vgg import DECODER_WEIGHT, VGG_WEIGHT, load_adain_decoder, load_vgg_encoder
+
+EPS = 1e-5
+STYLE_SIDE = 512     # style images are scaled so their longer side is this (as in training)
+MIN_SIDE = 16        # relu4_1 is at 1/8 resolution and needs 2 px for its reflection padding
+
+
+def calc_mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample, per-channel mean and standard deviation over H, W: two (B, C, 1, 1)."""
+    flat = feat.float().flatten(2)
+    var = flat.var(dim=2, unbiased=True) + eps
+    return flat.mean(dim=2)[..., None, None], var.sqrt()[..., None, None]
+
+
+def adain_with_stats(content_feat: torch.Tensor, mean: torch.Tensor,
+                     std: torch.Tensor) -> torch.Tensor:
+    """``content_feat`` normalised per channel, then given ``std`` and ``mean`` (Eq. 8)."""
+    c_mean, c_std = calc_mean_std(content_feat)
+    out = (content_feat.float() - c_mean) / c_std * std + mean
+    return out.to(content_feat.dtype)
+
+
+def adain(content_feat: torch.Tensor, style_feat: torch.Tensor) -> torch.Tensor:
+    """Adaptive instance normalisation: align the content features' channel-wise mean and
+    standard deviation with the style features' (Huang & Belongie 2017, Eq. 8)."""
+    mean, std = calc_mean_std(style_feat)
+    return adain_with_stats(content_feat, mean, std)
+
+
+def mix_style_stats(stats: list[tuple[torch.Tensor, torch.Tensor]], weights: list[float]
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Convex combination of style statistics (Sec. 7.2): with weights summing to 1,
+    AdaIN with the mixed statistics equals the same mix of the single-style AdaIN outputs."""
+    mean = sum(w * m for w, (m, _) in zip(weights, stats))
+    std = sum(w * s for w, (_, s) in zip(weights, stats))
+    return mean, std  # type: ignore[return-value]
+
+
+def trade_off(content_feat: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Content-style trade-off at the feature level: ``alpha * t + (1 - alpha) * f(c)``."""
+    if alpha >= 1.0:
+        return target
+    return alpha * target + (1.0 - alpha) * content_feat
+
+
+def normalise_style_weights(style_weights: tuple[float, ...] | None, count: int) -> list[float]:
+    """One non-negative weight per style, summing to 1 (equal weights when ``None``)."""
+    if style_weights is None:
+        return [1.0 / count] * count
+    if len(style_weights) != count:
+        raise StyleTransferError(
+            f"{len(style_weights)} style weights given for {count} style images; give one each")
+    if any(w < 0 for w in style_weights) or sum(style_weights) <= 0:
+        raise StyleTransferError("style weights must be non-negative and not all zero")
+    total = float(sum(style_weights))
+    return [w / total for w in style_weights]
+
+
+def prepare_style(image: Image.Image, side: int = STYLE_SIDE) -> torch.Tensor:
+    """A style image scaled (up or down) so its longer side is ``side``, as (1, 3, H, W)."""
+    if min(image.size) < 1:
+        raise StyleTransferError(f"style image is {image.width}x{image.height}; it has no pixels")
+    scale = side / max(image.size)
+    size = (max(MIN_SIDE, round(image.width * scale)), max(MIN_SIDE, round(image.height * scale)))
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return pil_to_tensor(image)
+
+
+def resolve_paths(weights: dict[str, Path] | None) -> dict[str, Path | None]:
+    """Explicit checkpoint paths (keyed by registry name) or ``None`` for the registry's."""
+    given = dict(weights or {})
+    unknown = set(given) - {VGG_WEIGHT, DECODER_WEIGHT}
+    if unknown:
+        raise StyleTransferError(f"unknown AdaIN weight(s) {sorted(unknown)}; "
+                                 f"expected {VGG_WEIGHT!r} and {DECODER_WEIGHT!r}")
+    return {name: (Path(given[name]) if name in given else None)
+            for name in (VGG_WEIGHT, DECODER_WEIGHT)}
+
+
+class AdaINStylizer:
+    """A :class:`~app.engine.api.FrameStylizer` for AdaIN with the style statistics cached.
+
+    ``weights`` may give explicit checkpoint paths keyed ``"adain/vgg_normalised.pth"`` and
+    ``"adain/decoder.pth"``; otherwise the weights registry resolves them. Networks are cached
+    per (path, device, dtype). fp16 and channels_last on CUDA, fp32 on the CPU.
+    """
+
+    def __init__(self, styles: list[Image.Image], options: StyleOptions,
+                 weights: dict[str, Path] | None = None):
+        if not styles:
+            raise StyleTransferError("give at least one style image")
+        if not 0.0 <= options.alpha <= 1.0:
+            raise StyleTransferError(f"style strength (alpha) is {options.alpha}; use 0 to 1")
+        mix = normalise_style_weights(options.style_weights, len(styles))
+        self.device = pick_device(options.device)
+        self.dtype = inference_dtype(self.device)
+        self.alpha = float(options.alpha)
+        self.preserve_color = options.preserve_color
+        paths = resolve_paths(weights)
+        self.encoder = load_vgg_encoder(paths[VGG_WEIGHT], self.device, self.dtype)
+        self.decoder = load_adain_decoder(paths[DECODER_WEIGHT], self.device, self.dtype)
+        with torch.inference_mode():
+            stats = [calc_mean_std(self.encoder(self._to_device(prepare_style(style))))
+                     for style, w in zip(styles, mix) if w > 0]
+            self.style_mean, self.style_std = mix_style_stats(stats, [w for w in mix if w > 0])
+
+    def _to_device(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
+
+    def target_features(self, content_feat: torch.Tensor) -> torch.Tensor:
+        """The decoder's input for relu4_1 content features: AdaIN with the cached style
+        statistics, traded off against the content features by ``alpha``."""
+        target = adain_with_stats(content_feat, self.style_mean, self.style_std)
+        return trade_off(content_feat, target, self.alpha)
+
+    def stylize_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) floats in [0, 1] to stylised frames of the same shape in [0, 1]
+        (float32 on ``self.device``). H and W must be multiples of 8, at least 16."""
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise StyleTransferError(
+                f"expected frames of shape (B, 3, H, W), got {tuple(frames.shape)}")
+        height, width = frames.shape[-2:]
+        if height % 8 or width % 8 or min(height, width) < MIN_SIDE:
+            raise StyleTransferError(f"frames are {width}x{height}; AdaIN needs sides that are "
+                                     f"multiples of 8 and at least {MIN_SIDE}")
+        with torch.inference_mode():
+            x = self._to_device(frames)
+            out = self.decoder(self.target_features(self.encoder(x))).float()
+            if self.preserve_color:
+                out = keep_content_chroma(out, frames.to(self.device, torch.float32))
+            return out.clamp_(0.0, 1.0).contiguous()
