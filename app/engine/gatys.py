@@ -1,0 +1,212 @@
+"""Neural style transfer by optimisation (Gatys, Ecker & Bethge, CVPR 2016).
+
+The image itself is optimised so its VGG-19 features at relu4_2 match the content's and its
+Gram matrices at relu1_1 .. relu5_1 match the style's (several styles: weighted sum of their
+style losses). Options (:class:`~app.engine.api.StyleOptions`): ``content_weight``,
+``style_weight``, ``tv_weight`` (per pixel, see :func:`~app.engine.losses.total_variation`),
+``iterations``, ``optimizer`` (``lbfgs`` with strong-Wolfe line search, or ``adam``),
+``init`` (``content`` or seeded ``noise``), ``coarse_to_fine`` (half the iterations at half
+size, upsample, the rest at full size), ``preserve_color`` (the style images get the
+content's colour mean and covariance before their Grams are taken:
+:func:`app.engine.color.match_color`, Gatys et al. 2017 Sec. 5.2), ``preview_every``.
+
+``feature_net="vgg19"`` uses the normalised VGG-19 (``adain/vgg_normalised.pth``);
+``"cd16x"`` the 16x-pruned VGG-19 of :mod:`app.engine.pruned_vgg` (same tap names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from app.engine.api import CancelToken, Progress, ProgressCallback, StyleOptions
+from app.engine.color import match_color
+from app.engine.device import pick_device
+from app.engine.errors import Cancelled, StyleTransferError
+from app.engine.images import pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.losses import content_loss, gram_matrix, style_loss, total_variation
+
+STYLE_TAPS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_TAP = "relu4_2"
+ALL_TAPS = STYLE_TAPS + (CONTENT_TAP,)
+MIN_SIDE = 32          # relu5_1 is at 1/16 resolution and needs 2 px for reflection padding
+ADAM_LR = 0.02         # in [0, 1] pixel units
+FEATURE_NETS = ("vgg19", "cd16x")
+
+
+class FeatureNet(Protocol):
+    def encode(self, x: torch.Tensor, taps: tuple[str, ...]) -> dict[str, torch.Tensor]: ...
+
+
+@dataclass
+class Targets:
+    """What one resolution stage matches: content features and per-style Gram matrices."""
+
+    content: torch.Tensor
+    grams: list[dict[str, torch.Tensor]]
+    style_mix: list[float]
+
+
+def load_feature_net(name: str, device: torch.device,
+                     weights: dict[str, Path] | None = None) -> FeatureNet:
+    """The frozen feature extractor called ``name``; ``weights`` may give its checkpoint path
+    keyed by registry name (``adain/vgg_normalised.pth`` or ``cd16x_wct/5SE.pth``)."""
+    weights = weights or {}
+    if name == "vgg19":
+        from app.engine.vgg import VGG_WEIGHT, load_vgg_encoder
+
+        return load_vgg_encoder(weights.get(VGG_WEIGHT), device, torch.float32)
+    if name == "cd16x":
+        from app.engine.pruned_vgg import WEIGHT_NAME, load_pruned_encoders
+
+        return load_pruned_encoders(device, path=weights.get(WEIGHT_NAME))
+    raise StyleTransferError(f"unknown feature network {name!r}; choose vgg19 or cd16x")
+
+
+def check_options(styles: list[Image.Image], options: StyleOptions) -> None:
+    """Raise :class:`StyleTransferError` for options Gatys cannot run with."""
+    if not styles:
+        raise StyleTransferError("give at least one style image")
+    if options.iterations < 1:
+        raise StyleTransferError(f"iterations is {options.iterations}; use at least 1")
+    if options.optimizer not in ("lbfgs", "adam"):
+        raise StyleTransferError(f"unknown optimizer {options.optimizer!r}; use lbfgs or adam")
+    if options.init not in ("content", "noise"):
+        raise StyleTransferError(f"unknown init {options.init!r}; use content or noise")
+    if min(options.content_weight, options.style_weight, options.tv_weight) < 0:
+        raise StyleTransferError("content, style and TV weights must not be negative")
+    if options.max_side < MIN_SIDE:
+        raise StyleTransferError(f"output size {options.max_side} is too small for Gatys; "
+                                 f"use at least {MIN_SIDE}")
+
+
+def compute_targets(net: FeatureNet, content: torch.Tensor, styles: list[torch.Tensor],
+                    style_mix: list[float]) -> Targets:
+    """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size."""
+    with torch.no_grad():
+        content_feat = net.encode(content, (CONTENT_TAP,))[CONTENT_TAP]
+        grams = [{tap: gram_matrix(f) for tap, f in net.encode(style, STYLE_TAPS).items()}
+                 for style in styles]
+    return Targets(content_feat, grams, style_mix)
+
+
+def losses(net: FeatureNet, image: torch.Tensor, targets: Targets
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(content loss, weighted sum of the styles' losses) of ``image``."""
+    feats = net.encode(image, ALL_TAPS)
+    c_loss = content_loss(feats[CONTENT_TAP], targets.content)
+    s_loss = sum(w * style_loss(feats, grams) for w, grams in zip(targets.style_mix,
+                                                                   targets.grams))
+    return c_loss, s_loss  # type: ignore[return-value]
+
+
+def _scaled_to(image: Image.Image, side: int) -> torch.Tensor:
+    """``image`` scaled so its longer side is ``side`` (up or down), as (1, 3, H, W)."""
+    scale = side / max(image.size)
+    size = (max(MIN_SIDE, round(image.width * scale)), max(MIN_SIDE, round(image.height * scale)))
+    return pil_to_tensor(image.resize(size, Image.Resampling.LANCZOS)
+                         if size != image.size else image)
+
+
+def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
+              on_progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+              feature_net: str = "vgg19", weights: dict[str, Path] | None = None
+              ) -> Image.Image:
+    """Optimise an image to ``content``'s content and ``styles``' style; return it as PIL.
+
+    Reports :class:`Progress` every iteration (``extras`` holds ``content_loss`` and
+    ``style_loss``, unweighted) with a preview every ``options.preview_every`` iterations.
+    Raises :class:`Cancelled` within one iteration of ``cancel`` being set. Deterministic for a
+    fixed ``options.seed`` on the CPU.
+    """
+    from app.engine.adain import normalise_style_weights
+
+    check_options(styles, options)
+    style_mix = normalise_style_weights(options.style_weights, len(styles))
+    device = pick_device(options.device)
+    net = load_feature_net(feature_net, device, weights)
+    full = pil_to_tensor(resize_to_fit(content, options.max_side, 8)).to(device)
+    if min(full.shape[-2:]) < MIN_SIDE:
+        raise StyleTransferError(f"content image is {full.shape[-1]}x{full.shape[-2]} after "
+                                 f"resizing; Gatys needs at least {MIN_SIDE} px per side")
+    generator = torch.Generator().manual_seed(0 if options.seed is None else options.seed)
+    sizes = [tuple(full.shape[-2:])]
+    if options.coarse_to_fine and min(full.shape[-2:]) >= 2 * MIN_SIDE:
+        sizes.insert(0, (full.shape[-2] // 2, full.shape[-1] // 2))
+    budgets = _split(options.iterations, len(sizes))
+    image: torch.Tensor | None = None
+    done = 0
+    for size, budget in zip(sizes, budgets):
+        stage_content = F.interpolate(full, size=size, mode="area") if size != sizes[-1] else full
+        style_tensors = [_scaled_to(style, max(size)).to(device) for style in styles]
+        if options.preserve_color:
+            style_tensors = [match_color(s, stage_content) for s in style_tensors]
+        targets = compute_targets(net, stage_content, style_tensors, style_mix)
+        if image is None:
+            image = (stage_content.clone() if options.init == "content"
+                     else torch.rand(stage_content.shape, generator=generator).to(device))
+        else:
+            image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)
+        image = _optimise(net, image, targets, options, budget, done, on_progress, cancel)
+        done += budget
+    assert image is not None
+    return tensor_to_pil(image.detach().cpu())
+
+
+def _split(iterations: int, stages: int) -> list[int]:
+    if stages == 1:
+        return [iterations]
+    coarse = iterations // 2
+    return [coarse, iterations - coarse]
+
+
+def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: StyleOptions,
+              budget: int, done: int, on_progress: ProgressCallback | None,
+              cancel: CancelToken | None) -> torch.Tensor:
+    """``budget`` iterations on ``start`` (``done`` came before). An iteration is one loss and
+    gradient evaluation, as in Johnson's neural-style: L-BFGS without line search takes one
+    per step, so progress and cancellation are checked once per iteration."""
+    image = start.detach().clone().requires_grad_(True)
+    if options.optimizer == "lbfgs":
+        optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
+            [image], lr=1.0, max_iter=budget, max_eval=budget, history_size=100,
+            tolerance_grad=-1.0, tolerance_change=-1.0)
+    else:
+        optimizer = torch.optim.Adam([image], lr=ADAM_LR)
+    count = 0
+
+    def closure() -> torch.Tensor:
+        nonlocal count
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        optimizer.zero_grad(set_to_none=True)
+        c_loss, s_loss = losses(net, image, targets)
+        total = (options.content_weight * c_loss + options.style_weight * s_loss
+                 + options.tv_weight * total_variation(image))
+        total.backward()
+        image.grad = image.grad.contiguous()  # channels_last nets give strided grads; L-BFGS views
+        count += 1
+        if on_progress is not None:
+            _report(on_progress, image, done + count, options,
+                    {"content_loss": c_loss.item(), "style_loss": s_loss.item()})
+        return total
+
+    while count < budget:
+        optimizer.step(closure)
+        if options.optimizer == "adam":   # clamping inside L-BFGS would break its curvature pairs
+            with torch.no_grad():
+                image.clamp_(0.0, 1.0)
+    return image.detach().clamp(0.0, 1.0)
+
+
+def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, options: StyleOptions,
+            extras: dict[str, float]) -> None:
+    every = options.preview_every
+    preview = tensor_to_pil(image.detach().cpu()) if every > 0 and i % every == 0 else None
+    on_progress(Progress(i / options.iterations, f"iteration {i} of {options.iterations}",
+                         preview=preview, extras=extras))

@@ -1,0 +1,35 @@
+"""The losses of Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
+Networks" (CVPR 2016), plus a total-variation smoothness term."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
+    """G_ij = sum_k F_ik F_jk over positions k (Eq. 3), divided by C*H*W so layers of
+    different sizes weigh alike: (B, C, H, W) -> (B, C, C)."""
+    b, c, h, w = feat.shape
+    flat = feat.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def content_loss(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between feature maps (Eq. 1, as a mean rather than half a sum)."""
+    return F.mse_loss(feat, target)
+
+
+def style_loss(feats: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor]
+               ) -> torch.Tensor:
+    """Mean over the style layers of the squared Gram-matrix error (Eqs. 4-5, w_l = 1/L)."""
+    losses = [F.mse_loss(gram_matrix(feats[tap]), gram) for tap, gram in target_grams.items()]
+    return torch.stack(losses).mean()
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Sum of squared differences between neighbouring pixels (so it grows with the pixel
+    count: ``tv_weight`` is a per-pixel weight)."""
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    return dy.pow(2).sum() + dx.pow(2).sum()
