@@ -1,0 +1,134 @@
+"""The whole journey through HTTP: create, progress, result, gallery, share card, delete."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.conftest import png_bytes
+from tests.web.conftest import image_files, job_count, submit, wait_for
+
+
+def meta(html: str, key: str) -> str:
+    match = re.search(rf'<meta (?:property|name)="{re.escape(key)}" content="([^"]*)"', html)
+    assert match, f"no {key} meta tag"
+    return match.group(1)
+
+
+def test_create_progress_result_gallery_share_delete(client: TestClient) -> None:
+    created = submit(client, alpha=0.8)
+    assert created.status_code == 201, created.text
+    job = created.json()
+    assert job["state"] in ("queued", "running") and job["is_owner"]
+    assert job["options"]["alpha"] == 0.8 and job["engine"] == "microast"
+
+    done = wait_for(client, job["id"])
+    assert done["state"] == "succeeded", done["error"]
+    assert done["progress"] == 1.0 and (done["width"], done["height"]) == (96, 64)
+
+    result = client.get(done["links"]["result"])
+    assert result.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(result.content))
+    assert image.size == (96, 64) and not image.getexif() and "exif" not in image.info
+    thumb = client.get(done["links"]["thumb"])
+    assert thumb.headers["content-type"] == "image/jpeg"
+
+    page = client.get(f"/jobs/{job['id']}").text
+    assert done["links"]["result"] in page and 'id="compare-range"' in page
+    assert f'href="/?style_from={job["id"]}"' in page and "Delete this result" in page
+
+    gallery = client.get("/api/gallery").json()
+    assert [j["id"] for j in gallery["jobs"]] == [job["id"]]
+    assert done["links"]["thumb"] in client.get("/gallery").text
+
+    share = client.get(done["links"]["share"]).text
+    assert meta(share, "og:image") == "http://testserver" + done["links"]["result"]
+    assert (meta(share, "og:image:width"), meta(share, "og:image:height")) == ("96", "64")
+    assert meta(share, "twitter:card") == "summary_large_image"
+    assert meta(share, "og:type") == "website" and meta(share, "og:title")
+
+    stranger = TestClient(client.app)     # no owner cookie: somebody else
+    assert stranger.get(done["links"]["share"]).status_code == 200
+    refused = stranger.delete(f"/api/jobs/{job['id']}")
+    assert refused.status_code == 403 and "only the person" in refused.json()["detail"]
+    assert stranger.post(f"/jobs/{job['id']}/delete").status_code == 403
+    assert "Delete this result" not in stranger.get(f"/jobs/{job['id']}").text
+
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert client.get(done["links"]["result"]).status_code == 404
+    assert client.get(done["links"]["share"]).status_code == 404
+    assert job_count(client) == 0 and client.app.state.store.files() == set()
+
+
+def test_server_sent_events_report_progress_then_done(client: TestClient) -> None:
+    job = submit(client).json()
+    events: list[tuple[str, dict]] = []
+    with client.stream("GET", f"/api/jobs/{job['id']}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+    assert events[0][0] == "progress" and events[-1][0] == "done"
+    assert events[-1][1]["state"] == "succeeded"
+    fractions = [data["progress"] for _, data in events]
+    assert fractions == sorted(fractions)
+
+
+def test_form_post_without_javascript_redirects_to_the_job_page(client: TestClient) -> None:
+    response = client.post("/create", files=image_files(), follow_redirects=False,
+                           data={"engine": "microast", "size": "64", "visibility": "unlisted"})
+    assert response.status_code == 303
+    job_id = response.headers["location"].rsplit("/", 1)[1]
+    done = wait_for(client, job_id)
+    assert done["state"] == "succeeded" and done["visibility"] == "unlisted"
+    assert client.get("/api/gallery").json()["total"] == 0     # unlisted: link only
+    assert client.get(done["links"]["share"]).status_code == 200
+    assert client.get(f"/r/{job_id}").status_code == 200
+
+
+def test_use_this_style_again_copies_the_earlier_style(client: TestClient) -> None:
+    first = wait_for(client, submit(client).json()["id"])
+    page = client.get(f"/?style_from={first['id']}").text
+    assert first["links"]["styles"][0] in page and 'name="style_from"' in page
+    again = client.post("/api/jobs", files=[("content", ("c.png", png_bytes(seed=5), "image/png"))],
+                        data={"engine": "microast", "size": "64", "style_from": first["id"]})
+    assert again.status_code == 201, again.text
+    second = wait_for(client, again.json()["id"])
+    assert second["state"] == "succeeded" and len(second["links"]["styles"]) == 1
+    assert client.get(second["links"]["styles"][0]).content == \
+        client.get(first["links"]["styles"][0]).content
+
+
+def test_gallery_pages_newest_first(paused_client: TestClient) -> None:
+    from app.jobs.models import Job, JobState, utcnow
+
+    with paused_client.app.state.session_factory() as session:
+        for i in range(30):
+            session.add(Job(owner_id="x", kind="video" if i == 29 else "image",
+                            engine="microast", content_path="uploads/c.png",
+                            state=JobState.SUCCEEDED, result_path=f"results/{i}.png",
+                            thumb_path=f"thumbs/{i}.jpg", width=8, height=8, finished_at=utcnow()))
+        session.commit()
+    first = paused_client.get("/api/gallery").json()
+    second = paused_client.get("/api/gallery?page=2").json()
+    assert (first["total"], first["pages"], len(first["jobs"]), len(second["jobs"])) == (30, 2, 24, 6)
+    assert first["jobs"][0]["kind"] == "video"
+    html = paused_client.get("/gallery").text
+    assert "Video" in html and 'href="/gallery?page=2"' in html
+
+
+def test_engines_endpoint_and_create_page_show_readiness(client: TestClient) -> None:
+    engines = {e["name"]: e for e in client.get("/api/engines").json()}
+    assert engines["microast"]["ready"] and not engines["adain"]["ready"]
+    page = client.get("/").text
+    assert re.search(r'<option value="adain" disabled>[^<]*needs `dreamgen weights download`', page)
+    assert re.search(r'<option value="microast" >', page)
+    assert "dreamgen_owner" in client.cookies

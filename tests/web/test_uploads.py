@@ -1,0 +1,143 @@
+"""Every bad input is refused with a 4xx and a reason, and nothing is stored or queued."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.settings import Settings
+from app.web.main import create_app
+from tests.conftest import png_bytes
+from tests.web.conftest import image_files, job_count, submit
+
+
+def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A tiny PNG whose header claims a huge image (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b""))
+
+
+def noise_png() -> bytes:
+    """A PNG that does not compress (so a cut leaves pixels missing)."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (64, 64), bytes(random.Random(0).randbytes(64 * 64 * 3))).save(
+        buffer, "PNG")
+    assert len(buffer.getvalue()) > 10_000
+    return buffer.getvalue()
+
+
+BAD_INPUTS = {
+    "not an image": (dict(files=image_files(b"hello, I am text" * 10)), 415, "not an image"),
+    "html pretending": (dict(files=image_files(b"<html><script>alert(1)</script></html>")),
+                        415, "not an image"),
+    "truncated png": (dict(files=image_files(noise_png()[:2000])), 422,
+                      "damaged or truncated"),
+    "zero bytes": (dict(files=image_files(b"")), 422, "content file is an empty file"),
+    "bomb header": (dict(files=image_files(bomb_png())), 422, "content image"),
+    "bad style": (dict(files=image_files(None, b"GIF89a nonsense")), 422, "style image"),
+    "missing style": (dict(files=image_files()[:1]), 422, "at least one style"),
+    "unknown engine": (dict(engine="picasso"), 422, "unknown engine 'picasso'"),
+    "alpha too big": (dict(alpha=1.5), 422, "between 0 and 1"),
+    "alpha negative": (dict(alpha=-0.1), 422, "between 0 and 1"),
+    "size too big": (dict(size=99999), 422, "output size"),
+    "weights count": (dict(style_weights="1,2"), 422, "2 style weights given for 1"),
+    "weights text": (dict(style_weights="a,b"), 422, "not numbers"),
+    "no weights for engine": (dict(engine="adain"), 409, "dreamgen weights download"),
+    "bad visibility": (dict(visibility="secret"), 422, "public or unlisted"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_refused_with_a_reason(paused_client: TestClient, case: str) -> None:
+    kwargs, status, reason = BAD_INPUTS[case]
+    form = {k: v for k, v in kwargs.items() if k != "files"}
+    response = submit(paused_client, kwargs.get("files"), **form)
+    assert response.status_code == status, response.text
+    assert reason in response.json()["detail"]
+    assert job_count(paused_client) == 0
+    assert paused_client.app.state.store.files() == set()
+
+
+def test_the_form_shows_the_reason_on_the_page(paused_client: TestClient) -> None:
+    response = paused_client.post("/create", files=image_files(b"not an image at all"),
+                                  data={"engine": "microast"})
+    assert response.status_code == 415
+    assert "the content file is not an image" in response.text and "<form" in response.text
+    assert job_count(paused_client) == 0
+
+
+def test_over_the_byte_limit_is_413(make_settings) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(make_settings(max_upload_mb=1, run_worker=False))) as client:
+        big = png_bytes() + b"\0" * (1024 * 1024)
+        response = submit(client, image_files(big))
+        assert response.status_code == 413 and "1 MiB limit" in response.json()["detail"]
+        assert job_count(client) == 0 and client.app.state.store.files() == set()
+
+
+def test_over_the_megapixel_limit_names_the_size(make_settings) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(make_settings(max_image_megapixels=0.001,
+                                             run_worker=False))) as client:
+        response = submit(client, image_files(png_bytes((100, 100))))
+        assert response.status_code == 422
+        assert "100x100; the limit is 0.001 megapixels" in response.json()["detail"]
+
+
+def jpeg_with_gps_rotated() -> bytes:
+    image = Image.new("RGB", (80, 40), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6                       # orientation: rotate 90° clockwise to view
+    exif[0x010F] = "SpyCam"
+    exif.get_ifd(0x8825)[2] = (51.0, 30.0, 0.0)   # GPSLatitude
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def test_uploads_are_stored_upright_without_exif_or_gps(paused_client: TestClient) -> None:
+    data = jpeg_with_gps_rotated()
+    assert b"SpyCam" in data
+    job = submit(paused_client, image_files(data)).json()
+    served = paused_client.get(job["links"]["content"])
+    assert served.headers["content-type"] == "image/jpeg"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    image = Image.open(io.BytesIO(served.content))
+    assert image.size == (40, 80)            # orientation applied
+    assert not image.getexif() and b"SpyCam" not in served.content
+
+
+def test_animated_gif_counts_as_a_video_and_static_gif_as_an_image(
+        paused_client: TestClient) -> None:
+    frames = [Image.new("RGB", (64, 48), (i * 60, 100, 200 - i * 60)) for i in range(4)]
+    animated, still = io.BytesIO(), io.BytesIO()
+    frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(still, "GIF")
+    video = submit(paused_client, [("content", ("a.gif", animated.getvalue(), "image/gif")),
+                                   ("style", ("s.png", png_bytes(), "image/png"))])
+    image = submit(paused_client, [("content", ("b.gif", still.getvalue(), "image/gif")),
+                                   ("style", ("s.png", png_bytes(), "image/png"))])
+    assert video.status_code == 201, video.text
+    assert (video.json()["kind"], image.json()["kind"]) == ("video", "image")
+    gatys = submit(paused_client, [("content", ("a.gif", animated.getvalue(), "image/gif")),
+                                   ("style", ("s.png", png_bytes(), "image/png"))],
+                   engine="gatys-lite")
+    assert gatys.status_code == 422 and "images only" in gatys.json()["detail"]
+    assert job_count(paused_client) == 2
+
+
+def test_media_route_refuses_traversal(paused_client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/media/../dreamgen.db", "/media/%2e%2e/dreamgen.db", "/media/..%2fdreamgen.db"):
+        assert paused_client.get(path).status_code == 404
+
+
+def test_settings_is_not_shared_between_apps(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert create_app(Settings(data_dir=tmp_path)).state.settings.data_dir == tmp_path
