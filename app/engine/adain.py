@@ -28,7 +28,7 @@ from app.engine.api import StyleOptions
 from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError
-from app.engine.images import pil_to_tensor
+from app.engine.images import DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor
 from app.engine.vgg import DECODER_WEIGHT, VGG_WEIGHT, load_adain_decoder, load_vgg_encoder
 
 EPS = 1e-5
@@ -89,8 +89,7 @@ def normalise_style_weights(style_weights: tuple[float, ...] | None, count: int)
 
 def prepare_style(image: Image.Image, side: int = STYLE_SIDE) -> torch.Tensor:
     """A style image scaled (up or down) so its longer side is ``side``, as (1, 3, H, W)."""
-    if min(image.size) < 1:
-        raise StyleTransferError(f"style image is {image.width}x{image.height}; it has no pixels")
+    check_megapixels(image.width, image.height, "style image", DEFAULT_MAX_MEGAPIXELS)
     scale = side / max(image.size)
     size = (max(MIN_SIDE, round(image.width * scale)), max(MIN_SIDE, round(image.height * scale)))
     if size != image.size:

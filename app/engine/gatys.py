@@ -28,7 +28,8 @@ from app.engine.api import CancelToken, Progress, ProgressCallback, StyleOptions
 from app.engine.color import match_color
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
-from app.engine.images import pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.images import (DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor,
+                               resize_to_fit, tensor_to_pil)
 from app.engine.losses import content_loss, gram_matrix, style_loss, total_variation
 
 STYLE_TAPS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -127,6 +128,9 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     from app.engine.adain import normalise_style_weights
 
     check_options(styles, options)
+    check_megapixels(content.width, content.height, "content image", DEFAULT_MAX_MEGAPIXELS)
+    for style in styles:
+        check_megapixels(style.width, style.height, "style image", DEFAULT_MAX_MEGAPIXELS)
     style_mix = normalise_style_weights(options.style_weights, len(styles))
     device = pick_device(options.device)
     net = load_feature_net(feature_net, device, weights)
