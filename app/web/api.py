@@ -12,6 +12,7 @@ from app.engine.api import engine_statuses
 from app.jobs.models import Job
 from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.web.limits import check_rate
 from app.web.schemas import EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import JobRequest, create_job, parse_style_weights
 
@@ -49,6 +50,7 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    visibility: Annotated[str, Form()] = "public",
                    style_from: Annotated[str, Form()] = "") -> JobOut:
     """Queue a style-transfer job (multipart: ``content`` plus one or more ``style``)."""
+    check_rate(request)
     req = JobRequest(engine=engine, alpha=alpha, style_weights=parse_style_weights(style_weights),
                      preserve_color=preserve_color, size=size, iterations=iterations,
                      visibility=visibility)

@@ -13,6 +13,7 @@ from app.jobs.queue import delete_job, get_job, get_job_by_share_token, list_gal
 from app.web.api import PER_PAGE, find_job, own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.web.errors import status_for
+from app.web.limits import check_rate
 from app.web.schemas import job_out
 from app.web.submit import JobRequest, create_job, parse_style_weights
 
@@ -58,6 +59,7 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
                            style_from: Annotated[str, Form()] = "") -> Response:
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
+        check_rate(request)
         req = JobRequest(engine=engine, alpha=alpha,
                          style_weights=parse_style_weights(style_weights),
                          preserve_color=preserve_color, size=size, iterations=iterations,

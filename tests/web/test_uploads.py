@@ -141,3 +141,34 @@ def test_media_route_refuses_traversal(paused_client: TestClient, tmp_path) -> N
 
 def test_settings_is_not_shared_between_apps(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert create_app(Settings(data_dir=tmp_path)).state.settings.data_dir == tmp_path
+
+
+def test_a_declared_body_far_over_the_limit_is_refused_unread(make_settings) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(make_settings(max_upload_mb=1, run_worker=False))) as client:
+        response = client.post("/api/jobs", content=b"x" * 100,
+                               headers={"content-length": str(50 * 2**20),
+                                        "content-type": "multipart/form-data; boundary=x"})
+        assert response.status_code == 413 and "1 MiB" in response.json()["detail"]
+
+
+def test_jobs_per_minute_are_limited(make_settings) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(make_settings(rate_limit_per_minute=2,
+                                             run_worker=False))) as client:
+        assert [submit(client).status_code for _ in range(2)] == [201, 201]
+        refused = submit(client)
+        assert refused.status_code == 429 and "2 a minute" in refused.json()["detail"]
+        assert job_count(client) == 2
+
+
+def test_owner_cookie_is_http_only_and_same_site(paused_client: TestClient) -> None:
+    header = TestClient(paused_client.app).get("/gallery").headers["set-cookie"].lower()
+    assert "dreamgen_owner=" in header and "httponly" in header and "samesite=lax" in header
+
+
+def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
+    schema = paused_client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {"/api/jobs", "/api/jobs/{job_id}",
+                                    "/api/jobs/{job_id}/events", "/api/jobs/{job_id}/cancel",
+                                    "/api/gallery", "/api/engines"}
+    created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")

@@ -1,0 +1,97 @@
+"""The studio in a real browser: create, watch progress, see the result, share, gallery."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import png_bytes, shared_dir
+
+pytestmark = pytest.mark.browser
+
+
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    content, style = tmp_path / "photo.png", tmp_path / "painting.png"
+    content.write_bytes((shared_dir("media") / "chelsea.png").read_bytes())
+    style.write_bytes((shared_dir("media") / "brick.png").read_bytes())
+    return content, style
+
+
+def test_one_click_from_upload_to_share_and_gallery(server: str, browser: Browser,
+                                                    tmp_path: Path) -> None:
+    content, style = inputs(tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/")
+    expect(page.locator("option[value=adain]")).to_be_disabled()
+    expect(page.locator("#iterations-field")).to_be_hidden()
+    page.select_option("#engine", "gatys-lite")
+    expect(page.locator("#iterations-field")).to_be_visible()
+    page.select_option("#engine", "microast")
+    page.set_input_files("#content", str(content))
+    page.set_input_files("#style", str(style))
+    expect(page.locator("#content-preview img")).to_have_count(1)
+    expect(page.locator("#style-preview img")).to_have_count(1)
+    page.select_option("#size", "256")
+    page.screenshot(path=ARTIFACTS / "create.png", full_page=True)
+
+    page.click("#generate")
+    page.wait_for_url(re.compile(r"/jobs/[\w-]+$"))
+    expect(page.locator("#download")).to_be_visible(timeout=120_000)   # result page
+    expect(page.locator("#compare-range")).to_be_visible()
+    page.focus("#compare-range")
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#compare-range").input_value() == "49"
+    page.screenshot(path=ARTIFACTS / "result.png", full_page=True)
+
+    share_url = page.get_attribute("#share-link", "href")
+    page.goto(server + share_url)
+    og_image = page.get_attribute('meta[property="og:image"]', "content")
+    assert og_image.startswith(server + "/media/results/")
+    expect(page.locator("img.hero-image")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "share.png", full_page=True)
+
+    page.goto(server + "/gallery")
+    expect(page.locator("#gallery .card")).to_have_count(1)
+    assert page.evaluate("document.querySelector('#gallery img').naturalWidth") > 0
+    page.screenshot(path=ARTIFACTS / "gallery.png", full_page=True)
+
+
+def test_progress_and_cancel_on_a_phone(server: str, browser: Browser, tmp_path: Path) -> None:
+    content, style = inputs(tmp_path)
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page.goto(server + "/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the create page scrolls sideways on a phone ({width} px)"
+    page.screenshot(path=ARTIFACTS / "create-phone.png", full_page=True)
+    page.select_option("#engine", "gatys-lite")
+    page.fill("#iterations", "2000")
+    page.select_option("#size", "256")
+    page.set_input_files("#content", str(content))
+    page.set_input_files("#style", str(style))
+    page.click("#generate")
+    page.wait_for_url(re.compile(r"/jobs/[\w-]+$"))
+    expect(page.locator("#job")).to_have_attribute("data-state", "running", timeout=60_000)
+    expect(page.locator("#preview-figure")).to_be_visible(timeout=60_000)  # Gatys preview
+    expect(page.locator("#eta")).not_to_have_text("—", timeout=30_000)
+    page.screenshot(path=ARTIFACTS / "progress-phone.png", full_page=True)
+    page.click("#cancel")
+    expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=30_000)
+    expect(page.locator("#job-title")).to_have_text("Cancelled")
+
+
+def test_refusals_are_shown_on_the_page(server: str, browser: Browser, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("these are not pixels")
+    style = tmp_path / "s.png"
+    style.write_bytes(png_bytes())
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.set_input_files("#content", str(bogus))
+    page.set_input_files("#style", str(style))
+    page.click("#generate")
+    expect(page.locator("#client-error")).to_contain_text("is not an image")
+    assert page.url == server + "/"
