@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, AsyncIterator
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.engine.api import engine_statuses
@@ -105,10 +105,15 @@ def cancel_job(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
     return job_out(session, job, owner)
 
 
-@router.delete("/jobs/{job_id}", status_code=204)
-def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDep) -> None:
-    """Delete a job and its files (owner only). A running job is cancelled first."""
-    store.remove(delete_job(session, own_job(session, job_id, owner)))
+@router.delete("/jobs/{job_id}", status_code=204,
+               responses={202: {"description": "The job was running: it is being cancelled "
+                                               "and can be deleted once it has stopped."}})
+def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDep) -> Response:
+    """Delete a job and its files (owner only). A running job is cancelled instead (202)."""
+    job = own_job(session, job_id, owner)
+    was_running = job.state == "running"
+    store.remove(delete_job(session, job))
+    return Response(status_code=202 if was_running else 204)
 
 
 @router.get("/gallery", response_model=GalleryOut)

@@ -132,3 +132,24 @@ def test_engines_endpoint_and_create_page_show_readiness(client: TestClient) -> 
     assert re.search(r'<option value="adain" disabled>[^<]*needs `dreamgen weights download`', page)
     assert re.search(r'<option value="microast" >', page)
     assert "dreamgen_owner" in client.cookies
+
+
+def test_two_styles_with_weights_and_preserved_colour(client: TestClient) -> None:
+    files = image_files(None, png_bytes(seed=1), png_bytes(seed=2))
+    job = submit(client, files, style_weights="2, 1", preserve_color="true", alpha=0.5)
+    assert job.status_code == 201, job.text
+    done = wait_for(client, job.json()["id"])
+    assert done["state"] == "succeeded", done["error"]
+    assert done["options"]["style_weights"] == [2.0, 1.0] and done["options"]["preserve_color"]
+    assert len(done["links"]["styles"]) == 2
+    page = client.get(f"/jobs/{done['id']}").text
+    assert "2.0, 1.0" in page and "Keep colours</dt><dd>yes" in page
+
+
+def test_deleting_a_running_job_cancels_it_first(client: TestClient) -> None:
+    job = submit(client, engine="gatys-lite", size=64, iterations=2000).json()
+    assert wait_for(client, job["id"], ("running",))["state"] == "running"
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 202
+    assert wait_for(client, job["id"], timeout_s=60)["state"] == "cancelled"
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
