@@ -169,25 +169,33 @@ def _split(iterations: int, stages: int) -> list[int]:
     return [coarse, iterations - coarse]
 
 
+class _BudgetSpent(Exception):
+    """Raised by the closure once a stage has used its iterations (even mid line search)."""
+
+
 def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: StyleOptions,
               budget: int, done: int, on_progress: ProgressCallback | None,
               cancel: CancelToken | None) -> torch.Tensor:
-    """``budget`` iterations on ``start`` (``done`` came before). An iteration is one loss and
-    gradient evaluation, as in Johnson's neural-style: L-BFGS without line search takes one
-    per step, so progress and cancellation are checked once per iteration."""
+    """``budget`` iterations on ``start`` (``done`` came before); returns the best image seen.
+
+    An iteration is one loss-and-gradient evaluation (as in Johnson's neural-style), so
+    progress and cancellation are checked once per evaluation, also inside L-BFGS's strong-Wolfe
+    line search, and the budget is exact."""
     image = start.detach().clone().requires_grad_(True)
     if options.optimizer == "lbfgs":
         optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
-            [image], lr=1.0, max_iter=budget, max_eval=budget, history_size=100,
-            tolerance_grad=-1.0, tolerance_change=-1.0)
+            [image], lr=1.0, max_iter=budget, max_eval=budget + 25, history_size=100,
+            line_search_fn="strong_wolfe", tolerance_grad=-1.0, tolerance_change=-1.0)
     else:
         optimizer = torch.optim.Adam([image], lr=ADAM_LR)
-    count = 0
+    count, best, best_loss = 0, start.detach().clone(), float("inf")
 
     def closure() -> torch.Tensor:
-        nonlocal count
+        nonlocal count, best, best_loss
         if cancel is not None and cancel.is_set():
             raise Cancelled()
+        if count >= budget:
+            raise _BudgetSpent()
         optimizer.zero_grad(set_to_none=True)
         c_loss, s_loss = losses(net, image, targets)
         total = (options.content_weight * c_loss + options.style_weight * s_loss
@@ -195,17 +203,22 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
         total.backward()
         image.grad = image.grad.contiguous()  # channels_last nets give strided grads; L-BFGS views
         count += 1
+        if total.item() < best_loss:
+            best, best_loss = image.detach().clone(), total.item()
         if on_progress is not None:
-            _report(on_progress, image, done + count, options,
+            _report(on_progress, best, done + count, options,
                     {"content_loss": c_loss.item(), "style_loss": s_loss.item()})
         return total
 
-    while count < budget:
-        optimizer.step(closure)
-        if options.optimizer == "adam":   # clamping inside L-BFGS would break its curvature pairs
-            with torch.no_grad():
-                image.clamp_(0.0, 1.0)
-    return image.detach().clamp(0.0, 1.0)
+    try:
+        while True:
+            optimizer.step(closure)
+            if options.optimizer == "adam":   # clamping inside L-BFGS breaks its curvature pairs
+                with torch.no_grad():
+                    image.clamp_(0.0, 1.0)
+    except _BudgetSpent:
+        pass
+    return best.clamp(0.0, 1.0)
 
 
 def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, options: StyleOptions,
