@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, AsyncIterator
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.engine.api import engine_statuses
@@ -13,13 +13,14 @@ from app.jobs.models import Job
 from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.web.limits import check_rate
-from app.web.schemas import EngineOut, GalleryOut, JobOut, job_out
+from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import JobRequest, create_job, parse_style_weights
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 EVENT_POLL_S = 0.4
 KEEPALIVE_S = 15.0
 PER_PAGE = 24
+MAX_PAGE = 1_000_000
 
 
 def find_job(session: SessionDep, job_id: str) -> Job:
@@ -117,10 +118,11 @@ def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDe
 
 
 @router.get("/gallery", response_model=GalleryOut)
-def gallery(session: SessionDep, owner: OwnerDep, page: int = 1) -> GalleryOut:
+def gallery(session: SessionDep, owner: OwnerDep,
+            page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1) -> GalleryOut:
     """Finished public results, newest first."""
-    jobs, total = list_gallery(session, max(1, page), PER_PAGE)
-    return GalleryOut(page=max(1, page), per_page=PER_PAGE, total=total,
+    jobs, total = list_gallery(session, page, PER_PAGE)
+    return GalleryOut(page=page, per_page=PER_PAGE, total=total,
                       pages=max(1, -(-total // PER_PAGE)),
                       jobs=[job_out(session, j, owner) for j in jobs])
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.engine.api import engine_statuses
 from app.engine.errors import StyleTransferError
 from app.jobs.queue import delete_job, get_job, get_job_by_share_token, list_gallery, request_cancel
-from app.web.api import PER_PAGE, find_job, own_job
+from app.web.api import MAX_PAGE, PER_PAGE, find_job, own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.web.errors import status_for
 from app.web.limits import check_rate
@@ -109,7 +109,7 @@ def delete_from_form(job_id: str, session: SessionDep, store: StoreDep,
 @router.get("/gallery", response_class=HTMLResponse)
 def gallery_page(request: Request, session: SessionDep, owner: OwnerDep,
                  page: int = 1) -> Response:
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     jobs, total = list_gallery(session, page, PER_PAGE)
     return render(request, "gallery.html", jobs=[job_out(session, j, owner) for j in jobs],
                   page=page, pages=max(1, -(-total // PER_PAGE)), total=total)

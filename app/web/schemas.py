@@ -56,6 +56,15 @@ class GalleryOut(BaseModel):
     jobs: list[JobOut]
 
 
+class ErrorOut(BaseModel):
+    """A refusal: ``detail`` says why in words (FastAPI's own field errors give a list)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+ERRORS = {code: {"model": ErrorOut} for code in (403, 404, 409, 413, 415, 422, 429, 507)}
+
+
 class EngineOut(BaseModel):
     name: str
     label: str
