@@ -95,3 +95,24 @@ def test_refusals_are_shown_on_the_page(server: str, browser: Browser, tmp_path:
     page.click("#generate")
     expect(page.locator("#client-error")).to_contain_text("is not an image")
     assert page.url == server + "/"
+
+
+def test_a_video_result_plays_with_its_poster(server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/")      # get the owner cookie first
+    clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
+    created = page.request.post(server + "/api/jobs", multipart={
+        "content": {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": clip},
+        "style": {"name": "s.png", "mimeType": "image/png", "buffer": png_bytes(seed=4)},
+        "engine": "microast", "size": "128"})
+    assert created.status == 201, created.text()
+    page.goto(server + created.json()["links"]["page"])
+    video = page.locator("video.player")
+    expect(video).to_be_visible(timeout=300_000)
+    assert page.get_attribute("video.player", "poster").startswith("/media/thumbs/")
+    page.wait_for_function("document.querySelector('video.player').readyState >= 1",
+                           timeout=30_000)
+    assert page.evaluate("document.querySelector('video.player').duration") > 1.5
+    page.screenshot(path=ARTIFACTS / "result-video.png", full_page=True)
+    page.goto(server + "/gallery")
+    expect(page.locator(".badge")).to_have_text("▶ Video")

@@ -172,3 +172,15 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/gallery", "/api/engines"}
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
+
+
+@pytest.mark.parametrize("fmt,suffix", [("WEBP", ".png"), ("HEIF", ".jpg"), ("JPEG", ".jpg")])
+def test_webp_heic_and_jpeg_are_accepted(paused_client: TestClient, fmt: str,
+                                         suffix: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(buffer, fmt)
+    job = submit(paused_client, image_files(buffer.getvalue()))
+    assert job.status_code == 201, job.text
+    assert job.json()["links"]["content"].endswith(suffix)
+    served = Image.open(io.BytesIO(paused_client.get(job.json()["links"]["content"]).content))
+    assert served.size == (64, 48)
