@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -23,10 +24,22 @@ from app.web.owner import owner_cookie_middleware
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def configure_logging() -> None:
+    """Show the worker's INFO lines beside uvicorn's unless logging is already set up."""
+    logger = logging.getLogger("dreamgen")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Schema to head, interrupted jobs back in the queue, workers on; workers off at exit."""
     settings: Settings = app.state.settings
+    configure_logging()
     upgrade_to_head(settings.database_url)
     engine = make_engine(settings.database_url)
     app.state.store = MediaStore(settings.media_dir)
