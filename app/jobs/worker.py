@@ -213,6 +213,54 @@ def worker_devices(settings: Settings) -> list[str | None]:
     return [f"cuda:{i % gpus}" if gpus else None for i in range(count)]
 
 
+def host_prefix() -> str:
+    """The start of every worker id on this machine: ``<hostname>-``."""
+    return f"{socket.gethostname()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False          # our own workers have not started yet: an older run's jobs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid < 2**22    # exists under another user (or an impossible pid)
+    return True
+
+
+def abandoned_worker_ids(engine: Engine) -> list[str]:
+    """Ids of workers on this machine that hold running jobs but whose process is gone.
+    Workers of other machines sharing the database, and live processes here, are left
+    alone: their jobs are still running."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from app.jobs.models import JobState
+
+    with Session(engine) as session:
+        ids = session.scalars(select(Job.worker_id).where(Job.state == JobState.RUNNING)
+                              .distinct()).all()
+    abandoned = []
+    for worker_id in ids:
+        rest = (worker_id or "").removeprefix(host_prefix())
+        pid = rest.split("-", 1)[0]
+        if worker_id and rest != worker_id and pid.isdigit() and not _pid_alive(int(pid)):
+            abandoned.append(worker_id)
+    return abandoned
+
+
+def recover_abandoned_jobs(engine: Engine, max_attempts: int) -> int:
+    """Put this machine's interrupted jobs back in the queue (or fail them after
+    ``max_attempts`` runs); returns how many jobs changed."""
+    ids = abandoned_worker_ids(engine)
+    count = queue.recover_interrupted_jobs(engine, max_attempts, ids) if ids else 0
+    if count:
+        log.info("recovered %d job(s) interrupted by a restart", count)
+    return count
+
+
 class WorkerPool:
     """The worker threads of one web process."""
 
@@ -222,8 +270,8 @@ class WorkerPool:
         self.workers: list[Worker] = []
 
     def start(self) -> None:
-        host = f"{socket.gethostname()}-{os.getpid()}"
-        self.workers = [Worker(self.engine, self.store, self.settings, f"{host}-w{i}",
+        prefix = f"{host_prefix()}{os.getpid()}"
+        self.workers = [Worker(self.engine, self.store, self.settings, f"{prefix}-w{i}",
                                self._wake, device)
                         for i, device in enumerate(worker_devices(self.settings))]
         for worker in self.workers:

@@ -12,8 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
-from app.jobs.queue import recover_interrupted_jobs
-from app.jobs.worker import WorkerPool
+from app.jobs.worker import WorkerPool, recover_abandoned_jobs
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
 from app.web import api, media, pages
@@ -37,7 +36,8 @@ def configure_logging() -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Schema to head, interrupted jobs back in the queue, workers on; workers off at exit."""
+    """Schema to head, this machine's interrupted jobs back in the queue, workers on;
+    workers off at exit."""
     settings: Settings = app.state.settings
     configure_logging()
     upgrade_to_head(settings.database_url)
@@ -45,7 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = MediaStore(settings.media_dir)
     app.state.store.cleanup_temp(older_than_s=3600)
     app.state.session_factory = make_session_factory(engine)
-    recover_interrupted_jobs(engine, settings.max_attempts)
+    recover_abandoned_jobs(engine, settings.max_attempts)
     pool = WorkerPool(engine, app.state.store, settings)
     app.state.wake_workers = pool.wake
     if settings.run_worker:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from typing import Callable
 
@@ -55,13 +57,16 @@ def test_gatys_reports_previews_while_running(client: TestClient) -> None:
     assert client.get(done["links"]["preview"]).headers["content-type"] == "image/jpeg"
 
 
-def _leave_running(settings: Settings, attempts: int) -> str:
+DEAD_WORKER = f"{socket.gethostname()}-999999999-w0"      # no such process
+
+
+def _leave_running(settings: Settings, attempts: int, worker_id: str = DEAD_WORKER) -> str:
     """Queue a job, then mark it as a crashed worker would leave it."""
     with TestClient(create_app(settings.model_copy(update={"run_worker": False}))) as client:
         job_id = submit(client).json()["id"]
         with client.app.state.session_factory() as session:
             session.execute(update(Job).where(Job.public_id == job_id).values(
-                state=JobState.RUNNING, attempts=attempts, worker_id="dead-worker"))
+                state=JobState.RUNNING, attempts=attempts, worker_id=worker_id))
             session.commit()
         assert client.get(f"/api/jobs/{job_id}").json()["state"] == "running"
     return job_id
@@ -83,6 +88,16 @@ def test_a_job_that_keeps_crashing_the_server_gives_up(
         done = wait_for(client, job_id)
         assert done["state"] == "failed" and "stopped during this job 2 times" in done["error"]
         assert "stopped during this job" in client.get(f"/jobs/{job_id}").text
+
+
+def test_jobs_of_live_workers_and_other_machines_are_left_running(
+        make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(run_worker=False)
+    other_machine = _leave_running(settings, 1, "some-other-host-123-w0")
+    live_process = _leave_running(settings, 1, f"{socket.gethostname()}-{os.getppid()}-w0")
+    with TestClient(create_app(settings)) as client:
+        for job_id in (other_machine, live_process):
+            assert client.get(f"/api/jobs/{job_id}").json()["state"] == "running"
 
 
 def test_shutdown_puts_a_running_job_back_in_the_queue(
@@ -107,3 +122,22 @@ def test_engine_errors_fail_the_job_with_the_message(paused_client: TestClient) 
     worker.run_job(claim_next_job(engine, "test"))
     done = paused_client.get(f"/api/jobs/{job_id}").json()
     assert done["state"] == "failed" and "does not exist" in done["error"]
+
+
+def test_unexpected_exceptions_are_logged_and_shown_as_internal_errors(
+        paused_client: TestClient, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the GPU caught fire")
+
+    monkeypatch.setattr("app.jobs.worker.stylize_image", broken)
+    job_id = submit(paused_client).json()["id"]
+    engine = paused_client.app.state.session_factory.kw["bind"]
+    worker = Worker(engine, paused_client.app.state.store, paused_client.app.state.settings,
+                    "test", threading.Event())
+    with caplog.at_level("ERROR", logger="dreamgen.worker"):
+        worker.run_job(claim_next_job(engine, "test"))
+    done = paused_client.get(f"/api/jobs/{job_id}").json()
+    assert done["state"] == "failed"
+    assert done["error"] == "internal error: RuntimeError: the GPU caught fire"
+    assert any(r.exc_info and "crashed" in r.getMessage() for r in caplog.records)
+    assert "internal error: RuntimeError" in paused_client.get(f"/jobs/{job_id}").text

@@ -153,3 +153,13 @@ def test_deleting_a_running_job_cancels_it_first(client: TestClient) -> None:
     assert wait_for(client, job["id"], timeout_s=60)["state"] == "cancelled"
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_share_cards_use_the_public_url_when_set(make_settings) -> None:  # type: ignore[no-untyped-def]
+    from app.web.main import create_app
+
+    with TestClient(create_app(make_settings(public_url="https://studio.example/"))) as client:
+        done = wait_for(client, submit(client).json()["id"])
+        share = client.get(done["links"]["share"]).text
+        assert meta(share, "og:image") == "https://studio.example" + done["links"]["result"]
+        assert meta(share, "og:url") == "https://studio.example" + done["links"]["share"]
