@@ -40,8 +40,8 @@ def own_job(session: SessionDep, job_id: str, owner: str) -> Job:
 @router.post("/jobs", status_code=201, response_model=JobOut)
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    store: StoreDep, owner: OwnerDep,
-                   content: Annotated[UploadFile | None, File()] = None,
-                   style: Annotated[list[UploadFile] | None, File()] = None,
+                   content: Annotated[UploadFile | str | None, File()] = None,
+                   style: Annotated[list[UploadFile | str] | None, File()] = None,
                    engine: Annotated[str, Form()] = "auto",
                    alpha: Annotated[float, Form()] = 1.0,
                    style_weights: Annotated[str, Form()] = "",

@@ -52,9 +52,25 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
                                 "message": str(exc.detail)}, status_code=exc.status_code)
 
 
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's field errors: its usual JSON under ``/api/``, a readable page elsewhere."""
+    from fastapi.exception_handlers import request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+
+    assert isinstance(exc, RequestValidationError)
+    if wants_json(request):
+        return await request_validation_exception_handler(request, exc)
+    reasons = "; ".join(f"{err['loc'][-1]}: {err['msg']}" for err in exc.errors())
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"title": "That didn't work", "message": reasons},
+        status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register both handlers on ``app``."""
+    """Register the handlers on ``app``."""
+    from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
     app.add_exception_handler(StyleTransferError, style_transfer_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -87,13 +87,15 @@ def ready_engine(name: str) -> str:
 
 
 async def create_job(session: Session, store: MediaStore, settings: Settings, owner_id: str,
-                     req: JobRequest, content: UploadFile | None, styles: list[UploadFile],
+                     req: JobRequest, content: UploadFile | str | None,
+                     styles: list[UploadFile | str],
                      style_from: str | None = None) -> Job:
     """Validate everything, store the files, queue the job. Raises ``StyleTransferError``."""
     check_request(req, settings)
-    styles = [s for s in styles if s.filename or s.size]
+    # A browser sends a file input left empty as a part with no filename, which arrives as "".
+    styles = [s for s in styles if not isinstance(s, str) and (s.filename or s.size)]
     reused = _reused_styles(session, style_from)
-    if content is None or not (content.filename or content.size):
+    if content is None or isinstance(content, str) or not (content.filename or content.size):
         raise UploadRejected("choose a content image or video")
     if not styles and not reused:
         raise UploadRejected("choose at least one style image")

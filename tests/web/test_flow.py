@@ -163,3 +163,18 @@ def test_share_cards_use_the_public_url_when_set(make_settings) -> None:  # type
         share = client.get(done["links"]["share"]).text
         assert meta(share, "og:image") == "https://studio.example" + done["links"]["result"]
         assert meta(share, "og:url") == "https://studio.example" + done["links"]["share"]
+
+
+def test_a_browser_form_with_an_empty_file_input(client: TestClient) -> None:
+    """Browsers send an unused file input as a part without a filename."""
+    first = wait_for(client, submit(client).json()["id"])
+    empty = ("style", ("", b"", "application/octet-stream"))
+    content = ("content", ("c.png", png_bytes(seed=5), "image/png"))
+    reused = client.post("/create", files=[content, empty], follow_redirects=False,
+                         data={"engine": "microast", "size": "64", "style_from": first["id"]})
+    assert reused.status_code == 303, reused.text
+    missing = client.post("/create", files=[content, empty], data={"engine": "microast"})
+    assert missing.status_code == 422 and "at least one style" in missing.text
+    bad_number = client.post("/create", files=[content], data={"alpha": "lots"})
+    assert bad_number.status_code == 422 and "alpha: Input should be a valid number" in \
+        bad_number.text and "<html" in bad_number.text
