@@ -94,12 +94,12 @@ async def create_job(session: Session, store: MediaStore, settings: Settings, ow
     check_request(req, settings)
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     styles = [s for s in styles if not isinstance(s, str) and (s.filename or s.size)]
-    reused = _reused_styles(session, style_from)
+    reused = [] if styles else _reused_styles(session, style_from)  # new styles replace it
     if content is None or isinstance(content, str) or not (content.filename or content.size):
         raise UploadRejected("choose a content image or video")
     if not styles and not reused:
         raise UploadRejected("choose at least one style image")
-    if len(styles) + len(reused) > MAX_STYLES:
+    if len(styles) > MAX_STYLES:
         raise UploadRejected(f"use at most {MAX_STYLES} style images")
     count = len(styles) + len(reused)
     if req.style_weights is not None and len(req.style_weights) != count:

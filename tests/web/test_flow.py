@@ -105,6 +105,10 @@ def test_use_this_style_again_copies_the_earlier_style(client: TestClient) -> No
     assert second["state"] == "succeeded" and len(second["links"]["styles"]) == 1
     assert client.get(second["links"]["styles"][0]).content == \
         client.get(first["links"]["styles"][0]).content
+    replaced = submit(client, image_files(None, png_bytes(seed=7)), style_from=first["id"])
+    assert replaced.status_code == 201 and len(replaced.json()["links"]["styles"]) == 1
+    assert client.get(replaced.json()["links"]["styles"][0]).content != \
+        client.get(first["links"]["styles"][0]).content
 
 
 def test_gallery_pages_newest_first(paused_client: TestClient) -> None:
