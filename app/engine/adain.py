@@ -87,8 +87,10 @@ def normalise_style_weights(style_weights: tuple[float, ...] | None, count: int)
     return [w / total for w in style_weights]
 
 
-def prepare_style(image: Image.Image, side: int = STYLE_SIDE) -> torch.Tensor:
-    """A style image scaled (up or down) so its longer side is ``side``, as (1, 3, H, W)."""
+def prepare_style(image: Image.Image, side: int | None = None) -> torch.Tensor:
+    """A style image scaled (up or down) so its longer side is ``side`` (default
+    :data:`STYLE_SIDE`), as (1, 3, H, W)."""
+    side = STYLE_SIDE if side is None else side
     check_megapixels(image.width, image.height, "style image", DEFAULT_MAX_MEGAPIXELS)
     scale = side / max(image.size)
     size = (max(MIN_SIDE, round(image.width * scale)), max(MIN_SIDE, round(image.height * scale)))

@@ -19,6 +19,12 @@ from app.engine.images import pil_to_tensor
 CPU = dict(device="cpu", max_side=64)
 
 
+@pytest.fixture(autouse=True)
+def small_styles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encode styles at 64 px instead of 512 to keep the tests light on a shared CPU."""
+    monkeypatch.setattr("app.engine.adain.STYLE_SIDE", 64)
+
+
 def test_adain_gives_the_style_statistics() -> None:
     gen = torch.Generator().manual_seed(0)
     content = torch.randn(2, 8, 10, 12, generator=gen) * 3 + 1
