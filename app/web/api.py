@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
@@ -19,6 +20,7 @@ from app.web.submit import JobRequest, create_job, parse_style_weights
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 EVENT_POLL_S = 0.4
 KEEPALIVE_S = 15.0
+STREAM_LIMIT_S = 1800.0   # the browser's EventSource reconnects after this
 PER_PAGE = 24
 MAX_PAGE = 1_000_000
 
@@ -77,8 +79,8 @@ async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIte
             job = get_job(session, job_id)
             return job_out(session, job, owner) if job is not None else None
 
-    last, quiet = None, 0.0
-    while not await request.is_disconnected():
+    last, quiet, deadline = None, 0.0, time.monotonic() + STREAM_LIMIT_S
+    while time.monotonic() < deadline and not await request.is_disconnected():
         view = await asyncio.to_thread(snapshot)
         if view is None:
             yield ServerSentEvent(event="gone", data={"detail": "no such job"})

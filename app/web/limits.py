@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Awaitable, Callable
-
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.web.errors import UploadRejected
 
@@ -17,17 +17,25 @@ UPLOAD_PATHS = ("/api/jobs", "/create")
 MAX_FILES_PER_JOB = 9       # content + up to 8 styles
 
 
-async def body_size_middleware(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+class BodySizeMiddleware:
     """Refuse an upload whose declared size is over what any valid job could need, before
-    the multipart body is read. Each file is checked again while it is read."""
-    if request.method == "POST" and request.url.path in UPLOAD_PATHS:
-        limit_mb = request.app.state.settings.max_upload_mb
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > (limit_mb * MAX_FILES_PER_JOB + 1) * 2**20:
-            return JSONResponse({"detail": f"the upload is larger than the {limit_mb} MiB "
-                                           "per-file limit allows"}, status_code=413)
-    return await call_next(request)
+    the multipart body is read (plain ASGI, so streamed responses pass untouched). Each file
+    is checked again while it is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" \
+                and scope["path"] in UPLOAD_PATHS:
+            limit_mb = scope["app"].state.settings.max_upload_mb
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isdigit() and int(declared) > (limit_mb * MAX_FILES_PER_JOB + 1) * 2**20:
+                response = JSONResponse({"detail": f"the upload is larger than the {limit_mb} "
+                                                   "MiB per-file limit allows"}, status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class RateLimiter:

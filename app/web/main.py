@@ -17,8 +17,8 @@ from app.settings import Settings, get_settings
 from app.storage import MediaStore
 from app.web import api, media, pages
 from app.web.errors import install_error_handlers
-from app.web.limits import RateLimiter, body_size_middleware
-from app.web.owner import owner_cookie_middleware
+from app.web.limits import BodySizeMiddleware, RateLimiter
+from app.web.owner import OwnerCookieMiddleware
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.state.rate_limiter = RateLimiter(app.state.settings.rate_limit_per_minute)
-    app.middleware("http")(owner_cookie_middleware)
-    app.middleware("http")(body_size_middleware)
+    app.add_middleware(BodySizeMiddleware)
+    app.add_middleware(OwnerCookieMiddleware)
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)

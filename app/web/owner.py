@@ -1,31 +1,57 @@
 """The owner cookie: a random id given on the first visit that marks whose jobs are whose.
 
 There are no accounts; whoever holds the cookie may cancel and delete the jobs it created.
+A plain ASGI middleware (not ``BaseHTTPMiddleware``) so streamed responses such as the
+server-sent events pass through untouched.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Awaitable, Callable
+from http.cookies import SimpleCookie
 
-from fastapi import Request, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 OWNER_COOKIE = "dreamgen_owner"
 ONE_YEAR_S = 365 * 24 * 3600
 
 
 def _valid(value: str | None) -> bool:
-    return bool(value) and 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
+    return value is not None and 16 <= len(value) <= 64 and \
+        value.replace("-", "").replace("_", "").isalnum()
 
 
-async def owner_cookie_middleware(request: Request,
-                                  call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+def _cookie_value(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            morsel = SimpleCookie(value.decode("latin-1")).get(OWNER_COOKIE)
+            if morsel is not None:
+                return morsel.value
+    return None
+
+
+class OwnerCookieMiddleware:
     """Put the visitor's owner id in ``request.state.owner_id``, minting one if needed."""
-    owner = request.cookies.get(OWNER_COOKIE)
-    is_new = not _valid(owner)
-    request.state.owner_id = secrets.token_urlsafe(24) if is_new else owner
-    response = await call_next(request)
-    if is_new:
-        response.set_cookie(OWNER_COOKIE, request.state.owner_id, max_age=ONE_YEAR_S,
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
-    return response
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        owner = _cookie_value(scope)
+        is_new = not _valid(owner)
+        owner = secrets.token_urlsafe(24) if is_new else owner
+        scope.setdefault("state", {})["owner_id"] = owner
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and is_new:
+                secure = "; Secure" if scope.get("scheme") == "https" else ""
+                MutableHeaders(scope=message).append(
+                    "set-cookie", f"{OWNER_COOKIE}={owner}; Max-Age={ONE_YEAR_S}; Path=/; "
+                                  f"HttpOnly; SameSite=Lax{secure}")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
