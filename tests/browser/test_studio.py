@@ -117,3 +117,27 @@ def test_a_video_result_plays_with_its_poster(server: str, browser: Browser) -> 
     page.screenshot(path=ARTIFACTS / "result-video.png", full_page=True)
     page.goto(server + "/gallery")
     expect(page.locator(".badge")).to_have_text("▶ Video")
+
+
+def test_drag_and_drop_and_keyboard_focus(server: str, browser: Browser) -> None:
+    import base64
+
+    page = browser.new_page()
+    page.goto(server + "/")
+    transfer = page.evaluate_handle("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+        return dt;
+    }""", base64.b64encode(png_bytes()).decode())
+    page.dispatch_event("#content-drop", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#content-preview img")).to_have_count(1)
+    assert page.evaluate("document.getElementById('content').files[0].name") == "dropped.png"
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("""() => { const el = document.activeElement;
+        return [el.textContent.trim(), getComputedStyle(el).boxShadow]; }""")
+    assert focused[0] == "Create" and focused[1] != "none", focused
