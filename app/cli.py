@@ -237,9 +237,15 @@ def is_video(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[Progress], None]]:
-    """A tqdm bar in percent, fed by the engines' :class:`Progress` callback."""
+def progress_bar(description: str, engine: str) -> Iterator[Callable[[Progress], None]]:
+    """A tqdm bar in percent, fed by the engines' :class:`Progress` callback. Checks
+    ``engine``'s weights first, so a missing file is one error line, not a broken bar."""
     from tqdm import tqdm
+
+    from app.engine.api import resolve_engine
+    from app.engine.weights import require_engine
+
+    require_engine(resolve_engine(engine))
 
     with tqdm(total=100, desc=description, file=sys.stderr,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}"
@@ -266,7 +272,7 @@ def _stylize_image(content: Path, styles: list[Path], output: Path,
     limit = get_settings().max_image_megapixels
     content_image = load_image(content, "content image", limit)
     style_images = [load_image(p, f"style image {p.name!r}", limit) for p in styles]
-    with progress_bar("stylize") as report:
+    with progress_bar("stylize", options.engine) as report:
         result = stylize_image(content_image, style_images, options, on_progress=report)
     extra = {"quality": 95} if output.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
     result.save(output, **extra)
@@ -287,5 +293,5 @@ def _stylize_video(content: Path, styles: list[Path], output: Path,
 
     limit = get_settings().max_image_megapixels
     style_images = [load_image(p, f"style image {p.name!r}", limit) for p in styles]
-    with progress_bar("stylize video") as report:
+    with progress_bar("stylize video", options.engine) as report:
         stylize_video(content, output, style_images, options, on_progress=report, cancel=None)

@@ -243,6 +243,13 @@ def weights_report() -> list[WeightState]:
     return [locate(file) for file in WEIGHT_FILES]
 
 
+def require_engine(engine: str) -> None:
+    """Raise :class:`~app.engine.errors.WeightsMissingError` (naming the first missing or
+    corrupt file and the fix) unless every file ``engine`` needs is verified."""
+    for name in ENGINE_FILES[engine]:
+        resolve_weight(name)
+
+
 def engine_ready(engine: str) -> bool:
     """Whether every file ``engine`` needs is present and verified."""
     return engine_status(engine).ready

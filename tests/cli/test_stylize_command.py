@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -56,8 +55,6 @@ def test_bad_inputs_exit_2_with_one_line(cache: Path, runner: CliRunner, tmp_pat
 
 def test_missing_weights_exit_2_naming_the_fix(cache: Path, runner: CliRunner, tmp_path: Path,
                                                tiny_images: dict[str, Path]) -> None:
-    if importlib.util.find_spec("app.engine.feedforward") is None:
-        pytest.skip("app.engine.feedforward (engines engineer) is not written yet")
     result = runner.invoke(main, ["stylize", str(tiny_images["content"]),
                                   str(tiny_images["style"]), "-o", str(tmp_path / "o.png"),
                                   "--engine", "microast"])
@@ -100,6 +97,7 @@ def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner
     fake = types.ModuleType("app.video.pipeline")
     fake.stylize_video = fake_stylize_video
     monkeypatch.setitem(sys.modules, "app.video.pipeline", fake)
+    set_env(monkeypatch, "DREAMGEN_WEIGHTS_DIR", str(shared_dir("weights")))
     clip = shared_dir("media") / "pan_24fps_2s.mp4"
     out = tmp_path / "result.mp4"
     result = runner.invoke(main, ["stylize", str(clip), str(tiny_images["style"]),
@@ -117,14 +115,6 @@ def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner
     assert out.read_bytes() == b"video" and f"wrote {out}" in result.stdout
 
 
-def _microast_available() -> str | None:
-    for module in ("app.engine.microast", "app.engine.feedforward"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not written yet"
-    return None
-
-
-@pytest.mark.skipif(_microast_available() is not None, reason=str(_microast_available()))
 def test_real_microast_run_on_tiny_images(cache: Path, runner: CliRunner, tmp_path: Path,
                                           tiny_images: dict[str, Path],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,8 +135,6 @@ def test_real_microast_run_on_tiny_images(cache: Path, runner: CliRunner, tmp_pa
     assert "100%" in result.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("app.video.pipeline") is None,
-                    reason="app.video.pipeline (video engineer) is not written yet")
 def test_real_microast_video_run(cache: Path, runner: CliRunner, tmp_path: Path,
                                  tiny_images: dict[str, Path],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
