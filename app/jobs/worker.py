@@ -143,6 +143,8 @@ class Worker(threading.Thread):
             return
         if not queue.finish_job(self.engine, job.id, **outputs):
             self.store.remove(made)   # deleted or recovered meanwhile: nothing to keep
+            log.info("job %s finished but was no longer running; result dropped", job.public_id)
+            return
         log.info("job %s succeeded in %.1f s", job.public_id, time.monotonic() - started)
 
     def _options(self, job: Job) -> StyleOptions:
