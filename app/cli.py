@@ -7,7 +7,6 @@ Heavy modules (torch, the engines, uvicorn) are imported inside the commands so 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -138,20 +137,44 @@ def engines() -> None:
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str | None, port: int | None, reload: bool) -> None:
     """Start the web app."""
-    from app.settings import get_settings
-
-    if not web_app_installed():
-        raise UserError("the web app (app/web/main.py) is not part of this install")
     import uvicorn
+
+    from app.settings import get_settings
 
     settings = get_settings()
     uvicorn.run("app.web.main:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, reload=reload)
 
 
-def web_app_installed() -> bool:
-    """Whether ``app.web.main`` exists (looked up without importing it)."""
-    return importlib.util.find_spec("app.web.main") is not None
+@main.command()
+def worker() -> None:
+    """Run job workers without the web server (an extra machine sharing the database and
+    media folder); stops cleanly on Ctrl-C or SIGTERM, putting a running job back."""
+    import signal
+    import threading
+
+    from app.jobs.db import make_engine, upgrade_to_head
+    from app.jobs.worker import WorkerPool, recover_abandoned_jobs
+    from app.settings import get_settings
+    from app.storage import MediaStore
+    from app.web.main import configure_logging
+
+    settings = get_settings()
+    configure_logging()
+    upgrade_to_head(settings.database_url)
+    engine = make_engine(settings.database_url)
+    recover_abandoned_jobs(engine, settings.max_attempts)
+    pool = WorkerPool(engine, MediaStore(settings.media_dir), settings)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    pool.start()
+    click.echo(f"{len(pool.workers)} worker(s) running on {settings.database_url}; "
+               "Ctrl-C stops", err=True)
+    while not stopping.wait(1.0):
+        pass
+    pool.stop()
+    engine.dispose()
 
 
 # ----------------------------------------------------------------------------- stylize
