@@ -101,16 +101,10 @@ def test_serve_runs_uvicorn_on_the_app_factory(cache: Path, runner: CliRunner,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    import app.cli
-
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
-    monkeypatch.setattr(app.cli, "web_app_installed", lambda: True)
     set_env(monkeypatch, "DREAMGEN_HOST", "0.0.0.0")
     result = runner.invoke(main, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert calls == [(("app.web.main:create_app",),
                       {"factory": True, "host": "0.0.0.0", "port": 8123, "reload": False})]
-    monkeypatch.setattr(app.cli, "web_app_installed", lambda: False)
-    missing = runner.invoke(main, ["serve"])
-    assert missing.exit_code == 2 and "web app" in missing.stderr
