@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from PIL import Image
 from sqlalchemy import Engine
@@ -25,6 +26,7 @@ from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import load_image
 from app.jobs import queue
 from app.jobs.models import Job
+from app.jobs.sweep import MediaFolderLock
 from app.jobs.thumbnails import save_poster, save_preview, save_thumbnail
 from app.settings import Settings
 from app.storage import MediaStore
@@ -173,7 +175,7 @@ class Worker(threading.Thread):
         clean.save(buffer, "PNG", optimize=False)
         rel = self.store.new_result_path(".png")
         made.append(rel)
-        self.store.write_atomic(rel, buffer.getvalue())
+        self.store.write_atomic(rel, _writer_pausing_for_tests(buffer.getvalue()))
         thumb = save_thumbnail(self.store, clean)
         made.append(thumb)
         return {"result_path": rel, "thumb_path": thumb, "width": clean.width,
@@ -199,6 +201,20 @@ class Worker(threading.Thread):
         queue.update_progress(self.engine, job.id, 0.99, "finishing", preview_path=poster)
         return {"result_path": rel, "thumb_path": thumb, "width": info.width,
                 "height": info.height}
+
+
+def _writer_pausing_for_tests(data: bytes) -> Callable[[Path], None]:
+    """Writes ``data`` to the temporary file; TEST ONLY: ``DREAMGEN_TEST_PAUSE_BEFORE_RENAME``
+    seconds then pass before the rename, so the crash tests can kill the server while a
+    result is half-way to its final name. Never set it in production."""
+    pause_s = float(os.environ.get("DREAMGEN_TEST_PAUSE_BEFORE_RENAME") or 0)
+
+    def write(temp: Path) -> None:
+        temp.write_bytes(data)
+        if pause_s > 0:
+            log.warning("pausing %.1f s before renaming %s (test hook)", pause_s, temp.name)
+            time.sleep(pause_s)
+    return write
 
 
 def worker_devices(settings: Settings) -> list[str | None]:
@@ -270,8 +286,10 @@ class WorkerPool:
         self.engine, self.store, self.settings = engine, store, settings
         self._wake = threading.Event()
         self.workers: list[Worker] = []
+        self._folder_lock = MediaFolderLock(store.root)
 
     def start(self) -> None:
+        self._folder_lock.acquire_shared()    # no other process sweeps while we write
         prefix = f"{host_prefix()}{os.getpid()}"
         self.workers = [Worker(self.engine, self.store, self.settings, f"{prefix}-w{i}",
                                self._wake, device)
@@ -291,3 +309,4 @@ class WorkerPool:
             worker.join(timeout_s)
             if worker.is_alive():
                 log.warning("worker %s did not stop within %.0f s", worker.worker_id, timeout_s)
+        self._folder_lock.release()

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
+from app.jobs.sweep import MediaFolderLock, sweep_media
 from app.jobs.worker import WorkerPool, recover_abandoned_jobs
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
@@ -19,6 +20,7 @@ from app.web import api, media, pages
 from app.web.errors import install_error_handlers
 from app.web.limits import BodySizeMiddleware, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
+from app.web.security import SecurityMiddleware
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,16 +38,18 @@ def configure_logging() -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Schema to head, this machine's interrupted jobs back in the queue, workers on;
-    workers off at exit."""
+    """Schema to head, this machine's interrupted jobs back in the queue, crash leftovers
+    out of the media folder, workers on; workers off at exit."""
     settings: Settings = app.state.settings
     configure_logging()
     upgrade_to_head(settings.database_url)
     engine = make_engine(settings.database_url)
     app.state.store = MediaStore(settings.media_dir)
-    app.state.store.cleanup_temp(older_than_s=3600)
+    folder_lock = MediaFolderLock(settings.media_dir)
     app.state.session_factory = make_session_factory(engine)
     recover_abandoned_jobs(engine, settings.max_attempts)
+    sweep_media(app.state.store, engine, alone=folder_lock.acquire_alone())
+    folder_lock.share()
     pool = WorkerPool(engine, app.state.store, settings)
     app.state.wake_workers = pool.wake
     if settings.run_worker:
@@ -55,6 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         pool.stop()
         engine.dispose()
+        folder_lock.release()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(app.state.settings.rate_limit_per_minute)
     app.add_middleware(BodySizeMiddleware)
     app.add_middleware(OwnerCookieMiddleware)
+    app.add_middleware(SecurityMiddleware)       # outermost: headers on every response
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)

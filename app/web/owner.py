@@ -31,6 +31,12 @@ def _cookie_value(scope: Scope) -> str | None:
     return None
 
 
+def _served_over_https(scope: Scope) -> bool:
+    """Over https directly, or behind a proxy whose public URL is https."""
+    public_url = scope["app"].state.settings.public_url if "app" in scope else ""
+    return scope.get("scheme") == "https" or public_url.lower().startswith("https://")
+
+
 class OwnerCookieMiddleware:
     """Put the visitor's owner id in ``request.state.owner_id``, minting one if needed."""
 
@@ -48,7 +54,7 @@ class OwnerCookieMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and is_new:
-                secure = "; Secure" if scope.get("scheme") == "https" else ""
+                secure = "; Secure" if _served_over_https(scope) else ""
                 MutableHeaders(scope=message).append(
                     "set-cookie", f"{OWNER_COOKIE}={owner}; Max-Age={ONE_YEAR_S}; Path=/; "
                                   f"HttpOnly; SameSite=Lax{secure}")

@@ -1,0 +1,94 @@
+"""Clearing what a crash left in the media folder: temporary files and orphans.
+
+A process killed mid-write leaves a temporary file (``.tmp-…``, or a video's ``.….part.mp4``);
+one killed between writing a result and recording it in the job row leaves a file no row
+names. Deleting such files is only safe when no other process is writing into the folder, so
+every process that uses the folder holds a shared ``flock`` on a lock file beside it
+(``data/.media.dreamgen.lock`` for ``data/media``) while it runs (the kernel drops it when the process dies, SIGKILL included). At start-up a process
+that can take the lock exclusively is alone: it removes every temporary file and every file
+no job row names under ``uploads/``, ``results/``, ``thumbs/`` and ``previews/`` (never
+anything else in the folder). Otherwise it removes only temporary files older than an hour.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app.jobs.models import Job
+from app.storage import TEMP_PREFIX, MediaStore
+
+log = logging.getLogger("dreamgen.sweep")
+
+MEDIA_KINDS = ("uploads", "results", "thumbs", "previews")
+SHARED_TEMP_AGE_S = 3600.0
+
+
+class MediaFolderLock:
+    """A shared lock on the media folder for as long as this process uses it."""
+
+    def __init__(self, root: Path) -> None:
+        root = Path(root).resolve()
+        self.path = root.parent / f".{root.name}.dreamgen.lock"
+        self._fd: int | None = None
+
+    def acquire_alone(self) -> bool:
+        """Take the lock exclusively if nobody else holds it (True) or shared (False)."""
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+            return False
+
+    def acquire_shared(self) -> None:
+        """Take the lock shared (a process that never sweeps, e.g. ``dreamgen worker``)."""
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def share(self) -> None:
+        """Let other processes in (after the start-up sweep)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)       # closing drops the flock
+            self._fd = None
+
+
+def referenced_paths(engine: Engine) -> set[str]:
+    """Every media path some job row names."""
+    with Session(engine) as session:
+        rows = session.execute(select(Job.content_path, Job.style_paths, Job.result_path,
+                                      Job.thumb_path, Job.preview_path)).all()
+    paths: set[str] = set()
+    for content, styles, result, thumb, preview in rows:
+        paths.update(p for p in (content, *(styles or []), result, thumb, preview) if p)
+    return paths
+
+
+def sweep_media(store: MediaStore, engine: Engine, alone: bool) -> int:
+    """Remove crash leftovers (see the module docstring); returns how many files went."""
+    if not alone:
+        return store.cleanup_temp(older_than_s=SHARED_TEMP_AGE_S)
+    keep = referenced_paths(engine)
+    removed = 0
+    leftovers = (p for kind in MEDIA_KINDS for p in (store.root / kind).rglob("*"))
+    for path in leftovers:
+        rel = path.relative_to(store.root).as_posix()
+        if not path.is_file() or rel in keep:
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+        if not path.name.startswith((TEMP_PREFIX, ".")):
+            log.info("removed %s: no job names it (left by a crash)", rel)
+    if removed:
+        log.info("removed %d file(s) left in the media folder by a crash", removed)
+    return removed
