@@ -8,6 +8,7 @@ from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from app.engine.api import engine_statuses
 from app.jobs.models import Job
@@ -60,7 +61,7 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
     job = await create_job(session, store, settings, owner, req, content, style or [],
                            style_from or None)
     request.app.state.wake_workers()
-    return job_out(session, job, owner)
+    return await run_in_threadpool(job_out, session, job, owner)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.engine.api import engine_statuses
 from app.engine.errors import StyleTransferError
@@ -67,8 +68,9 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
         job = await create_job(session, store, settings, owner, req, content, style or [],
                                style_from or None)
     except StyleTransferError as exc:
+        context = await run_in_threadpool(create_context, session, style_from or None)
         return render(request, "create.html", status_code=status_for(exc), settings=settings,
-                      error=str(exc), **create_context(session, style_from or None))
+                      error=str(exc), **context)
     request.app.state.wake_workers()
     return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from fastapi import UploadFile
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.engine.api import ENGINES, FEED_FORWARD_ENGINES, engine_statuses, resolve_engine
@@ -94,14 +95,28 @@ async def create_job(session: Session, store: MediaStore, settings: Settings, ow
     check_request(req, settings)
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     styles = [s for s in styles if not isinstance(s, str) and (s.filename or s.size)]
-    reused = [] if styles else _reused_styles(session, style_from)  # new styles replace it
     if content is None or isinstance(content, str) or not (content.filename or content.size):
         raise UploadRejected("choose a content image or video")
-    if not styles and not reused:
-        raise UploadRejected("choose at least one style image")
     if len(styles) > MAX_STYLES:
         raise UploadRejected(f"use at most {MAX_STYLES} style images")
-    count = len(styles) + len(reused)
+    content_data = await read_limited(content, settings, "the content file")
+    style_data = [await read_limited(s, settings, style_label(i, len(styles)))
+                  for i, s in enumerate(styles)]
+    # Decoding, probing, fsync and SQLite may block for a while: never on the event loop,
+    # where a wait for a pooled connection would also stall the requests that return them.
+    return await run_in_threadpool(store_and_enqueue, session, store, settings, owner_id, req,
+                                   content_data, style_data, style_from)
+
+
+def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, owner_id: str,
+                      req: JobRequest, content_data: bytes, style_data: list[bytes],
+                      style_from: str | None) -> Job:
+    """The blocking half of :func:`create_job`: the reused style, the engine's weights, the
+    disk floor, the files (validated and fsynced), then the job row."""
+    reused = [] if style_data else _reused_styles(session, style_from)  # new styles replace it
+    if not style_data and not reused:
+        raise UploadRejected("choose at least one style image")
+    count = len(style_data) + len(reused)
     if req.style_weights is not None and len(req.style_weights) != count:
         raise UploadRejected(f"{len(req.style_weights)} style weights given for {count} "
                              "style images; give one per style or none")
@@ -109,16 +124,13 @@ async def create_job(session: Session, store: MediaStore, settings: Settings, ow
     check_free_disk(store, settings)
     stored: list[StoredUpload] = []
     try:
-        content_data = await read_limited(content, settings, "the content file")
-        style_data = [await read_limited(s, settings, style_label(i, len(styles)))
-                      for i, s in enumerate(styles)]
         main = store_content(store, content_data, settings)
         stored.append(main)
         if main.kind == "video" and engine not in FEED_FORWARD_ENGINES:
             raise UploadRejected("Gatys works on images only; choose AdaIN or MicroAST "
                                  "for video")
         for i, data in enumerate(style_data):
-            stored.append(store_image(store, data, style_label(i, len(styles)), settings))
+            stored.append(store_image(store, data, style_label(i, len(style_data)), settings))
         for rel in reused:
             stored.append(store_image(store, store.path(rel).read_bytes(), "the reused style",
                                       settings))

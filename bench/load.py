@@ -1,0 +1,103 @@
+"""Load benchmark: how the pages hold up while the worker is busy.
+
+    .venv/bin/python -m bench.load [--jobs 50] [--videos 3] [--size 64]
+
+Starts the real server (uvicorn subprocess, one CPU worker, ../shared/weights) on a temporary
+data folder, reads GET /gallery 100 times while idle, then sends ``--jobs`` uploads at once
+(``--videos`` of them the 2 s clip ../shared/media/pan_24fps_2s.mp4) and reads GET /gallery
+one request after another until every job has finished. Prints the latency percentiles idle
+and under load, the upload times, the jobs' wall time and the count of 5xx answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import SHARED, png_bytes
+from tests.reliability.server import ServerProcess
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (f"p50 {statistics.median(ordered) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms   "
+            f"max {ordered[-1] * 1000:6.1f} ms   ({len(ordered)} requests)")
+
+
+def timed_get(client: httpx.Client, path: str, statuses: list[int]) -> float:
+    started = time.perf_counter()
+    response = client.get(path)
+    statuses.append(response.status_code)
+    return time.perf_counter() - started
+
+
+def upload(url: str, index: int, videos: int, size: int, clip: bytes) -> tuple[int, float, str]:
+    is_video = index < videos
+    content = ("clip.mp4", clip, "video/mp4") if is_video else \
+        (f"c{index}.png", png_bytes((72, 56), seed=index), "image/png")
+    files = [("content", content), ("style", ("s.png", png_bytes((64, 64), seed=index + 1),
+                                              "image/png"))]
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=300) as client:
+        response = client.post("/api/jobs", files=files,
+                               data={"engine": "microast", "size": str(size)})
+    job_id = response.json().get("id", "") if response.status_code == 201 else ""
+    return response.status_code, time.perf_counter() - started, job_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=50)
+    parser.add_argument("--videos", type=int, default=3)
+    parser.add_argument("--size", type=int, default=64)
+    args = parser.parse_args()
+    clip = (SHARED / "media" / "pan_24fps_2s.mp4").read_bytes()
+    with tempfile.TemporaryDirectory() as folder:
+        server = ServerProcess(Path(folder) / "data", (SHARED / "weights").resolve())
+        server.start()
+        statuses: list[int] = []
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                idle = [timed_get(client, "/gallery", statuses) for _ in range(100)]
+                started = time.perf_counter()
+                with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                    uploads = list(pool.map(lambda i: upload(server.url, i, args.videos,
+                                                             args.size, clip),
+                                            range(args.jobs)))
+                statuses += [code for code, _, _ in uploads]
+                ids = [job_id for _, _, job_id in uploads if job_id]
+                busy: list[float] = []
+                while True:
+                    busy.append(timed_get(client, "/gallery", statuses))
+                    if len(busy) % 20 == 0 and all(
+                            client.get(f"/api/jobs/{i}").json()["state"] in FINISHED
+                            for i in ids):
+                        break
+                wall = time.perf_counter() - started
+                states = [client.get(f"/api/jobs/{i}").json()["state"] for i in ids]
+        finally:
+            server.stop()
+        log = server.log()
+    print(f"{args.jobs} concurrent uploads ({args.videos} clips), MicroAST at {args.size} px, "
+          "one CPU worker")
+    print(f"uploads accepted      {sum(c == 201 for c, _, _ in uploads)}/{args.jobs}; "
+          f"upload time {percentiles([t for _, t, _ in uploads])}")
+    print(f"jobs                  {states.count('succeeded')} succeeded of {len(ids)} in "
+          f"{wall:.1f} s from the first upload")
+    print(f"GET /gallery idle     {percentiles(idle)}")
+    print(f"GET /gallery busy     {percentiles(busy)}")
+    print(f"5xx answers           {sum(s >= 500 for s in statuses)} of {len(statuses)}; "
+          f"'database is locked' in the log: {log.count('database is locked')}")
+
+
+if __name__ == "__main__":
+    main()

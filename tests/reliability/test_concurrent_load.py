@@ -1,0 +1,82 @@
+"""Fifty uploads at once (images and a short clip) against the real server in a subprocess,
+with the gallery read throughout: no 5xx, every job accounted for and run in the order it
+was created, no "database is locked". To bound CI time the server is stopped once the first
+twenty jobs (two clips among them) have run; the rest must then be waiting, in order.
+Timing figures (and a run to the last job) are bench/load.py's, not here."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from tests.conftest import png_bytes, shared_dir
+from tests.reliability.test_crash_safety import FINISHED, db_rows, integrity, poll
+
+JOBS = 50
+RUN = 20                    # jobs that must have succeeded before the server is stopped
+VIDEO_EVERY = 17            # uploads 0, 17 and 34 are the 2 s clip (24 frames a second)
+
+
+def upload(url: str, index: int, clip: bytes) -> httpx.Response:
+    content = ("content", ("clip.mp4", clip, "video/mp4")) if index % VIDEO_EVERY == 0 else \
+        ("content", (f"c{index}.png", png_bytes((72, 56), seed=index), "image/png"))
+    files = [content, ("style", ("s.png", png_bytes((64, 64), seed=index + 1), "image/png"))]
+    with httpx.Client(base_url=url, timeout=120) as client:
+        return client.post("/api/jobs", files=files, data={"engine": "microast", "size": "64"})
+
+
+def read_gallery_until(url: str, stop: threading.Event, statuses: list[int]) -> None:
+    """Read the gallery page and API while the uploads go in."""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        while not stop.is_set():
+            statuses.append(client.get("/gallery").status_code)
+            statuses.append(client.get("/api/gallery").status_code)
+
+
+def enough_ran_reading_pages(server: Any, statuses: list[int]) -> bool:
+    """True once ``RUN`` jobs have finished; reads the pages on the way (as a visitor would)."""
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        statuses.append(client.get("/gallery").status_code)
+        statuses.append(client.get("/api/gallery?page=2").status_code)
+    return sum(row["state"] in FINISHED for row in db_rows(server.data_dir)) >= RUN
+
+
+def test_fifty_concurrent_uploads(server_factory: Any) -> None:
+    server = server_factory().start()
+    clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
+    stop, page_statuses = threading.Event(), []
+    reader = threading.Thread(target=read_gallery_until, args=(server.url, stop, page_statuses))
+    reader.start()
+    try:
+        with ThreadPoolExecutor(max_workers=JOBS) as pool:
+            responses = list(pool.map(lambda i: upload(server.url, i, clip), range(JOBS)))
+        assert [r.status_code for r in responses] == [201] * JOBS, \
+            [r.text for r in responses if r.status_code != 201]
+    finally:
+        stop.set()
+        reader.join(120)
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == JOBS
+    assert sum(r.json()["kind"] == "video" for r in responses) == 3
+    poll(f"{RUN} jobs to run", lambda: enough_ran_reading_pages(server, page_statuses), 400)
+    server.stop()          # a job still running goes back to the queue
+
+    assert page_statuses and set(page_statuses) == {200}, set(page_statuses)
+    rows = db_rows(server.data_dir)
+    assert {r["public_id"] for r in rows} == ids
+    states = [r["state"] for r in rows]                # rows are in creation (id) order
+    done = states.count("succeeded")
+    assert done >= RUN and states == ["succeeded"] * done + ["queued"] * (JOBS - done), \
+        [(r["state"], r["error"]) for r in rows]
+    started = [r["started_at"] for r in rows if r["started_at"] is not None]
+    assert started == sorted(started) and len(started) in (done, done + 1), \
+        "a later job was claimed before an earlier one"
+    assert all(r["result_path"] for r in rows[:done])
+    assert integrity(server.data_dir) == "ok"
+    log = server.log()
+    assert "database is locked" not in log and "Traceback" not in log
+    assert " 500 " not in log and '" 5' not in log

@@ -1,0 +1,159 @@
+"""Power cuts at the worst moments: the real server in a subprocess, killed with SIGKILL
+during an upload, while a job runs, while a result is half-way to its final name, and right
+after a job row is committed. After every restart the database is intact; at the end every
+accepted job has finished (or failed with a message) and the media folder holds exactly the
+files the job rows name, each complete, with no temporary file left."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.conftest import png_bytes
+from tests.reliability.server import ServerProcess
+from tests.reliability.corpus import all_files_under, noise_image
+
+FINISHED = ("succeeded", "failed", "cancelled")
+DEADLINE_S = 240.0
+PAUSE_ENV = {"DREAMGEN_TEST_PAUSE_BEFORE_RENAME": "120"}
+
+
+def files(content: bytes | None = None) -> list[tuple[str, Any]]:
+    return [("content", ("c.png", content or png_bytes(seed=1), "image/png")),
+            ("style", ("s.png", png_bytes(seed=3), "image/png"))]
+
+
+def post_job(server: ServerProcess, **form: str) -> dict[str, Any]:
+    data = {"engine": "microast", "size": "64", **form}
+    response = httpx.post(f"{server.url}/api/jobs", files=files(), data=data, timeout=60)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def poll(what: str, probe: Any, timeout_s: float = DEADLINE_S) -> Any:
+    """Call ``probe`` until it returns something truthy (fails at the deadline)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def job_state(server: ServerProcess, job_id: str) -> dict[str, Any]:
+    return httpx.get(f"{server.url}/api/jobs/{job_id}", timeout=30).json()
+
+
+def db_rows(data_dir: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(data_dir / "dreamgen.db") as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+
+
+def integrity(data_dir: Path) -> str:
+    with sqlite3.connect(data_dir / "dreamgen.db") as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def kill_during_upload(server: ServerProcess) -> None:
+    """Send half of a 3 MB multipart upload slowly over a raw socket, then pull the plug."""
+    boundary = "crashtestboundary"
+    content = noise_image("PNG", side=1000)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; "
+            f"filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n").encode() + content + (
+            f"\r\n--{boundary}--\r\n").encode()
+    head = (f"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(head)
+        half = len(body) // 2
+        for start in range(0, half, 64 * 1024):
+            sock.sendall(body[start:min(start + 64 * 1024, half)])
+        # the server is still answering others while this body hangs half-sent
+        assert httpx.get(f"{server.url}/api/engines", timeout=30).status_code == 200
+        server.kill()
+
+
+def assert_consistent(data_dir: Path) -> list[sqlite3.Row]:
+    """Every job finished; media files == the files rows name, each complete; no temps."""
+    assert integrity(data_dir) == "ok"
+    rows = db_rows(data_dir)
+    named: set[str] = set()
+    for row in rows:
+        assert row["state"] in FINISHED, dict(row)
+        if row["state"] == "failed":
+            assert row["error"], dict(row)
+        if row["state"] == "succeeded":
+            assert row["result_path"] and row["thumb_path"], dict(row)
+        import json
+        named.update(p for p in (row["content_path"], *json.loads(row["style_paths"]),
+                                 row["result_path"], row["thumb_path"], row["preview_path"]) if p)
+    media = data_dir / "media"
+    assert all_files_under(media) == named, "orphaned or missing media files"
+    for rel in named:
+        if rel.endswith((".png", ".jpg")):
+            with Image.open(media / rel) as image:
+                image.load()                       # raises on a half-written file
+    return rows
+
+
+def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
+    server = server_factory()
+    data_dir = server.data_dir
+
+    # 1. a power cut in the middle of an upload
+    server.start()
+    kill_during_upload(server)
+    server.start()
+    assert integrity(data_dir) == "ok" and db_rows(data_dir) == []
+    assert all_files_under(data_dir / "media") == set()
+
+    # 2. a finished job, then a power cut while a second job runs
+    first = post_job(server)
+    poll("the first job", lambda: job_state(server, first["id"])["state"] in FINISHED)
+    long = post_job(server, engine="gatys-lite", iterations="8")
+    poll("the Gatys job to make progress",
+         lambda: job_state(server, long["id"])["progress"] > 0)
+    server.kill()
+
+    # 3. it runs again; a power cut while its result is half-way to its final name
+    server.start(**PAUSE_ENV)
+    assert integrity(data_dir) == "ok"
+    results = data_dir / "media" / "results"
+    poll("a temporary result file", lambda: results.is_dir() and any(
+        p.name.startswith(".tmp-") for p in results.rglob("*")))
+    server.kill()
+    assert any(p.name.startswith(".tmp-") for p in results.rglob("*"))
+
+    # 4. it runs a third time and finishes; a power cut right after a job row is committed
+    server.start()
+    assert integrity(data_dir) == "ok"
+    assert not any(p.name.startswith(".tmp-") for p in results.rglob("*")), \
+        "the crash's temporary result file is still there after a restart"
+    done = poll("the Gatys job", lambda: (job := job_state(server, long["id"]))["state"]
+                in FINISHED and job)
+    assert done["state"] == "succeeded", done["error"]
+    last = post_job(server)
+    server.kill()
+
+    # 5. the last job is found and run; everything adds up
+    server.start()
+    assert integrity(data_dir) == "ok"
+    for job in (first, long, last):
+        poll(f"job {job['id']}", lambda job=job: job_state(server, job["id"])["state"]
+             in FINISHED)
+    server.stop()
+    rows = assert_consistent(data_dir)
+    assert [r["public_id"] for r in rows] == [first["id"], long["id"], last["id"]]
+    assert [r["state"] for r in rows] == ["succeeded"] * 3
+    assert [r["attempts"] for r in rows][1] == 3      # killed twice, finished on the third run
+    assert "database is locked" not in server.log()
