@@ -57,5 +57,25 @@ def browser() -> Iterator[object]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
+        checked = PolicyCheckedBrowser(instance)
+        yield checked
         instance.close()
+    assert not checked.violations, f"the pages broke their own CSP: {checked.violations}"
+
+
+class PolicyCheckedBrowser:
+    """The browser, with every page it opens reporting Content-Security-Policy violations
+    (so a page that needs an inline script or a foreign style fails its test)."""
+
+    def __init__(self, browser: object) -> None:
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def new_page(self, **kwargs: object) -> object:
+        page = self._browser.new_page(**kwargs)
+        page.on("console", lambda message: self.violations.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        return page
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._browser, name)
