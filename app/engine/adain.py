@@ -11,6 +11,10 @@ sum_k w_k AdaIN(f(c), f(s_k)). AdaIN is affine in the style statistics for a fix
 content, so that equals AdaIN with the mixed statistics (sum w_k mu_k, sum w_k sigma_k):
 :class:`AdaINStylizer` mixes the statistics once and reuses them for every frame.
 
+Large images run in overlapping tiles (:mod:`app.engine.tiling`): the content statistics
+mu(f(c)), sigma(f(c)) are summed over the whole image first, so every tile is normalised
+alike and the blended tiles show no seams.
+
 Preserve colours: luminance-only transfer after decoding
 (:func:`app.engine.color.keep_content_chroma`): the stylised luma with the content frame's
 chroma. It needs nothing from the style beyond its cached statistics, so it works frame by
@@ -29,11 +33,16 @@ from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError
 from app.engine.images import DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor
+from app.engine.tiling import ChannelSums, assemble, max_untiled_pixels, tile_grid, tile_layout
 from app.engine.vgg import DECODER_WEIGHT, VGG_WEIGHT, load_adain_decoder, load_vgg_encoder
 
 EPS = 1e-5
 STYLE_SIDE = 512     # style images are scaled so their longer side is this (as in training)
 MIN_SIDE = 16        # relu4_1 is at 1/8 resolution and needs 2 px for its reflection padding
+DOWNSCALE = 8        # relu4_1 resolution
+# Peak memory per pixel of a batch (encoder + decoder activations), measured with
+# ``python -m bench`` at 1024 px: decides when a batch is tiled (halved for fp16).
+BYTES_PER_PIXEL = 1600
 
 
 def calc_mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,10 +52,13 @@ def calc_mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, t
     return flat.mean(dim=2)[..., None, None], var.sqrt()[..., None, None]
 
 
-def adain_with_stats(content_feat: torch.Tensor, mean: torch.Tensor,
-                     std: torch.Tensor) -> torch.Tensor:
-    """``content_feat`` normalised per channel, then given ``std`` and ``mean`` (Eq. 8)."""
-    c_mean, c_std = calc_mean_std(content_feat)
+def adain_with_stats(content_feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                     content_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+                     ) -> torch.Tensor:
+    """``content_feat`` normalised per channel, then given ``std`` and ``mean`` (Eq. 8).
+    ``content_stats`` replaces the content's own (mean, std), e.g. a whole image's for a
+    tile of it."""
+    c_mean, c_std = content_stats or calc_mean_std(content_feat)
     out = (content_feat.float() - c_mean) / c_std * std + mean
     return out.to(content_feat.dtype)
 
@@ -129,6 +141,7 @@ class AdaINStylizer:
         self.dtype = inference_dtype(self.device)
         self.alpha = float(options.alpha)
         self.preserve_color = options.preserve_color
+        self.tile_megapixels, self.tile_side = options.tile_megapixels, options.tile_side
         paths = resolve_paths(weights)
         self.encoder = load_vgg_encoder(paths[VGG_WEIGHT], self.device, self.dtype)
         self.decoder = load_adain_decoder(paths[DECODER_WEIGHT], self.device, self.dtype)
@@ -136,15 +149,64 @@ class AdaINStylizer:
             stats = [calc_mean_std(self.encoder(self._to_device(prepare_style(style))))
                      for style, w in zip(styles, mix) if w > 0]
             self.style_mean, self.style_std = mix_style_stats(stats, [w for w in mix if w > 0])
+        self._decode_features = self._eager_decode
+        if options.compiled and self.device.type == "cuda":
+            from app.engine.compiled import compile_for_cuda
+
+            self._decode_features = compile_for_cuda(self._eager_decode)
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and self.device.type == "cuda":
+            x = x.pin_memory().to(self.device, non_blocking=True)   # copy overlaps the queue
         return x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
 
-    def target_features(self, content_feat: torch.Tensor) -> torch.Tensor:
+    def target_features(self, content_feat: torch.Tensor,
+                        content_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+                        ) -> torch.Tensor:
         """The decoder's input for relu4_1 content features: AdaIN with the cached style
         statistics, traded off against the content features by ``alpha``."""
-        target = adain_with_stats(content_feat, self.style_mean, self.style_std)
+        target = adain_with_stats(content_feat, self.style_mean, self.style_std, content_stats)
         return trade_off(content_feat, target, self.alpha)
+
+    def _eager_decode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.target_features(self.encoder(x)))
+
+    def _finish(self, out: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        out = out.float()
+        if self.preserve_color:
+            out = keep_content_chroma(out, frames.to(self.device, torch.float32))
+        return out.clamp_(0.0, 1.0).contiguous()
+
+    def _max_pixels(self) -> int:
+        per_pixel = BYTES_PER_PIXEL * (0.5 if self.dtype == torch.float16 else 1.0)
+        return max_untiled_pixels(self.device, per_pixel, self.tile_megapixels)
+
+    def needs_tiles(self, frames: torch.Tensor) -> bool:
+        """Whether ``frames`` (B x H x W pixels) exceed what runs in one piece here."""
+        return frames.shape[0] * frames.shape[-2] * frames.shape[-1] > self._max_pixels()
+
+    def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:
+        """:meth:`stylize_frames` tile by tile: encode every tile and sum the relu4_1
+        statistics over the pixels each tile owns, then normalise every tile with those
+        whole-image statistics, decode it and blend the tiles with raised-cosine windows."""
+        side, overlap = tile_layout(self._max_pixels() // frames.shape[0],
+                                    tile_side or self.tile_side)
+        tiles = tile_grid(frames.shape[-2], frames.shape[-1], side, overlap, DOWNSCALE)
+        features: list[torch.Tensor | None] = []
+        sums = ChannelSums()
+        with torch.inference_mode():
+            for tile in tiles:
+                features.append(self.encoder(self._to_device(tile.crop(frames))))
+                sums.add(tile.owned(features[-1], DOWNSCALE))
+            stats = sums.mean_std(EPS)
+
+            def decoded():
+                for index, tile in enumerate(tiles):
+                    feat, features[index] = features[index], None   # free as we go
+                    out = self.decoder(self.target_features(feat, stats))  # type: ignore[arg-type]
+                    yield tile, self._finish(out, tile.crop(frames))
+
+            return assemble(decoded(), tuple(frames.shape), overlap, self.device)
 
     def stylize_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) floats in [0, 1] to stylised frames of the same shape in [0, 1]
@@ -156,9 +218,7 @@ class AdaINStylizer:
         if height % 8 or width % 8 or min(height, width) < MIN_SIDE:
             raise StyleTransferError(f"frames are {width}x{height}; AdaIN needs sides that are "
                                      f"multiples of 8 and at least {MIN_SIDE}")
+        if self.needs_tiles(frames):
+            return self.stylize_tiled(frames)
         with torch.inference_mode():
-            x = self._to_device(frames)
-            out = self.decoder(self.target_features(self.encoder(x))).float()
-            if self.preserve_color:
-                out = keep_content_chroma(out, frames.to(self.device, torch.float32))
-            return out.clamp_(0.0, 1.0).contiguous()
+            return self._finish(self._decode_features(self._to_device(frames)), frames)

@@ -38,6 +38,9 @@ class StyleOptions:
     preview_every: int = 25           # Gatys: intermediate image every N iterations
     seed: int | None = None
     device: str = "auto"
+    tile_megapixels: float = 0.0      # AdaIN/MicroAST: tile batches above this (0: by free memory)
+    tile_side: int = 0                # AdaIN/MicroAST: tile side in px (0: from the threshold)
+    compiled: bool = False            # AdaIN/MicroAST on CUDA: torch.compile + CUDA graphs
 
 
 @dataclass

@@ -15,6 +15,10 @@ The decoder applies, deepest first: AdaIN(f_deep_c, deep stats) -> residual bloc
 (w_deep, b_deep) -> AdaIN(., shallow stats) -> residual block with FiM (w_shallow,
 b_shallow) -> two bilinear x2 upsamplings with depthwise/pointwise convs -> a 9x9 conv to RGB.
 
+Large images run in overlapping tiles (:mod:`app.engine.tiling`, :func:`stylize_tiled`):
+both AdaIN steps and the content's own style code use statistics summed over the whole
+image, so every tile is normalised alike and the blended tiles show no seams.
+
 Everything the decoder needs from a style is a :class:`StyleCode` of eight (1, 64, 1, 1)
 vectors, so a style is encoded once and several styles are mixed by a weighted average of
 their codes. Style strength ``alpha`` mixes the style's code with the content's own code
@@ -36,6 +40,8 @@ from app.engine.api import StyleOptions
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.images import pil_to_tensor
+from app.engine.tiling import (ChannelSums, Tile, assemble, max_untiled_pixels, tile_grid,
+                               tile_layout)
 
 WEIGHT_NAMES = {
     "content_encoder": "microast/content_encoder_iter_160000.pth.tar",
@@ -46,6 +52,10 @@ WEIGHT_NAMES = {
 STYLE_SIDE = 512   # style images are scaled so their longer side is this (training saw 512 px)
 DOWNSCALE = 4      # the encoders work at 1/4 resolution; inputs are padded to a multiple of it
 STAT_EPS = 1e-5    # added to the variance, as in training
+TILE_MULTIPLE = 8  # tiled images are reflection-padded to this
+# Peak memory per pixel of a batch, measured with ``python -m bench`` at 1024 px: decides
+# when a batch is tiled (halved for fp16).
+BYTES_PER_PIXEL = 400
 
 
 # ----------------------------------------------------------------------------- networks
@@ -151,9 +161,11 @@ def calc_mean_std(feat: torch.Tensor, eps: float = STAT_EPS) -> tuple[torch.Tens
     return mean, std
 
 
-def adain(feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """AdaIN (Huang & Belongie 2017): ``std * (feat - mu(feat)) / sigma(feat) + mean``."""
-    own_mean, own_std = calc_mean_std(feat)
+def adain(feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+          own_stats: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """AdaIN (Huang & Belongie 2017): ``std * (feat - mu(feat)) / sigma(feat) + mean``;
+    ``own_stats`` replaces (mu(feat), sigma(feat)), e.g. by a whole image's for a tile."""
+    own_mean, own_std = own_stats or calc_mean_std(feat)
     return ((feat.float() - own_mean) / own_std * std + mean).to(feat.dtype)
 
 
@@ -322,28 +334,124 @@ class MicroASTStylizer:
         self.dtype = inference_dtype(self.device)
         self.alpha = float(options.alpha)
         self.preserve_color = options.preserve_color
+        self.tile_megapixels, self.tile_side = options.tile_megapixels, options.tile_side
         self.nets = load_networks(self.device, resolve_weight_paths(weights), self.dtype)
         with torch.inference_mode():
             codes = [encode_style(self.nets, prepare_style(s).to(self.device, self.dtype))
                      for s, w in zip(styles, mix) if w > 0]
             self.style_code = mix_style_codes(codes, [w for w in mix if w > 0])
+        self._forward = self._eager_forward
+        if options.compiled and self.device.type == "cuda":
+            from app.engine.compiled import compile_for_cuda
+
+            self._forward = compile_for_cuda(self._eager_forward)
+
+    def _max_pixels(self) -> int:
+        per_pixel = BYTES_PER_PIXEL * (0.5 if self.dtype == torch.float16 else 1.0)
+        return max_untiled_pixels(self.device, per_pixel, self.tile_megapixels)
+
+    def _to_device(self, frames: torch.Tensor) -> torch.Tensor:
+        if frames.device.type == "cpu" and self.device.type == "cuda":
+            frames = frames.pin_memory().to(self.device, non_blocking=True)
+        return frames.to(self.device, torch.float32)
+
+    def _finish(self, out: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        out = out.float()
+        if self.preserve_color:
+            out = keep_content_luma_chroma(out, content)
+        return out.clamp_(0.0, 1.0)
+
+    def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
+        code = blend_with_own_style(self.nets, self.style_code, x, self.alpha)
+        shallow, deep = self.nets.content_encoder(x)
+        return modulate_and_decode(self.nets, shallow, deep, code)
 
     def stylize_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) floats in [0, 1] to stylised frames of the same shape in [0, 1]
         (float32 on ``self.device``). Sides that are not multiples of 4 are reflection-padded
-        for the network and cropped back."""
+        for the network and cropped back. Batches larger than memory allows (or than
+        ``StyleOptions.tile_megapixels``) go through :meth:`stylize_tiled`."""
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise StyleTransferError(f"expected frames of shape (B, 3, H, W), got {tuple(frames.shape)}")
         height, width = frames.shape[-2:]
+        if frames.shape[0] * height * width > self._max_pixels():
+            return self.stylize_tiled(frames)
         with torch.inference_mode():
-            content = frames.to(self.device, torch.float32)
+            content = self._to_device(frames)
             pad_h, pad_w = (-height) % DOWNSCALE, (-width) % DOWNSCALE
             x = F.pad(content, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else content
-            x = x.to(self.dtype)
-            code = blend_with_own_style(self.nets, self.style_code, x, self.alpha)
-            shallow, deep = self.nets.content_encoder(x)
-            out = modulate_and_decode(self.nets, shallow, deep, code)
-            out = out[..., :height, :width].float()
-            if self.preserve_color:
-                out = keep_content_luma_chroma(out, content)
-            return out.clamp_(0.0, 1.0)
+            out = self._forward(x.to(self.dtype))
+            return self._finish(out[..., :height, :width], content)
+
+    def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:
+        """:meth:`stylize_frames` tile by tile with whole-image statistics (see
+        :func:`stylize_tiled`)."""
+        side, overlap = tile_layout(self._max_pixels() // frames.shape[0],
+                                    tile_side or self.tile_side)
+        height, width = frames.shape[-2:]
+        pad_h, pad_w = (-height) % TILE_MULTIPLE, (-width) % TILE_MULTIPLE
+        with torch.inference_mode():
+            padded = F.pad(frames.float(), (0, pad_w, 0, pad_h), mode="reflect") \
+                if pad_h or pad_w else frames.float()
+            tiles = tile_grid(padded.shape[-2], padded.shape[-1], side, overlap, TILE_MULTIPLE)
+            out = stylize_tiled(self, padded, tiles, overlap)[..., :height, :width]
+            content = frames.to(self.device, torch.float32)
+            return self._finish(out, content) if self.preserve_color else out
+
+
+def _owned_stats(tiles: list[Tile], feats: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    sums = ChannelSums()
+    for tile, feat in zip(tiles, feats):
+        sums.add(tile.owned(feat, DOWNSCALE))
+    return sums.mean_std(STAT_EPS)
+
+
+def _own_code_tiled(nets: MicroASTNetworks, tiles: list[Tile], crops: list[torch.Tensor]
+                    ) -> StyleCode:
+    """The content's own :class:`StyleCode` from tiles: style-encoder statistics summed over
+    the owned pixels, and the modulator's global average pools as owned-pixel means of its
+    depthwise conv outputs."""
+    shallow, deep = zip(*(nets.style_encoder(crop) for crop in crops))
+    mean_s, std_s = _owned_stats(tiles, list(shallow))
+    mean_d, std_d = _owned_stats(tiles, list(deep))
+    signals = []
+    for name, feats in (("weight1", shallow), ("bias1", shallow), ("weight2", deep),
+                        ("bias2", deep)):
+        conv = getattr(nets.modulator, name)[0]
+        signals.append(_owned_stats(tiles, [conv(f) for f in feats])[0])
+    w1, b1, w2, b2 = signals
+    return StyleCode(mean_s, std_s, mean_d, std_d, w1, b1, w2, b2)
+
+
+def stylize_tiled(stylizer: MicroASTStylizer, frames: torch.Tensor, tiles: list[Tile],
+                  overlap: int) -> torch.Tensor:
+    """MicroAST on (B, 3, H, W) ``frames`` (sides multiples of 8) tile by tile, unclamped.
+
+    Three passes over the tiles, each keeping only 1/4-resolution features: (1) content
+    encoder -> deep features, whose whole-image statistics feed the first AdaIN; (2) AdaIN and
+    the deep-modulated residual block -> features whose whole-image statistics feed the second
+    AdaIN; (3) AdaIN, the shallow-modulated block and the upsampling decoder per tile, blended
+    with raised-cosine windows. With alpha < 1 the content's own style code is computed
+    from tiles too (:func:`_own_code_tiled`)."""
+    nets, dtype = stylizer.nets, stylizer.dtype
+    crops = [stylizer._to_device(tile.crop(frames)).to(dtype) for tile in tiles]
+    code = stylizer.style_code
+    if stylizer.alpha < 1.0:
+        code = mix_style_codes([code, _own_code_tiled(nets, tiles, crops)],
+                               [stylizer.alpha, 1.0 - stylizer.alpha])
+    feats = [nets.content_encoder(crop)[1] for crop in crops]
+    del crops
+    deep_stats = _owned_stats(tiles, feats)
+    w_deep, b_deep = code.w_deep.to(dtype), code.b_deep.to(dtype)
+    feats = [nets.decoder.dec1(adain(f, code.mean_deep, code.std_deep, deep_stats), w_deep, b_deep)
+             for f in feats]
+    shallow_stats = _owned_stats(tiles, feats)
+    w_shallow, b_shallow = code.w_shallow.to(dtype), code.b_shallow.to(dtype)
+
+    def decoded():
+        for index, tile in enumerate(tiles):
+            x = adain(feats[index], code.mean_shallow, code.std_shallow, shallow_stats)
+            feats[index] = None  # type: ignore[call-overload]   # free as we go
+            yield tile, nets.decoder.dec3(nets.decoder.dec2(x, w_shallow, b_shallow)).float()
+
+    return assemble(decoded(), tuple(frames.shape), overlap, stylizer.device).clamp_(0.0, 1.0)
