@@ -12,9 +12,11 @@ from app.engine.errors import StyleTransferError, WeightsMissingError
 class UploadRejected(StyleTransferError):
     """An upload or form value we refuse, with the HTTP status that says why."""
 
-    def __init__(self, message: str, status_code: int = 422) -> None:
+    def __init__(self, message: str, status_code: int = 422,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.headers = headers
 
 
 def status_for(exc: StyleTransferError) -> int:
@@ -31,11 +33,12 @@ def wants_json(request: Request) -> bool:
 async def style_transfer_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StyleTransferError)
     status = status_for(exc)
+    headers = getattr(exc, "headers", None)
     if wants_json(request):
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
     return request.app.state.templates.TemplateResponse(
         request, "error.html", {"title": "That didn't work", "message": str(exc)},
-        status_code=status)
+        status_code=status, headers=headers)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@ client per minute."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -56,9 +57,10 @@ class RateLimiter:
             while times and now - times[0] > 60:
                 times.popleft()
             if len(times) >= self.per_minute:
-                wait = 60 - (now - times[0])
+                wait = max(1, math.ceil(60 - (now - times[0])))
                 raise UploadRejected(f"too many jobs: the limit is {self.per_minute} a minute; "
-                                     f"try again in {wait:.0f} s", status_code=429)
+                                     f"try again in {wait} s", status_code=429,
+                                     headers={"Retry-After": str(wait)})
             times.append(now)
 
 

@@ -69,8 +69,10 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
                                style_from or None)
     except StyleTransferError as exc:
         context = await run_in_threadpool(create_context, session, style_from or None)
-        return render(request, "create.html", status_code=status_for(exc), settings=settings,
-                      error=str(exc), **context)
+        response = render(request, "create.html", status_code=status_for(exc),
+                          settings=settings, error=str(exc), **context)
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
     request.app.state.wake_workers()
     return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
 

@@ -129,8 +129,10 @@ def test_rate_limit_says_so_in_json_and_on_the_page(
         assert api.status_code == 429
         assert re.fullmatch(r"too many jobs: the limit is 1 a minute; try again in \d+ s",
                             api.json()["detail"])
+        assert 1 <= int(api.headers["retry-after"]) <= 60
         page = client.post("/create", files=image_files(), data={"engine": "microast"})
         assert page.status_code == 429 and "too many jobs: the limit is 1 a minute" in page.text
+        assert page.headers["retry-after"]
         assert "<form" in page.text and job_count(client) == 1
 
 
