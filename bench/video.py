@@ -35,24 +35,56 @@ from tests.video.clips import PAN_CLIP, WEIGHTS, media, pan_frames, static_frame
 STYLE = "ihc.png"
 
 
-def speed(folder: Path, seconds: float, options: StyleOptions) -> None:
-    """Frames per second end to end at 480p, with the time split per stage."""
+def speed(folder: Path, seconds: float, options: StyleOptions,
+          variants: tuple[bool, ...] = (False, True)) -> dict[bool, float]:
+    """Frames per second end to end at 480p (keyed by ``stabilize``), with the time split per
+    stage printed."""
     count = int(seconds * 24)
-    src = write_clip(folder / "480p.mp4", pan_frames("hubble_deep_field.jpg", (854, 480), count),
-                     tone_hz=440.0)
+    src = clip_480p(folder, count)
     style = load_image(media(STYLE))
     print(f"## speed: {count} frames of 854x480 at 24 fps, MicroAST, {torch.get_num_threads()} "
           f"torch threads, device {options.device}")
-    for stabilize in (False, True):
+    fps = {}
+    for stabilize in variants:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         stylize_video(src, folder / "out480.mp4", [style], options, stabilize=stabilize,
                       limits=VideoLimits(), timings=timings)
         wall = time.perf_counter() - start
+        fps[stabilize] = count / wall
         split = " ".join(f"{k} {timings.get(k, 0):.2f}s" for k in
                          ("decode", "flow", "stylise", "blend", "encode"))
         print(f"{'ours ' if stabilize else 'naive'}: {count / wall:5.2f} fps end to end "
               f"({wall:.1f}s wall; per stage: {split})")
+    return fps
+
+
+def clip_480p(folder: Path, count: int) -> Path:
+    """A generated 854x480 24 fps clip of ``count`` frames (a pan across a photo, a tone)."""
+    return write_clip(folder / f"480p_{count}.mp4",
+                      pan_frames("hubble_deep_field.jpg", (854, 480), count), tone_hz=440.0)
+
+
+def sequential_fps(src: Path, dst: Path, options: StyleOptions) -> float:
+    """The baseline: one thread, decode -> stylise (style encoded for every frame, fp32) ->
+    encode, frame by frame, no stabiliser. Frames per second end to end."""
+    import av
+
+    style = load_image(media(STYLE))
+    start, count = time.perf_counter(), 0
+    first = next(iter_frames(src))
+    size = fit_size(first.shape[1], first.shape[0], options.max_side)
+    with av.open(str(dst), mode="w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for rgb in iter_frames(src, size):
+            tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None]
+            result = make_frame_stylizer([style], options).stylize_frames(tensor.float() / 255)
+            array = result[0].mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
+            count += 1
+        out.mux(stream.encode(None))
+    return count / (time.perf_counter() - start)
 
 
 def frames_run(frames: list[np.ndarray], style, options: StyleOptions,

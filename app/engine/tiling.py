@@ -69,6 +69,18 @@ def axis_starts(length: int, tile: int, overlap: int, multiple: int = TILE_MULTI
         count += 1
 
 
+def axis_tile_size(length: int, tile: int, overlap: int, multiple: int = TILE_MULTIPLE) -> int:
+    """The tile length actually used along an axis: the fewest tiles of at most ``tile`` that
+    cover ``length`` with ``overlap``, then shrunk (to a multiple of ``multiple``) so they
+    share no more than needed. 1080 px with 1024 px tiles gives two tiles of 608, not two
+    of 1024 that overlap almost completely."""
+    if length <= tile:
+        return length
+    count = math.ceil((length - overlap) / (tile - overlap))
+    size = math.ceil((length + (count - 1) * overlap) / count / multiple) * multiple
+    return min(tile, size)
+
+
 def owned_ranges(starts: list[int], tile: int, length: int,
                  multiple: int = TILE_MULTIPLE) -> list[tuple[int, int]]:
     """Split ``0..length`` among the tiles at ``starts``: each overlap is cut at its middle
@@ -84,19 +96,17 @@ def owned_ranges(starts: list[int], tile: int, length: int,
 def tile_grid(height: int, width: int, tile: int, overlap: int,
               multiple: int = TILE_MULTIPLE) -> list[Tile]:
     """Tiles (row-major) covering a ``height`` x ``width`` image, sides multiples of
-    ``multiple``; a side that fits in one tile gets one tile of its full length."""
+    ``multiple``: at most ``tile`` per side, sized by :func:`axis_tile_size`; a side that fits
+    in one tile gets one tile of its full length."""
     if height % multiple or width % multiple or tile % multiple:
         raise ValueError(f"sides {width}x{height} and tile {tile} must be multiples of {multiple}")
-    tiles = []
-    rows, cols = axis_starts(height, tile, overlap, multiple), axis_starts(width, tile, overlap,
-                                                                          multiple)
-    row_owned = owned_ranges(rows, tile, height, multiple)
-    col_owned = owned_ranges(cols, tile, width, multiple)
-    for top, (oy0, oy1) in zip(rows, row_owned):
-        for left, (ox0, ox1) in zip(cols, col_owned):
-            h, w = min(tile, height), min(tile, width)
-            tiles.append(Tile(top, left, h, w, oy0 - top, oy1 - top, ox0 - left, ox1 - left))
-    return tiles
+    h, w = (axis_tile_size(height, tile, overlap, multiple),
+            axis_tile_size(width, tile, overlap, multiple))
+    rows, cols = axis_starts(height, h, overlap, multiple), axis_starts(width, w, overlap, multiple)
+    row_owned = owned_ranges(rows, h, height, multiple)
+    col_owned = owned_ranges(cols, w, width, multiple)
+    return [Tile(top, left, h, w, oy0 - top, oy1 - top, ox0 - left, ox1 - left)
+            for top, (oy0, oy1) in zip(rows, row_owned) for left, (ox0, ox1) in zip(cols, col_owned)]
 
 
 def raised_cosine_ramp(length: int) -> torch.Tensor:

@@ -9,9 +9,11 @@ whole image at once. Stated tolerances:
   mean abs difference < 0.004 (one grey level is 0.0039; measured 0.0017 and 0.0013), and no
   seam: across every row and column where a tile starts or ends, and where one tile's owned
   region meets the next, the mean squared step between neighbouring pixels is at most 1.2x
-  the untiled image's across the same lines and at most 1.6x the whole image's average step.
-  Stitching tiles that were each stylised alone fails that check at its cuts (measured 1.9x
-  for AdaIN, 20x for MicroAST), so it can catch a seam.
+  the untiled image's across the same lines (measured at most 1.03x) and at most 2x the
+  whole image's average step (the untiled image itself reaches 1.6x on some of these lines:
+  8-px-aligned rows and columns are not average ones). Stitching tiles that were each
+  stylised alone fails the first check at its cuts (measured 1.9x for AdaIN, 20x for
+  MicroAST), so it can catch a seam.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from app.engine.vgg import AdaINDecoder, VGGEncoder, load_strict
 from .conftest import SIDE, all_lines, border_lines, cut_lines, gradient_energy, photo
 
 SEAM_VS_UNTILED = 1.2
-SEAM_VS_AVERAGE = 1.6
+SEAM_VS_AVERAGE = 2.0
 MEAN_ABS_TILED = 0.004
 
 
@@ -146,3 +148,22 @@ def test_networks_load_once_per_device(adain_weights, microast_weights, monkeypa
     assert second.encoder is first.encoder and second.decoder is first.decoder
     assert second_micro.nets is first_micro.nets
     assert adain_module.load_vgg_encoder is vgg_module.load_vgg_encoder
+
+
+def test_microast_fast_path_equals_reference(microast_weights, microast_stylizer, content) -> None:
+    from app.engine.microast import (MicroASTNetworks, MicroDecoder, MicroEncoder, Modulator,
+                                     _load_state, encode_style, modulate_and_decode,
+                                     prepare_style as microast_style)
+
+    nets = MicroASTNetworks(MicroEncoder(), MicroEncoder(), Modulator(), MicroDecoder())
+    for part, path in microast_weights.items():
+        _load_state(getattr(nets, part), path)
+        getattr(nets, part).eval()
+    small = content[..., ::2, ::2].contiguous()
+    with torch.no_grad():                                       # default layout, style per call
+        code = encode_style(nets, microast_style(photo("ihc.png", 64)))
+        shallow, deep = nets.content_encoder(small)
+        want = modulate_and_decode(nets, shallow, deep, code).clamp(0, 1)
+    got = microast_stylizer.stylize_frames(small)
+    assert got.is_contiguous()
+    assert (got - want).abs().max().item() < 1e-4

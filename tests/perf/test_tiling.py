@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from app.engine.adain import calc_mean_std
-from app.engine.tiling import (ChannelSums, assemble, axis_starts, blend_window, owned_ranges,
+from app.engine.tiling import (ChannelSums, assemble, axis_starts, axis_tile_size, blend_window, owned_ranges,
                                raised_cosine_ramp, tile_grid, tile_layout)
 
 
@@ -36,9 +36,18 @@ def test_grid_owned_regions_cover_every_pixel_once() -> None:
     tiles = tile_grid(200, 328, 128, 32)
     count = torch.zeros(200, 328)
     for t in tiles:
-        assert t.height == 128 and t.width == 128
+        assert (t.height, t.width) == (120, 112)                  # 2 x 3 tiles, shrunk from 128
         count[t.top + t.own_top:t.top + t.own_bottom, t.left + t.own_left:t.left + t.own_right] += 1
     assert torch.equal(count, torch.ones(200, 328))
+
+
+@pytest.mark.parametrize("length,tile,overlap,size", [(1080, 1024, 128, 608), (1920, 1024, 128, 1024),
+                                                     (3840, 1024, 128, 872), (500, 1024, 128, 500),
+                                                     (2160, 1024, 128, 808)])
+def test_axis_tile_size_avoids_needless_overlap(length, tile, overlap, size) -> None:
+    assert axis_tile_size(length, tile, overlap) == size
+    starts = axis_starts(length, size, overlap)
+    assert all(b - a <= size - overlap for a, b in zip(starts, starts[1:]))
 
 
 def test_grid_refuses_sides_off_the_multiple() -> None:
@@ -56,7 +65,7 @@ def test_raised_cosine_ramp_is_smooth_and_positive() -> None:
 def test_window_is_one_at_the_image_border_and_falls_inside() -> None:
     tiles = tile_grid(256, 256, 128, 32)
     window = blend_window(tiles[0], 256, 256, 32)                # top-left tile
-    assert window[0, 0] == 1 and window[0, :96].eq(1).all()      # image edges keep weight 1
+    assert window[0, 0] == 1 and window[0, :tiles[0].width - 32].eq(1).all()  # image edge: 1
     assert window[0, -1] < 0.01 and window[-1, 0] < 0.01         # edges shared with neighbours
     middle = blend_window(tiles[4], 256, 256, 32)                # a tile with four neighbours
     assert middle.max() == 1 and middle[0].max() < 0.01 and middle[:, 0].max() < 0.01

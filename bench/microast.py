@@ -1,9 +1,10 @@
-"""Time MicroAST per 512 px image on this machine (style encoded once and cached) and,
-with ``--example PATH``, write the README example (astronaut x ihc, 384 px, JPEG q80).
+"""MicroAST speed on this machine (style encoded once and cached) and, with
+``--example PATH``, the README example (astronaut x ihc, 384 px, JPEG q80).
 
-    .venv/bin/python -m tests.microast.bench_microast [--device cpu] [--example docs/img/microast-example.jpg]
+    .venv/bin/python -m bench.microast [--device cpu] [--example docs/img/microast-example.jpg]
 
-Not a test (pytest does not collect it): timings belong in docs, not in assertions.
+"ours" is :class:`~app.engine.microast.MicroASTStylizer` with the style code cached; "naive"
+is the same networks, eager fp32, with the 512 px style encoded on every call.
 """
 
 from __future__ import annotations
@@ -13,26 +14,45 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from app.engine.api import StyleOptions
+from app.engine.device import pick_device
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit, tensor_to_pil
 from app.engine.microast import WEIGHT_NAMES, MicroASTStylizer
 
-from .conftest import MEDIA, WEIGHTS
-
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+MEDIA, WEIGHTS = SHARED / "media", SHARED / "weights"
 WEIGHT_PATHS = {part: WEIGHTS / name for part, name in WEIGHT_NAMES.items()}
+
+
+def microast_stylizer(device: torch.device | str, style: str = "hubble_deep_field.jpg",
+                      **options) -> MicroASTStylizer:
+    """A stylizer on the real weights in ../shared/weights with ``style`` cached."""
+    return MicroASTStylizer([load_image(MEDIA / style)],
+                            StyleOptions(device=str(device), **options), WEIGHT_PATHS)
+
+
+def naive_microast(device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The baseline: fp32 eager, the style image encoded on every call."""
+    style = load_image(MEDIA / "hubble_deep_field.jpg")
+    options = StyleOptions(device=str(device))
+
+    def run(content: torch.Tensor) -> torch.Tensor:
+        return MicroASTStylizer([style], options, WEIGHT_PATHS).stylize_frames(content)
+
+    return run
 
 
 def time_stylizer(device: str, runs: int) -> None:
     content = pil_to_tensor(resize_to_fit(load_image(MEDIA / "astronaut.png"), 512))
-    style = load_image(MEDIA / "hubble_deep_field.jpg")
-    MicroASTStylizer([style], StyleOptions(device=device), WEIGHT_PATHS)   # load the networks
+    microast_stylizer(device)                                    # load the networks
     start = time.perf_counter()
-    stylizer = MicroASTStylizer([style], StyleOptions(device=device), WEIGHT_PATHS)
+    stylizer = microast_stylizer(device)
     encode_ms = (time.perf_counter() - start) * 1000
-    stylizer.stylize_frames(content)                                       # warm-up
+    stylizer.stylize_frames(content)                             # warm-up
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -49,8 +69,7 @@ def time_stylizer(device: str, runs: int) -> None:
 
 def write_example(path: Path) -> None:
     content = pil_to_tensor(resize_to_fit(load_image(MEDIA / "astronaut.png"), 384))
-    stylizer = MicroASTStylizer([load_image(MEDIA / "ihc.png")], StyleOptions(device="cpu"),
-                                WEIGHT_PATHS)
+    stylizer = microast_stylizer("cpu", style="ihc.png")
     path.parent.mkdir(parents=True, exist_ok=True)
     tensor_to_pil(stylizer.stylize_frames(content)).save(path, quality=80, optimize=True)
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
@@ -62,7 +81,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--example", type=Path, help="also write the README example JPEG here")
     args = parser.parse_args()
-    time_stylizer(args.device, args.runs)
+    time_stylizer(str(pick_device(args.device)), args.runs)
     if args.example:
         write_example(args.example)
 
