@@ -34,12 +34,20 @@ class MediaFolderLock:
 
     def __init__(self, root: Path) -> None:
         root = Path(root).resolve()
+        self.root = root
         self.path = root.parent / f".{root.name}.dreamgen.lock"
         self._fd: int | None = None
 
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:      # a media folder mounted at /, or under a read-only parent
+            self.path = self.root / ".dreamgen.lock"
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+
     def acquire_alone(self) -> bool:
         """Take the lock exclusively if nobody else holds it (True) or shared (False)."""
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = self._open()
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
@@ -49,7 +57,7 @@ class MediaFolderLock:
 
     def acquire_shared(self) -> None:
         """Take the lock shared (a process that never sweeps, e.g. ``dreamgen worker``)."""
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = self._open()
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def share(self) -> None:

@@ -32,8 +32,12 @@ class BodySizeMiddleware:
             limit_mb = scope["app"].state.settings.max_upload_mb
             declared = Headers(scope=scope).get("content-length", "")
             if declared.isdigit() and int(declared) > (limit_mb * MAX_FILES_PER_JOB + 1) * 2**20:
-                response = JSONResponse({"detail": f"the upload is larger than the {limit_mb} "
-                                                   "MiB per-file limit allows"}, status_code=413)
+                message = f"the upload is larger than the {limit_mb} MiB per-file limit allows"
+                response = JSONResponse({"detail": message}, status_code=413) \
+                    if scope["path"].startswith("/api/") else \
+                    scope["app"].state.templates.TemplateResponse(
+                        Request(scope), "error.html",
+                        {"title": "That didn't work", "message": message}, status_code=413)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -25,6 +25,8 @@ def server_factory(tmp_path: Path, shared_weights: Path) -> Iterator[type]:
     yield build
     for server in started:
         server.kill()
+    if started:
+        print(started[0].log())      # pytest shows it when the test failed
 
 
 @pytest.fixture

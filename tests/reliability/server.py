@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+FINISHED = ("succeeded", "failed", "cancelled")
 
 
 class ServerError(RuntimeError):
@@ -81,3 +84,27 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def poll(what: str, probe: Callable[[], Any], timeout_s: float = 240.0) -> Any:
+    """Call ``probe`` until it returns something truthy; fails at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def db_rows(data_dir: Path) -> list[sqlite3.Row]:
+    """Every job row, in creation order, read straight from the SQLite file."""
+    with sqlite3.connect(data_dir / "dreamgen.db") as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+
+
+def integrity(data_dir: Path) -> str:
+    """``PRAGMA integrity_check`` of the database ("ok" when sound)."""
+    with sqlite3.connect(data_dir / "dreamgen.db") as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]

@@ -7,14 +7,13 @@ Timing figures (and a run to the last job) are bench/load.py's, not here."""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
 from tests.conftest import png_bytes, shared_dir
-from tests.reliability.test_crash_safety import FINISHED, db_rows, integrity, poll
+from tests.reliability.server import FINISHED, db_rows, integrity, poll
 
 JOBS = 50
 RUN = 20                    # jobs that must have succeeded before the server is stopped

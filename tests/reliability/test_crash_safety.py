@@ -6,22 +6,19 @@ files the job rows name, each complete, with no temporary file left."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 
 from tests.conftest import png_bytes
-from tests.reliability.server import ServerProcess
 from tests.reliability.corpus import all_files_under, noise_image
+from tests.reliability.server import FINISHED, ServerProcess, db_rows, integrity, poll
 
-FINISHED = ("succeeded", "failed", "cancelled")
-DEADLINE_S = 240.0
 PAUSE_ENV = {"DREAMGEN_TEST_PAUSE_BEFORE_RENAME": "120"}
 
 
@@ -37,30 +34,8 @@ def post_job(server: ServerProcess, **form: str) -> dict[str, Any]:
     return response.json()
 
 
-def poll(what: str, probe: Any, timeout_s: float = DEADLINE_S) -> Any:
-    """Call ``probe`` until it returns something truthy (fails at the deadline)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def job_state(server: ServerProcess, job_id: str) -> dict[str, Any]:
     return httpx.get(f"{server.url}/api/jobs/{job_id}", timeout=30).json()
-
-
-def db_rows(data_dir: Path) -> list[sqlite3.Row]:
-    with sqlite3.connect(data_dir / "dreamgen.db") as db:
-        db.row_factory = sqlite3.Row
-        return db.execute("SELECT * FROM jobs ORDER BY id").fetchall()
-
-
-def integrity(data_dir: Path) -> str:
-    with sqlite3.connect(data_dir / "dreamgen.db") as db:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 def kill_during_upload(server: ServerProcess) -> None:
@@ -94,7 +69,6 @@ def assert_consistent(data_dir: Path) -> list[sqlite3.Row]:
             assert row["error"], dict(row)
         if row["state"] == "succeeded":
             assert row["result_path"] and row["thumb_path"], dict(row)
-        import json
         named.update(p for p in (row["content_path"], *json.loads(row["style_paths"]),
                                  row["result_path"], row["thumb_path"], row["preview_path"]) if p)
     media = data_dir / "media"
@@ -124,6 +98,7 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
     poll("the Gatys job to make progress",
          lambda: job_state(server, long["id"])["progress"] > 0)
     server.kill()
+    assert db_rows(data_dir)[1]["state"] == "running", "the kill came after the job ended"
 
     # 3. it runs again; a power cut while its result is half-way to its final name
     server.start(**PAUSE_ENV)
@@ -144,6 +119,7 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
     assert done["state"] == "succeeded", done["error"]
     last = post_job(server)
     server.kill()
+    assert db_rows(data_dir)[2]["public_id"] == last["id"]      # committed before the 201
 
     # 5. the last job is found and run; everything adds up
     server.start()

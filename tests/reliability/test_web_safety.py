@@ -118,6 +118,10 @@ def test_security_headers_on_every_response(client: TestClient) -> None:
     too_big = client.post("/api/jobs", content=b"x", headers={
         "content-length": str(10**12), "content-type": "multipart/form-data; boundary=x"})
     assert too_big.status_code == 413 and too_big.headers["x-frame-options"] == "DENY"
+    assert "MiB per-file limit" in too_big.json()["detail"]
+    form = client.post("/create", content=b"x", headers={
+        "content-length": str(10**12), "content-type": "multipart/form-data; boundary=x"})
+    assert form.status_code == 413 and "MiB per-file limit" in form.text and "<html" in form.text
 
 
 def test_rate_limit_says_so_in_json_and_on_the_page(
