@@ -1,7 +1,8 @@
 """Turning a submitted form (page or API) into a queued job.
 
-Order matters: cheap checks on the values first, then the engine's weights, then the files
-(validated and fsynced), and only then the job row. Any failure removes what was stored.
+Order matters: cheap checks on the values first, then the bytes are read (size limits), then,
+in a worker thread so the event loop keeps serving, the engine's weights, the disk floor, the
+files (validated and fsynced), and only then the job row. Any failure removes what was stored.
 """
 
 from __future__ import annotations

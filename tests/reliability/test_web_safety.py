@@ -34,12 +34,14 @@ def test_share_tokens_are_unguessable_and_unknown_ones_reveal_nothing(
         assert response.status_code == 404
         assert not any(t in response.text or j["id"] in response.text
                        for t, j in zip(tokens, done))
-    queued = submit(TestClient(client.app), size=64).json()    # not finished: no share page
-    with client.app.state.session_factory() as session:
-        from app.jobs.queue import get_job
-        hidden = get_job(session, queued["id"]).share_token
-    if client.get(f"/api/jobs/{queued['id']}").json()["state"] != "succeeded":
-        assert client.get(f"/s/{hidden}").status_code == 404
+    from app.jobs.models import Job, JobState
+
+    with client.app.state.session_factory() as session:      # a job still waiting
+        waiting = Job(owner_id="someone-else", engine="microast", content_path="uploads/x.png",
+                      state=JobState.QUEUED)
+        session.add(waiting)
+        session.commit()
+        assert client.get(f"/s/{waiting.share_token}").status_code == 404
 
 
 @pytest.mark.parametrize("path", [
