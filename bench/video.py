@@ -59,10 +59,11 @@ def speed(folder: Path, seconds: float, options: StyleOptions,
     return fps
 
 
-def clip_480p(folder: Path, count: int) -> Path:
-    """A generated 854x480 24 fps clip of ``count`` frames (a pan across a photo, a tone)."""
-    return write_clip(folder / f"480p_{count}.mp4",
-                      pan_frames("hubble_deep_field.jpg", (854, 480), count), tone_hz=440.0)
+def clip_480p(folder: Path, count: int, size: tuple[int, int] = (854, 480)) -> Path:
+    """A generated 24 fps clip of ``count`` frames at ``size`` (default 854x480; a pan
+    across a photo, a tone)."""
+    return write_clip(folder / f"{size[1]}p_{count}.mp4",
+                      pan_frames("hubble_deep_field.jpg", size, count), tone_hz=440.0)
 
 
 def sequential_fps(src: Path, dst: Path, options: StyleOptions) -> float:

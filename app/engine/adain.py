@@ -40,9 +40,10 @@ EPS = 1e-5
 STYLE_SIDE = 512     # style images are scaled so their longer side is this (as in training)
 MIN_SIDE = 16        # relu4_1 is at 1/8 resolution and needs 2 px for its reflection padding
 DOWNSCALE = 8        # relu4_1 resolution
-# Peak memory per pixel of a batch (encoder + decoder activations), measured with
-# ``python -m bench`` at 1024 px: decides when a batch is tiled (halved for fp16).
-BYTES_PER_PIXEL = 1600
+# Peak memory per pixel of a batch (encoder + decoder activations): 550 MB for 1024x1024 in
+# fp32 on the CPU (``python -m bench --measure-once AdaIN:1024:1024:whole:cpu:DIR``), rounded
+# up. Decides when a batch is tiled; halved for fp16.
+BYTES_PER_PIXEL = 600
 
 
 def calc_mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
