@@ -70,7 +70,8 @@ def adain_weights(folder: Path) -> dict[str, Path]:
     return write_adain_checkpoints(folder)
 
 
-def naive_adain(weights: dict[str, Path], device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+def naive_adain(weights: dict[str, Path], device: torch.device
+                ) -> Callable[[torch.Tensor], torch.Tensor]:
     """The baseline: fp32 eager networks in the default layout, the 512 px style image
     re-encoded on every call."""
     encoder, decoder = VGGEncoder(), AdaINDecoder()

@@ -8,8 +8,8 @@ style losses). Options (:class:`~app.engine.api.StyleOptions`): ``content_weight
 ``init`` (``content`` or seeded ``noise``), ``coarse_to_fine`` (an image pyramid: the
 iterations split evenly over scales halving from the full size down to about
 :data:`COARSEST_SIDE`, each stage upsampled into the next, so a large image costs about 4/3
-of its final-scale iterations; see :func:`pyramid_sizes`), ``preserve_color`` (the style images get the
-content's colour mean and covariance before their Grams are taken:
+of its final-scale iterations; see :func:`pyramid_sizes`), ``preserve_color`` (the style
+images get the content's colour mean and covariance before their Grams are taken:
 :func:`app.engine.color.match_color`, Gatys et al. 2017 Sec. 5.2), ``preview_every``.
 
 ``feature_net="vgg19"`` uses the normalised VGG-19 (``adain/vgg_normalised.pth``);

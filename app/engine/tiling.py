@@ -106,7 +106,8 @@ def tile_grid(height: int, width: int, tile: int, overlap: int,
     row_owned = owned_ranges(rows, h, height, multiple)
     col_owned = owned_ranges(cols, w, width, multiple)
     return [Tile(top, left, h, w, oy0 - top, oy1 - top, ox0 - left, ox1 - left)
-            for top, (oy0, oy1) in zip(rows, row_owned) for left, (ox0, ox1) in zip(cols, col_owned)]
+            for top, (oy0, oy1) in zip(rows, row_owned)
+            for left, (ox0, ox1) in zip(cols, col_owned)]
 
 
 def raised_cosine_ramp(length: int) -> torch.Tensor:

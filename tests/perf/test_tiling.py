@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from app.engine.adain import calc_mean_std
-from app.engine.tiling import (ChannelSums, assemble, axis_starts, axis_tile_size, blend_window, owned_ranges,
-                               raised_cosine_ramp, tile_grid, tile_layout)
+from app.engine.tiling import (ChannelSums, assemble, axis_starts, axis_tile_size, blend_window,
+                               owned_ranges, raised_cosine_ramp, tile_grid, tile_layout)
 
 
 @pytest.mark.parametrize("length,tile,overlap", [(256, 128, 32), (1000, 256, 64), (2160, 1024, 128),
@@ -41,7 +41,8 @@ def test_grid_owned_regions_cover_every_pixel_once() -> None:
     assert torch.equal(count, torch.ones(200, 328))
 
 
-@pytest.mark.parametrize("length,tile,overlap,size", [(1080, 1024, 128, 608), (1920, 1024, 128, 1024),
+@pytest.mark.parametrize("length,tile,overlap,size", [(1080, 1024, 128, 608),
+                                                     (1920, 1024, 128, 1024),
                                                      (3840, 1024, 128, 872), (500, 1024, 128, 500),
                                                      (2160, 1024, 128, 808)])
 def test_axis_tile_size_avoids_needless_overlap(length, tile, overlap, size) -> None:
