@@ -53,8 +53,9 @@ STYLE_SIDE = 512   # style images are scaled so their longer side is this (train
 DOWNSCALE = 4      # the encoders work at 1/4 resolution; inputs are padded to a multiple of it
 STAT_EPS = 1e-5    # added to the variance, as in training
 TILE_MULTIPLE = 8  # tiled images are reflection-padded to this
-# Peak memory per pixel of a batch, measured with ``python -m bench`` at 1024 px: decides
-# when a batch is tiled (halved for fp16).
+# Peak memory per pixel of a batch: 809 MB for 1920x1080 and 3008 MB for 3840x2160 in fp32 on
+# the CPU (``python -m bench``'s tiled rows), rounded up. Decides when a batch is tiled;
+# halved for fp16.
 BYTES_PER_PIXEL = 400
 
 
