@@ -3,8 +3,9 @@
 
     .venv/bin/python -m bench.microast [--device cpu] [--example docs/img/microast-example.jpg]
 
-"ours" is :class:`~app.engine.microast.MicroASTStylizer` with the style code cached; "naive"
-is the same networks, eager fp32, with the 512 px style encoded on every call.
+"ours" is :class:`~app.engine.microast.MicroASTStylizer` with the style code cached
+(channels_last); "naive" is fresh fp32 networks in the default layout, eager, with the 512 px
+style encoded on every call.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import torch
 from app.engine.api import StyleOptions
 from app.engine.device import pick_device
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit, tensor_to_pil
-from app.engine.microast import WEIGHT_NAMES, MicroASTStylizer
+from app.engine.microast import (WEIGHT_NAMES, MicroASTNetworks, MicroASTStylizer, MicroDecoder,
+                                 MicroEncoder, Modulator, _load_state, encode_style,
+                                 modulate_and_decode, prepare_style)
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 MEDIA, WEIGHTS = SHARED / "media", SHARED / "weights"
@@ -36,12 +39,18 @@ def microast_stylizer(device: torch.device | str, style: str = "hubble_deep_fiel
 
 
 def naive_microast(device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The baseline: fp32 eager, the style image encoded on every call."""
-    style = load_image(MEDIA / "hubble_deep_field.jpg")
-    options = StyleOptions(device=str(device))
+    """The baseline: fresh fp32 networks in the default memory layout, eager, the style
+    image encoded on every call."""
+    nets = MicroASTNetworks(MicroEncoder(), MicroEncoder(), Modulator(), MicroDecoder())
+    for part, path in WEIGHT_PATHS.items():
+        _load_state(getattr(nets, part), path)
+        getattr(nets, part).eval().to(device)
+    style = prepare_style(load_image(MEDIA / "hubble_deep_field.jpg")).to(device)
 
     def run(content: torch.Tensor) -> torch.Tensor:
-        return MicroASTStylizer([style], options, WEIGHT_PATHS).stylize_frames(content)
+        with torch.no_grad():
+            shallow, deep = nets.content_encoder(content.to(device))
+            return modulate_and_decode(nets, shallow, deep, encode_style(nets, style)).clamp(0, 1)
 
     return run
 
