@@ -49,20 +49,34 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 90.0, **env: str) -> "ServerProcess":
+        """Start on a free port and wait until it answers (a port some other process took
+        meanwhile is retried on another)."""
+        for _ in range(3):
+            if self._start_once(timeout_s, env):
+                return self
+        raise ServerError(f"no free port could be bound:\n{self.log()}")
+
+    def _start_once(self, timeout_s: float, env: dict[str, str]) -> bool:
         self.port = free_port()
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== start on port {self.port} {env}\n".encode())
+            begin = log.tell()
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
                  "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info"],
                 cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT)
+        running = f"Uvicorn running on {self.url}"     # ours, not another server's port
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+                if "address already in use" in self.log()[begin:]:
+                    return False
+                raise ServerError(f"the server exited with {self.process.returncode}:\n"
+                                  f"{self.log()}")
             try:
-                if httpx.get(f"{self.url}/api/engines", timeout=2).status_code == 200:
-                    return self
+                if running in self.log()[begin:] and \
+                        httpx.get(f"{self.url}/api/engines", timeout=2).status_code == 200:
+                    return True
             except httpx.TransportError:
                 pass
             time.sleep(0.1)

@@ -95,7 +95,7 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
     # 2. a finished job, then a power cut while a second job runs
     first = post_job(server)
     poll("the first job", lambda: job_state(server, first["id"])["state"] in FINISHED)
-    long = post_job(server, engine="gatys-lite", iterations="8")
+    long = post_job(server, engine="gatys-lite", iterations="2000")   # never ends by itself
     poll("the Gatys job to make progress",
          lambda: job_state(server, long["id"])["progress"] > 0)
     server.kill()
