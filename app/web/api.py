@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Annotated, AsyncIterator
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +16,7 @@ from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.web.limits import check_rate
 from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
-from app.web.submit import JobRequest, create_job, parse_style_weights
+from app.web.submit import FormDep, create_job
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 EVENT_POLL_S = 0.4
@@ -42,24 +42,11 @@ def own_job(session: SessionDep, job_id: str, owner: str) -> Job:
 
 @router.post("/jobs", status_code=201, response_model=JobOut)
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
-                   store: StoreDep, owner: OwnerDep,
-                   content: Annotated[UploadFile | str | None, File()] = None,
-                   style: Annotated[list[UploadFile | str] | None, File()] = None,
-                   engine: Annotated[str, Form()] = "auto",
-                   alpha: Annotated[float, Form()] = 1.0,
-                   style_weights: Annotated[str, Form()] = "",
-                   preserve_color: Annotated[bool, Form()] = False,
-                   size: Annotated[int, Form()] = 512,
-                   iterations: Annotated[int, Form()] = 300,
-                   visibility: Annotated[str, Form()] = "public",
-                   style_from: Annotated[str, Form()] = "") -> JobOut:
+                   store: StoreDep, owner: OwnerDep, form: FormDep) -> JobOut:
     """Queue a style-transfer job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
-    req = JobRequest(engine=engine, alpha=alpha, style_weights=parse_style_weights(style_weights),
-                     preserve_color=preserve_color, size=size, iterations=iterations,
-                     visibility=visibility)
-    job = await create_job(session, store, settings, owner, req, content, style or [],
-                           style_from or None)
+    job = await create_job(session, store, settings, owner, form.job_request(), form.content,
+                           form.styles, form.style_from)
     request.app.state.wake_workers()
     return await run_in_threadpool(job_out, session, job, owner)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +16,7 @@ from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.schemas import job_out
-from app.web.submit import JobRequest, create_job, parse_style_weights
+from app.web.submit import FormDep, create_job
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,28 +47,14 @@ def create_page(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/create")
 async def create_from_form(request: Request, session: SessionDep, settings: SettingsDep,
-                           store: StoreDep, owner: OwnerDep,
-                           content: Annotated[UploadFile | str | None, File()] = None,
-                           style: Annotated[list[UploadFile | str] | None, File()] = None,
-                           engine: Annotated[str, Form()] = "auto",
-                           alpha: Annotated[float, Form()] = 1.0,
-                           style_weights: Annotated[str, Form()] = "",
-                           preserve_color: Annotated[bool, Form()] = False,
-                           size: Annotated[int, Form()] = 512,
-                           iterations: Annotated[int, Form()] = 300,
-                           visibility: Annotated[str, Form()] = "public",
-                           style_from: Annotated[str, Form()] = "") -> Response:
+                           store: StoreDep, owner: OwnerDep, form: FormDep) -> Response:
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
         check_rate(request)
-        req = JobRequest(engine=engine, alpha=alpha,
-                         style_weights=parse_style_weights(style_weights),
-                         preserve_color=preserve_color, size=size, iterations=iterations,
-                         visibility=visibility)
-        job = await create_job(session, store, settings, owner, req, content, style or [],
-                               style_from or None)
+        job = await create_job(session, store, settings, owner, form.job_request(),
+                               form.content, form.styles, form.style_from)
     except StyleTransferError as exc:
-        context = await run_in_threadpool(create_context, session, style_from or None)
+        context = await run_in_threadpool(create_context, session, form.style_from)
         response = render(request, "create.html", status_code=status_for(exc),
                           settings=settings, error=str(exc), **context)
         response.headers.update(getattr(exc, "headers", None) or {})

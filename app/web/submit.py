@@ -8,8 +8,9 @@ files (validated and fsynced), and only then the job row. Any failure removes wh
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
-from fastapi import UploadFile
+from fastapi import Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -46,6 +47,48 @@ class JobRequest:
         values["style_weights"] = list(self.style_weights) if self.style_weights else None
         values.pop("visibility")
         return values
+
+
+@dataclass
+class SubmittedForm:
+    """The create form's raw fields, shared by the JSON API and the HTML form."""
+
+    content: UploadFile | str | None
+    styles: list[UploadFile | str]
+    engine: str
+    alpha: float
+    style_weights: str
+    preserve_color: bool
+    size: int
+    iterations: int
+    visibility: str
+    style_from: str | None
+
+    def job_request(self) -> JobRequest:
+        """The values as a :class:`JobRequest` (raises :class:`UploadRejected` for bad style
+        weights, so each caller reports it its own way)."""
+        return JobRequest(engine=self.engine, alpha=self.alpha,
+                          style_weights=parse_style_weights(self.style_weights),
+                          preserve_color=self.preserve_color, size=self.size,
+                          iterations=self.iterations, visibility=self.visibility)
+
+
+def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
+                   style: Annotated[list[UploadFile | str] | None, File()] = None,
+                   engine: Annotated[str, Form()] = "auto",
+                   alpha: Annotated[float, Form()] = 1.0,
+                   style_weights: Annotated[str, Form()] = "",
+                   preserve_color: Annotated[bool, Form()] = False,
+                   size: Annotated[int, Form()] = 512,
+                   iterations: Annotated[int, Form()] = 300,
+                   visibility: Annotated[str, Form()] = "public",
+                   style_from: Annotated[str, Form()] = "") -> SubmittedForm:
+    """The multipart fields of a create request (``content`` plus one or more ``style``)."""
+    return SubmittedForm(content, style or [], engine, alpha, style_weights, preserve_color,
+                         size, iterations, visibility, style_from or None)
+
+
+FormDep = Annotated[SubmittedForm, Depends(submitted_form)]
 
 
 def parse_style_weights(text: str | None) -> tuple[float, ...] | None:
