@@ -16,7 +16,7 @@ def shared_dir(name: str) -> Path:
     folder = (SHARED / name).resolve()
     if not folder.is_dir():
         pytest.fail(f"{folder} is missing; the tests need the shared weights and media "
-                    "beside the repository (see docs/TEAM.md)")
+                    "beside the repository (see README, Requirements)")
     return folder
 
 
