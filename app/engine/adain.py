@@ -32,6 +32,7 @@ from app.engine.api import StyleOptions
 from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError
+from app.engine.feedforward import style_mix
 from app.engine.images import DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor
 from app.engine.tiling import ChannelSums, assemble, max_untiled_pixels, tile_grid, tile_layout
 from app.engine.vgg import DECODER_WEIGHT, VGG_WEIGHT, load_adain_decoder, load_vgg_encoder
@@ -87,17 +88,6 @@ def trade_off(content_feat: torch.Tensor, target: torch.Tensor, alpha: float) ->
     return alpha * target + (1.0 - alpha) * content_feat
 
 
-def normalise_style_weights(style_weights: tuple[float, ...] | None, count: int) -> list[float]:
-    """One non-negative weight per style, summing to 1 (equal weights when ``None``)."""
-    if style_weights is None:
-        return [1.0 / count] * count
-    if len(style_weights) != count:
-        raise StyleTransferError(
-            f"{len(style_weights)} style weights given for {count} style images; give one each")
-    if any(w < 0 for w in style_weights) or sum(style_weights) <= 0:
-        raise StyleTransferError("style weights must be non-negative and not all zero")
-    total = float(sum(style_weights))
-    return [w / total for w in style_weights]
 
 
 def prepare_style(image: Image.Image, side: int | None = None) -> torch.Tensor:
@@ -133,11 +123,7 @@ class AdaINStylizer:
 
     def __init__(self, styles: list[Image.Image], options: StyleOptions,
                  weights: dict[str, Path] | None = None):
-        if not styles:
-            raise StyleTransferError("give at least one style image")
-        if not 0.0 <= options.alpha <= 1.0:
-            raise StyleTransferError(f"style strength (alpha) is {options.alpha}; use 0 to 1")
-        mix = normalise_style_weights(options.style_weights, len(styles))
+        mix = style_mix(styles, options)
         self.device = pick_device(options.device)
         self.dtype = inference_dtype(self.device)
         self.alpha = float(options.alpha)

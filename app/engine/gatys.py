@@ -128,7 +128,7 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     Raises :class:`Cancelled` within one iteration of ``cancel`` being set. Deterministic for a
     fixed ``options.seed`` on the CPU.
     """
-    from app.engine.adain import normalise_style_weights
+    from app.engine.feedforward import normalise_style_weights
 
     check_options(styles, options)
     check_megapixels(content.width, content.height, "content image", DEFAULT_MAX_MEGAPIXELS)

@@ -37,8 +37,10 @@ from PIL import Image
 from torch import nn
 
 from app.engine.api import StyleOptions
+from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.engine.feedforward import style_mix
 from app.engine.images import pil_to_tensor
 from app.engine.tiling import (ChannelSums, Tile, assemble, max_untiled_pixels, tile_grid,
                                tile_layout)
@@ -232,20 +234,6 @@ def blend_with_own_style(nets: MicroASTNetworks, code: StyleCode, content: torch
     return mix_style_codes([code, own], [alpha, 1.0 - alpha])
 
 
-def keep_content_luma_chroma(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """Luminance-only transfer (Gatys et al. 2016, "Preserving color in neural artistic style
-    transfer"): the luma Y of ``stylised`` with the chroma (Cb, Cr, BT.601) of ``content``.
-    Used until ``app.engine.color`` offers a shared helper."""
-    y = 0.299 * stylised[:, 0:1] + 0.587 * stylised[:, 1:2] + 0.114 * stylised[:, 2:3]
-    r, g, b = content[:, 0:1], content[:, 1:2], content[:, 2:3]
-    y_c = 0.299 * r + 0.587 * g + 0.114 * b
-    cb, cr = (b - y_c) * 0.564, (r - y_c) * 0.713
-    out_r = y + 1.403 * cr
-    out_b = y + 1.773 * cb
-    out_g = (y - 0.299 * out_r - 0.114 * out_b) / 0.587
-    return torch.cat([out_r, out_g, out_b], dim=1)
-
-
 # ----------------------------------------------------------------------------- loading
 _NETWORK_CACHE: dict[tuple[str, tuple[str, ...], torch.dtype], MicroASTNetworks] = {}
 _CACHE_LOCK = threading.Lock()
@@ -298,17 +286,6 @@ def load_networks(device: torch.device, paths: dict[str, Path],
 
 
 # ----------------------------------------------------------------------------- the engine
-def normalise_style_weights(style_weights: tuple[float, ...] | None, count: int) -> list[float]:
-    """One non-negative weight per style, summing to 1 (equal weights when ``None``)."""
-    if style_weights is None:
-        return [1.0 / count] * count
-    if len(style_weights) != count:
-        raise StyleTransferError(
-            f"{len(style_weights)} style weights given for {count} style images; give one each")
-    if any(w < 0 for w in style_weights) or sum(style_weights) <= 0:
-        raise StyleTransferError("style weights must be non-negative and not all zero")
-    total = float(sum(style_weights))
-    return [w / total for w in style_weights]
 
 
 def prepare_style(image: Image.Image, side: int = STYLE_SIDE) -> torch.Tensor:
@@ -329,11 +306,7 @@ class MicroASTStylizer:
 
     def __init__(self, styles: list[Image.Image], options: StyleOptions,
                  weights: dict[str, Path] | None = None):
-        if not styles:
-            raise StyleTransferError("give at least one style image")
-        if not 0.0 <= options.alpha <= 1.0:
-            raise StyleTransferError(f"style strength (alpha) is {options.alpha}; use 0 to 1")
-        mix = normalise_style_weights(options.style_weights, len(styles))
+        mix = style_mix(styles, options)
         self.device = pick_device(options.device)
         self.dtype = inference_dtype(self.device)
         self.alpha = float(options.alpha)
@@ -362,7 +335,7 @@ class MicroASTStylizer:
     def _finish(self, out: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         out = out.float()
         if self.preserve_color:
-            out = keep_content_luma_chroma(out, content)
+            out = keep_content_chroma(out, content)
         return out.clamp_(0.0, 1.0).contiguous()
 
     def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
