@@ -8,16 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-
-
-def shared_dir(name: str) -> Path:
-    """``../shared/<name>``, failing clearly when the shared folder is missing."""
-    folder = (SHARED / name).resolve()
-    if not folder.is_dir():
-        pytest.fail(f"{folder} is missing; the tests need the shared weights and media "
-                    "beside the repository (see README, Requirements)")
-    return folder
+from tests.shared import shared_dir
 
 
 def png_bytes(size: tuple[int, int] = (96, 64), seed: int = 0) -> bytes:

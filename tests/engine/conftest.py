@@ -10,16 +10,12 @@ from PIL import Image
 from app.engine.images import load_image
 from tests.checkpoints import write_adain_checkpoints
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-MEDIA = SHARED / "media"
+from tests.shared import shared_file
 
 
 def media(name: str, side: int = 64) -> Image.Image:
     """A photo from ../shared/media scaled so its longer side is ``side``."""
-    path = MEDIA / name
-    if not path.is_file():
-        pytest.fail(f"shared media {path} is missing; the tests need ../shared/media")
-    image = load_image(path)
+    image = load_image(shared_file(f"media/{name}"))
     image.thumbnail((side, side), Image.Resampling.LANCZOS)
     return image
 

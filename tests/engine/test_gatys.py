@@ -16,8 +16,9 @@ from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.gatys import run_gatys
 from app.engine.images import pil_to_tensor
 from app.engine.losses import gram_matrix
+from tests.shared import SHARED
 
-from .conftest import SHARED, media
+from .conftest import media
 
 OPTIONS = StyleOptions(engine="gatys", max_side=64, iterations=30, seed=0, device="cpu",
                        preview_every=10)

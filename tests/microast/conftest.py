@@ -12,9 +12,9 @@ from PIL import Image
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit
 from app.engine.microast import WEIGHT_NAMES
 from app.engine.pruned_vgg import PrunedVGG, load_pruned_encoders
+from tests.shared import SHARED
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = (REPO / ".." / "shared").resolve()
 WEIGHTS = SHARED / "weights"
 MEDIA = SHARED / "media"
 ARTIFACTS = REPO / "tests" / "artifacts" / "microast"

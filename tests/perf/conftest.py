@@ -13,16 +13,9 @@ from app.engine.microast import WEIGHT_NAMES
 from app.engine.tiling import Tile
 from tests.checkpoints import write_adain_checkpoints
 
-SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared").resolve()
+from tests.shared import shared_file
+
 SIDE = 256          # content size for the tiling tests (longer side, px)
-
-
-def shared_file(relative: str) -> Path:
-    path = SHARED / relative
-    if not path.is_file():
-        pytest.fail(f"{path} is missing; these tests need the real files in ../shared beside "
-                    "the repository (see ../shared/README.md)", pytrace=False)
-    return path
 
 
 def photo(name: str, side: int):

@@ -14,19 +14,12 @@ import pytest
 
 from app.engine.weights import clear_hash_cache
 from app.settings import get_settings
+from tests.shared import shared_dir  # noqa: F401 (re-exported for these tests)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = (REPO_ROOT / ".." / "shared").resolve()
+
 WEIGHT_ENV_VARS = ("DREAMGEN_WEIGHTS_DIR", "DREAMGEN_WEIGHTS_CACHE_DIR", "DREAMGEN_OFFLINE",
                    "DREAMGEN_WEIGHTS_MIRROR")
-
-
-def shared_dir(name: str) -> Path:
-    """``../shared/<name>`` beside the repository, or fail saying it is missing."""
-    folder = SHARED / name
-    if not folder.is_dir():
-        pytest.fail(f"{folder} is missing: these tests need the shared folder beside the repo")
-    return folder
 
 
 def isolate_weights(monkeypatch: pytest.MonkeyPatch, cache: Path,
