@@ -77,15 +77,15 @@ class ProgressReporter:
                               self.preview_path if progress.preview is not None else None)
 
 
-def style_options(job: Job, settings: Settings) -> StyleOptions:
-    """The engine options a job asked for (as stored by the web layer)."""
+def style_options(job: Job, device: str) -> StyleOptions:
+    """The engine options a job asked for (as stored by the web layer), on ``device``."""
     opts = job.options
     weights = opts.get("style_weights")
     return StyleOptions(engine=job.engine, alpha=float(opts.get("alpha", 1.0)),
                         style_weights=tuple(weights) if weights else None,
                         preserve_color=bool(opts.get("preserve_color", False)),
                         max_side=int(opts.get("size", 512)),
-                        iterations=int(opts.get("iterations", 300)), device=settings.device)
+                        iterations=int(opts.get("iterations", 300)), device=device)
 
 
 class Worker(threading.Thread):
@@ -150,12 +150,7 @@ class Worker(threading.Thread):
         log.info("job %s succeeded in %.1f s", job.public_id, time.monotonic() - started)
 
     def _options(self, job: Job) -> StyleOptions:
-        options = style_options(job, self.settings)
-        if self.device is not None:
-            from dataclasses import replace
-
-            options = replace(options, device=self.device)
-        return options
+        return style_options(job, self.device or self.settings.device)
 
     def _styles(self, job: Job) -> list[Image.Image]:
         n = len(job.style_paths)

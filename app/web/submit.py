@@ -14,8 +14,9 @@ from fastapi import Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from app.engine.api import ENGINES, FEED_FORWARD_ENGINES, engine_statuses, resolve_engine
+from app.engine.api import ENGINES, FEED_FORWARD_ENGINES, resolve_engine
 from app.engine.errors import WeightsMissingError
+from app.engine.weights import engine_status
 from app.jobs.models import Job
 from app.jobs.queue import enqueue_job, get_job
 from app.settings import Settings
@@ -124,7 +125,7 @@ def check_request(req: JobRequest, settings: Settings) -> None:
 def ready_engine(name: str) -> str:
     """The concrete engine for ``name``, refusing one whose weights are not installed."""
     engine = resolve_engine(name)
-    status = next(s for s in engine_statuses() if s.name == engine)
+    status = engine_status(engine)
     if not status.ready:
         raise WeightsMissingError(f"the {status.label} engine has no weights here "
                                   f"({status.detail}).", status.fix_command)
