@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.engine.device import pick_device
 from app.engine.feedforward import stylize_single
 from app.engine.images import load_image
@@ -116,7 +116,7 @@ def microast_rows(table: Table, device: torch.device, quick: bool) -> None:
 COLD_START = """
 import time; start = time.perf_counter()
 from app.engine.feedforward import stylize_single
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.engine.images import load_image
 from bench.microast import MEDIA, microast_stylizer
 stylizer = microast_stylizer("{device}")
@@ -171,9 +171,9 @@ def video_rows(table: Table, device: torch.device, quick: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:    # real time is 24-30 frames/s
         src = video.clip_480p(Path(tmp), 96, (1920, 1080))
         start = time.perf_counter()
-        video.stylize_video(src, Path(tmp) / "out.mp4", [load_image(microast.MEDIA / "ihc.png")],
-                            StyleOptions(engine="microast", max_side=1920, device=str(device)),
-                            limits=video.VideoLimits())
+        options = StyleOptions(engine="microast", max_side=1920, device=str(device))
+        stylizer = video.make_frame_stylizer([load_image(microast.MEDIA / "ihc.png")], options)
+        video.stylize_video(src, Path(tmp) / "out.mp4", stylizer, 1920, video.VideoLimits())
         table.add("video 1920x1080 MicroAST end to end, stabilised",
                   96 / (time.perf_counter() - start), unit="frames/s", higher_is_better=True)
 

@@ -28,11 +28,13 @@ from typing import Callable
 import torch
 
 from app.engine.adain import AdaINStylizer, adain, prepare_style
-from app.engine.api import Progress, StyleOptions
+from app.engine.options import StyleOptions
+from app.engine.types import Progress
 from app.engine.device import pick_device
 from app.engine.gatys import run_gatys
 from app.engine.images import load_image
-from app.engine.vgg import AdaINDecoder, VGGEncoder, load_strict
+from app.engine.checkpoints import load_strict
+from app.engine.vgg import AdaINDecoder, VGGEncoder
 from tests.checkpoints import write_adain_checkpoints
 
 MEDIA = Path(__file__).resolve().parents[1] / ".." / "shared" / "media"
@@ -75,8 +77,8 @@ def naive_adain(weights: dict[str, Path], device: torch.device
     """The baseline: fp32 eager networks in the default layout, the 512 px style image
     re-encoded on every call."""
     encoder, decoder = VGGEncoder(), AdaINDecoder()
-    load_strict(encoder, weights["adain/vgg_normalised.pth"])
-    load_strict(decoder, weights["adain/decoder.pth"])
+    load_strict(encoder, weights["adain/vgg_normalised.pth"], "VGG")
+    load_strict(decoder, weights["adain/decoder.pth"], "AdaIN decoder")
     encoder, decoder = encoder.eval().to(device), decoder.eval().to(device)
     style = prepare_style(load_image(MEDIA / "hubble_deep_field.jpg")).to(device)
 
@@ -104,7 +106,7 @@ def gatys_seconds_per_iteration(weights: dict[str, Path], device: torch.device, 
     run_gatys(load_image(MEDIA / "astronaut.png"), [load_image(MEDIA / "hubble_deep_field.jpg")],
               StyleOptions(engine="gatys", max_side=side, iterations=iterations + 1,
                            preview_every=0, seed=0, device=str(device)),
-              on_progress=on_progress, weights=weights)
+              weights, on_progress=on_progress)
     return (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
 
@@ -115,7 +117,7 @@ def gatys_total_seconds(weights: dict[str, Path], device: torch.device, side: in
     run_gatys(load_image(MEDIA / "astronaut.png"), [load_image(MEDIA / "hubble_deep_field.jpg")],
               StyleOptions(engine="gatys", max_side=side, iterations=iterations,
                            coarse_to_fine=coarse_to_fine, preview_every=0, seed=0,
-                           device=str(device)), weights=weights)
+                           device=str(device)), weights)
     sync(device)
     return time.perf_counter() - start
 

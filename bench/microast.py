@@ -19,31 +19,33 @@ from typing import Callable
 
 import torch
 
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.engine.device import pick_device
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.checkpoints import load_strict
 from app.engine.microast import (WEIGHT_NAMES, MicroASTNetworks, MicroASTStylizer, MicroDecoder,
-                                 MicroEncoder, Modulator, _load_state, encode_style,
-                                 modulate_and_decode, prepare_style)
+                                 MicroEncoder, Modulator, encode_style, modulate_and_decode,
+                                 prepare_style)
+from app.engine.weights import bundled_dir
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-MEDIA, WEIGHTS = SHARED / "media", SHARED / "weights"
-WEIGHT_PATHS = {part: WEIGHTS / name for part, name in WEIGHT_NAMES.items()}
+MEDIA = SHARED / "media"
+WEIGHTS = {name: bundled_dir() / name for name in WEIGHT_NAMES.values()}   # registry-keyed
 
 
 def microast_stylizer(device: torch.device | str, style: str = "hubble_deep_field.jpg",
                       **options) -> MicroASTStylizer:
-    """A stylizer on the real weights in ../shared/weights with ``style`` cached."""
+    """A stylizer on the real (bundled) weights with ``style`` cached."""
     return MicroASTStylizer([load_image(MEDIA / style)],
-                            StyleOptions(device=str(device), **options), WEIGHT_PATHS)
+                            StyleOptions(device=str(device), **options), WEIGHTS)
 
 
 def naive_microast(device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
     """The baseline: fresh fp32 networks in the default memory layout, eager, the style
     image encoded on every call."""
     nets = MicroASTNetworks(MicroEncoder(), MicroEncoder(), Modulator(), MicroDecoder())
-    for part, path in WEIGHT_PATHS.items():
-        _load_state(getattr(nets, part), path)
+    for part, name in WEIGHT_NAMES.items():
+        load_strict(getattr(nets, part), WEIGHTS[name], "MicroAST")
         getattr(nets, part).eval().to(device)
     style = prepare_style(load_image(MEDIA / "hubble_deep_field.jpg")).to(device)
 

@@ -1,6 +1,6 @@
 """Video benchmark: end-to-end speed at 480p and flicker, naive vs stabilised.
 
-    DREAMGEN_WEIGHTS_DIR=../shared/weights .venv/bin/python -m bench.video [--only speed]
+    .venv/bin/python -m bench.video [--only speed]
 
 1. Speed: a generated 854x480 clip (a pan across a photo, with a tone) through
    ``stylize_video`` with MicroAST, stabilised and not: frames per second end to end, and the
@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,15 +23,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.engine.api import StyleOptions, make_frame_stylizer
+from app.engine.dispatch import make_frame_stylizer as dispatch_stylizer
+from app.engine.options import StyleOptions
+from app.engine.weights import WeightStore
 from app.engine.images import fit_size, load_image
 from app.video.pipeline import iter_frames, stylize_video
 from app.video.probe import VideoLimits
 from app.video.temporal import (FlowTracker, TemporalBlender, sharpness,
                                 temporal_instability)
-from tests.video.clips import PAN_CLIP, WEIGHTS, media, pan_frames, static_frames, write_clip
+from tests.video.clips import PAN_CLIP, media, pan_frames, static_frames, write_clip
 
 STYLE = "ihc.png"
+
+
+def make_frame_stylizer(styles, options: StyleOptions):
+    """The engine named by ``options`` on this machine's weights (bundled ones included)."""
+    from app.settings import get_settings
+
+    return dispatch_stylizer(styles, options, WeightStore.from_settings(get_settings()))
 
 
 def speed(folder: Path, seconds: float, options: StyleOptions,
@@ -48,8 +56,8 @@ def speed(folder: Path, seconds: float, options: StyleOptions,
     for stabilize in variants:
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        stylize_video(src, folder / "out480.mp4", [style], options, stabilize=stabilize,
-                      limits=VideoLimits(), timings=timings)
+        stylize_video(src, folder / "out480.mp4", make_frame_stylizer([style], options),
+                      options.max_side, VideoLimits(), stabilize=stabilize, timings=timings)
         wall = time.perf_counter() - start
         fps[stabilize] = count / wall
         split = " ".join(f"{k} {timings.get(k, 0):.2f}s" for k in
@@ -113,7 +121,8 @@ def flicker(folder: Path, name: str, src: Path, options: StyleOptions) -> None:
     for stabilize in (False, True):
         in_memory = frames_run(inputs, style, options, stabilize)
         out = folder / f"{name}_{stabilize}.mp4"
-        stylize_video(src, out, [style], options, stabilize=stabilize, limits=VideoLimits())
+        stylize_video(src, out, make_frame_stylizer([style], options), options.max_side,
+                      VideoLimits(), stabilize=stabilize)
         results[stabilize] = (in_memory, list(iter_frames(out)))
     for index, where in enumerate(("frames", "file")):
         naive = temporal_instability(inputs, results[False][index])
@@ -132,10 +141,6 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=320, help="output side for flicker runs")
     parser.add_argument("--only", choices=("speed", "flicker"), help="run one part")
     args = parser.parse_args()
-    os.environ.setdefault("DREAMGEN_WEIGHTS_DIR", str(WEIGHTS))
-    from app.settings import get_settings
-
-    get_settings.cache_clear()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.only != "flicker":

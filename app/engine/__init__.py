@@ -1,5 +1,6 @@
 """Style-transfer engines: tensors and images in, images out; no HTTP, no SQL.
 
-Import the submodules you need (``app.engine.api`` is the entry point); this package keeps
+``registry`` lists the engines, ``options`` is the options schema, ``types`` the shared types,
+``weights`` finds verified checkpoints and ``dispatch`` runs an engine. This package keeps
 torch out of ``import app.engine`` so ``dreamgen --help`` stays fast.
 """

@@ -24,16 +24,17 @@ frame for video.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import torch
 from PIL import Image
 
-from app.engine.api import StyleOptions
 from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError
 from app.engine.feedforward import style_mix
-from app.engine.images import DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor
+from app.engine.images import check_megapixels, pil_to_tensor
+from app.engine.options import StyleOptions
 from app.engine.tiling import ChannelSums, assemble, max_untiled_pixels, tile_grid, tile_layout
 from app.engine.vgg import DECODER_WEIGHT, VGG_WEIGHT, load_adain_decoder, load_vgg_encoder
 
@@ -90,11 +91,12 @@ def trade_off(content_feat: torch.Tensor, target: torch.Tensor, alpha: float) ->
 
 
 
-def prepare_style(image: Image.Image, side: int | None = None) -> torch.Tensor:
+def prepare_style(image: Image.Image, side: int | None = None,
+                  max_megapixels: float = 40.0) -> torch.Tensor:
     """A style image scaled (up or down) so its longer side is ``side`` (default
     :data:`STYLE_SIDE`), as (1, 3, H, W)."""
     side = STYLE_SIDE if side is None else side
-    check_megapixels(image.width, image.height, "style image", DEFAULT_MAX_MEGAPIXELS)
+    check_megapixels(image.width, image.height, "style image", max_megapixels)
     scale = side / max(image.size)
     size = (max(MIN_SIDE, round(image.width * scale)), max(MIN_SIDE, round(image.height * scale)))
     if size != image.size:
@@ -102,27 +104,26 @@ def prepare_style(image: Image.Image, side: int | None = None) -> torch.Tensor:
     return pil_to_tensor(image)
 
 
-def resolve_paths(weights: dict[str, Path] | None) -> dict[str, Path | None]:
-    """Explicit checkpoint paths (keyed by registry name) or ``None`` for the registry's."""
-    given = dict(weights or {})
-    unknown = set(given) - {VGG_WEIGHT, DECODER_WEIGHT}
-    if unknown:
-        raise StyleTransferError(f"unknown AdaIN weight(s) {sorted(unknown)}; "
+def resolve_paths(weights: Mapping[str, Path]) -> dict[str, Path]:
+    """The encoder's and decoder's checkpoint paths from ``weights`` (keyed by registry
+    name, as the dispatcher gives them)."""
+    expected = {VGG_WEIGHT, DECODER_WEIGHT}
+    if set(weights) != expected:
+        raise StyleTransferError(f"unknown AdaIN weight(s) {sorted(set(weights) - expected)}; "
                                  f"expected {VGG_WEIGHT!r} and {DECODER_WEIGHT!r}")
-    return {name: (Path(given[name]) if name in given else None)
-            for name in (VGG_WEIGHT, DECODER_WEIGHT)}
+    return {name: Path(weights[name]) for name in expected}
 
 
 class AdaINStylizer:
-    """A :class:`~app.engine.api.FrameStylizer` for AdaIN with the style statistics cached.
+    """A :class:`~app.engine.types.FrameStylizer` for AdaIN with the style statistics cached.
 
-    ``weights`` may give explicit checkpoint paths keyed ``"adain/vgg_normalised.pth"`` and
-    ``"adain/decoder.pth"``; otherwise the weights registry resolves them. Networks are cached
-    per (path, device, dtype). fp16 and channels_last on CUDA, fp32 on the CPU.
+    ``weights`` gives the checkpoint paths keyed ``"adain/vgg_normalised.pth"`` and
+    ``"adain/decoder.pth"``. Networks are cached per (path, device, dtype). fp16 and
+    channels_last on CUDA, fp32 on the CPU.
     """
 
     def __init__(self, styles: list[Image.Image], options: StyleOptions,
-                 weights: dict[str, Path] | None = None):
+                 weights: Mapping[str, Path]):
         mix = style_mix(styles, options)
         self.device = pick_device(options.device)
         self.dtype = inference_dtype(self.device)
@@ -133,7 +134,8 @@ class AdaINStylizer:
         self.encoder = load_vgg_encoder(paths[VGG_WEIGHT], self.device, self.dtype)
         self.decoder = load_adain_decoder(paths[DECODER_WEIGHT], self.device, self.dtype)
         with torch.inference_mode():
-            stats = [calc_mean_std(self.encoder(self._to_device(prepare_style(style))))
+            stats = [calc_mean_std(self.encoder(self._to_device(
+                prepare_style(style, max_megapixels=options.max_megapixels))))
                      for style, w in zip(styles, mix) if w > 0]
             self.style_mean, self.style_std = mix_style_stats(stats, [w for w in mix if w > 0])
         self._decode_features = self._eager_decode
@@ -209,3 +211,4 @@ class AdaINStylizer:
             return self.stylize_tiled(frames)
         with torch.inference_mode():
             return self._finish(self._decode_features(self._to_device(frames)), frames)
+

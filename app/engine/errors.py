@@ -11,11 +11,9 @@ class StyleTransferError(ValueError):
 
 
 class WeightsMissingError(StyleTransferError):
-    """A model's weights are absent or fail their SHA-256 check; the message names the fix."""
-
-    def __init__(self, message: str, fix_command: str = "dreamgen weights download") -> None:
-        super().__init__(f"{message} Run `{fix_command}` (or `dreamgen weights import FOLDER`).")
-        self.fix_command = fix_command
+    """A model's weights are absent, damaged or fail their SHA-256 check; the message names
+    the file (how to fetch it is the caller's to say: a command for the CLI, the admin page
+    for the web)."""
 
 
 class Cancelled(Exception):

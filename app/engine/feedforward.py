@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PIL import Image
 
-from app.engine.api import CancelToken, FrameStylizer, Progress, ProgressCallback, StyleOptions
 from app.engine.errors import Cancelled, StyleTransferError
-from app.engine.images import (DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor,
-                               resize_to_fit, tensor_to_pil)
+from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.options import StyleOptions
+from app.engine.types import CancelToken, FrameStylizer, Progress, ProgressCallback
 
 
 def stylize_single(stylizer: FrameStylizer, content: Image.Image, options: StyleOptions,
@@ -19,7 +19,7 @@ def stylize_single(stylizer: FrameStylizer, content: Image.Image, options: Style
     report = on_progress or (lambda progress: None)
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-    check_megapixels(content.width, content.height, "content image", DEFAULT_MAX_MEGAPIXELS)
+    check_megapixels(content.width, content.height, "content image", options.max_megapixels)
     image = resize_to_fit(content, options.max_side, 8)
     report(Progress(0.0, f"stylising {image.width}x{image.height}"))
     result = tensor_to_pil(stylizer.stylize_frames(pil_to_tensor(image))[0].cpu())

@@ -2,7 +2,7 @@
 
 The image itself is optimised so its VGG-19 features at relu4_2 match the content's and its
 Gram matrices at relu1_1 .. relu5_1 match the style's (several styles: weighted sum of their
-style losses). Options (:class:`~app.engine.api.StyleOptions`): ``content_weight``,
+style losses). Options (:class:`~app.engine.options.StyleOptions`): ``content_weight``,
 ``style_weight``, ``tv_weight`` (per pixel, see :func:`~app.engine.losses.total_variation`),
 ``iterations``, ``optimizer`` (``lbfgs`` with strong-Wolfe line search, or ``adam``),
 ``init`` (``content`` or seeded ``noise``), ``coarse_to_fine`` (an image pyramid: the
@@ -20,19 +20,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Mapping, Protocol
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from app.engine.api import CancelToken, Progress, ProgressCallback, StyleOptions
 from app.engine.color import match_color
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
-from app.engine.images import (DEFAULT_MAX_MEGAPIXELS, check_megapixels, pil_to_tensor,
-                               resize_to_fit, tensor_to_pil)
+from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
 from app.engine.losses import content_loss, gram_matrix, style_loss, total_variation
+from app.engine.options import StyleOptions
+from app.engine.types import CancelToken, Progress, ProgressCallback
 
 STYLE_TAPS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_TAP = "relu4_2"
@@ -57,33 +57,31 @@ class Targets:
 
 
 def load_feature_net(name: str, device: torch.device,
-                     weights: dict[str, Path] | None = None) -> FeatureNet:
-    """The frozen feature extractor called ``name``; ``weights`` may give its checkpoint path
+                     weights: Mapping[str, Path]) -> FeatureNet:
+    """The frozen feature extractor called ``name``; ``weights`` gives its checkpoint path
     keyed by registry name (``adain/vgg_normalised.pth`` or ``cd16x_wct/5SE.pth``)."""
-    weights = weights or {}
     if name == "vgg19":
         from app.engine.vgg import VGG_WEIGHT, load_vgg_encoder
 
-        return load_vgg_encoder(weights.get(VGG_WEIGHT), device, torch.float32)
+        return load_vgg_encoder(_weight(weights, VGG_WEIGHT), device, torch.float32)
     if name == "cd16x":
         from app.engine.pruned_vgg import WEIGHT_NAME, load_pruned_encoders
 
-        return load_pruned_encoders(device, path=weights.get(WEIGHT_NAME))
+        return load_pruned_encoders(device, _weight(weights, WEIGHT_NAME))
     raise StyleTransferError(f"unknown feature network {name!r}; choose vgg19 or cd16x")
 
 
+def _weight(weights: Mapping[str, Path], name: str) -> Path:
+    if name not in weights:
+        raise StyleTransferError(f"no path given for the weight file {name!r}")
+    return Path(weights[name])
+
+
 def check_options(styles: list[Image.Image], options: StyleOptions) -> None:
-    """Raise :class:`StyleTransferError` for options Gatys cannot run with."""
+    """Raise :class:`StyleTransferError` for what Gatys cannot run with (the options schema
+    has already checked each value on its own)."""
     if not styles:
         raise StyleTransferError("give at least one style image")
-    if options.iterations < 1:
-        raise StyleTransferError(f"iterations is {options.iterations}; use at least 1")
-    if options.optimizer not in ("lbfgs", "adam"):
-        raise StyleTransferError(f"unknown optimizer {options.optimizer!r}; use lbfgs or adam")
-    if options.init not in ("content", "noise"):
-        raise StyleTransferError(f"unknown init {options.init!r}; use content or noise")
-    if min(options.content_weight, options.style_weight, options.tv_weight) < 0:
-        raise StyleTransferError("content, style and TV weights must not be negative")
     if options.max_side < MIN_SIDE:
         raise StyleTransferError(f"output size {options.max_side} is too small for Gatys; "
                                  f"use at least {MIN_SIDE}")
@@ -118,9 +116,8 @@ def _scaled_to(image: Image.Image, side: int) -> torch.Tensor:
 
 
 def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
-              on_progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
-              feature_net: str = "vgg19", weights: dict[str, Path] | None = None
-              ) -> Image.Image:
+              weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None, feature_net: str = "vgg19") -> Image.Image:
     """Optimise an image to ``content``'s content and ``styles``' style; return it as PIL.
 
     Reports :class:`Progress` every iteration (``extras`` holds ``content_loss`` and
@@ -131,9 +128,9 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     from app.engine.feedforward import normalise_style_weights
 
     check_options(styles, options)
-    check_megapixels(content.width, content.height, "content image", DEFAULT_MAX_MEGAPIXELS)
+    check_megapixels(content.width, content.height, "content image", options.max_megapixels)
     for style in styles:
-        check_megapixels(style.width, style.height, "style image", DEFAULT_MAX_MEGAPIXELS)
+        check_megapixels(style.width, style.height, "style image", options.max_megapixels)
     style_mix = normalise_style_weights(options.style_weights, len(styles))
     device = pick_device(options.device)
     net = load_feature_net(feature_net, device, weights)
@@ -240,3 +237,17 @@ def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, options:
     preview = tensor_to_pil(image.detach().cpu()) if every > 0 and i % every == 0 else None
     on_progress(Progress(i / options.iterations, f"iteration {i} of {options.iterations}",
                          preview=preview, extras=extras))
+
+
+def stylize_full(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
+                 weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> Image.Image:
+    """The registry's ``gatys`` entry: Gatys on the normalised VGG-19."""
+    return run_gatys(content, styles, options, weights, on_progress, cancel, "vgg19")
+
+
+def stylize_lite(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
+                 weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> Image.Image:
+    """The registry's ``gatys-lite`` entry: Gatys on the 16x-pruned VGG-19."""
+    return run_gatys(content, styles, options, weights, on_progress, cancel, "cd16x")

@@ -8,7 +8,9 @@ palette images converted to RGB, decompression bombs refused with a readable mes
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +23,14 @@ from app.engine.errors import StyleTransferError
 DEFAULT_MAX_MEGAPIXELS = 40.0
 
 ImageSource = str | Path | bytes | BinaryIO | Image.Image
+
+
+# What Pillow's decoders raise on damaged, cut-off or lying files: truncated reads and bad
+# chunks (OSError, SyntaxError, EOFError, struct.error), decompression of corrupt or oversized
+# chunks (zlib.error, ValueError: "Decompressed data too large", too many text chunks), and
+# headers that contradict the data (TypeError, IndexError, KeyError, ZeroDivisionError).
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error,
+                 TypeError, IndexError, KeyError, ZeroDivisionError)
 
 
 def _open(source: ImageSource, what: str) -> Image.Image:
@@ -43,6 +53,12 @@ def _open(source: ImageSource, what: str) -> Image.Image:
         raise StyleTransferError(f"{what} is too large to open safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise StyleTransferError(f"{what} is not an image Pillow can read") from exc
+    except DECODE_ERRORS as exc:
+        raise StyleTransferError(f"{what} is damaged or truncated ({_reason(exc)})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
 def check_megapixels(width: int, height: int, what: str, max_megapixels: float) -> None:
@@ -55,21 +71,39 @@ def check_megapixels(width: int, height: int, what: str, max_megapixels: float) 
 
 
 def load_image(source: ImageSource, what: str = "image",
-               max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Image.Image:
+               max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+               max_side: int | None = None) -> Image.Image:
     """Decode ``source`` fully into an upright RGB image or raise :class:`StyleTransferError`.
 
     ``what`` names the image in messages ("style image is 12000x9000; the limit is ...").
-    Animated images give their first frame.
+    Animated images give their first frame. With ``max_side`` the image comes back no larger
+    than that on its longer side, and a JPEG is decoded at a reduced scale (``draft``) in the
+    first place, so a 40-megapixel style image costs a fraction of its full-size memory.
     """
     image = _open(source, what)
     check_megapixels(image.width, image.height, what, max_megapixels)
     try:
         image.seek(0)
+        if max_side is not None and image.format == "JPEG":
+            image.draft("RGB", _draft_size(image.size, max_side))
         image.load()
         image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise StyleTransferError(f"{what} is damaged or truncated ({exc})") from exc
-    return to_rgb(image)
+        image = to_rgb(image)
+        if max_side is not None and max(image.size) > max_side:
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS,
+                            reducing_gap=3.0)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise StyleTransferError(f"{what} is too large to open safely ({exc})") from exc
+    except DECODE_ERRORS as exc:
+        raise StyleTransferError(f"{what} is damaged or truncated ({_reason(exc)})") from exc
+    return image
+
+
+def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The size to ask ``draft`` for so the decoded image is still at least ``max_side`` on
+    its longer side (``draft`` picks the smallest DCT scale at or above the request)."""
+    scale = min(1.0, max_side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

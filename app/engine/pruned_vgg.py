@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.engine.device import pick_device
-from app.engine.errors import WeightsMissingError
+from app.engine.checkpoints import load_strict
 
 WEIGHT_NAME = "cd16x_wct/5SE.pth"
 
@@ -86,33 +86,16 @@ _CACHE: dict[tuple[str, str], PrunedVGG] = {}
 _LOCK = threading.Lock()
 
 
-def load_pruned_encoders(device: torch.device | str | None = None,
-                         path: Path | None = None) -> PrunedVGG:
-    """The pruned VGG-19 on ``device`` (default: :func:`pick_device` ``auto``), eval mode, no
-    gradients for its weights, loaded strictly with ``weights_only=True`` from ``path`` or
-    the weights registry's ``cd16x_wct/5SE.pth``; cached per (device, path)."""
+def load_pruned_encoders(device: torch.device | str | None, path: Path) -> PrunedVGG:
+    """The pruned VGG-19 from ``path`` (the registry's ``cd16x_wct/5SE.pth``) on ``device``
+    (``None``: :func:`pick_device` ``auto``), eval mode, no gradients for its weights, loaded
+    strictly with ``weights_only=True``; cached per (device, path)."""
     device = pick_device("auto") if device is None else torch.device(device)
-    if path is None:
-        from app.engine.weights import resolve_weight
-
-        path = resolve_weight(WEIGHT_NAME)
     path = Path(path)
     key = (str(device), str(path))
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _load(path).to(device)
+            net = load_strict(PrunedVGG(), path, "16x-pruned VGG-19 encoder (5SE.pth)",
+                              key="model")   # saved as {"epoch": .., "model": state}
+            _CACHE[key] = net.eval().requires_grad_(False).to(device)
         return _CACHE[key]
-
-
-def _load(path: Path) -> PrunedVGG:
-    if not path.is_file():
-        raise WeightsMissingError(f"pruned VGG-19 weights {path.name!r} are missing ({path}).")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    state = checkpoint.get("model", checkpoint)   # saved as {"epoch": .., "model": state}
-    net = PrunedVGG()
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsMissingError(
-            f"{path.name!r} is not the 16x-pruned VGG-19 encoder 5SE.pth ({exc}).") from exc
-    return net.eval().requires_grad_(False)

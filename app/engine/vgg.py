@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from app.engine.errors import WeightsMissingError
+from app.engine.checkpoints import load_strict
 
 VGG_WEIGHT = "adain/vgg_normalised.pth"
 DECODER_WEIGHT = "adain/decoder.pth"
@@ -104,18 +104,14 @@ _CACHE: dict[tuple[str, str, str, torch.dtype], nn.Module] = {}
 _LOCK = threading.Lock()
 
 
-def _load(kind: str, path: Path | None, device: torch.device | str, dtype: torch.dtype,
+def _load(kind: str, path: Path, device: torch.device | str, dtype: torch.dtype,
           channels_last: bool) -> nn.Module:
-    if path is None:
-        from app.engine.weights import resolve_weight
-
-        path = resolve_weight(VGG_WEIGHT if kind == "vgg" else DECODER_WEIGHT)
     path = Path(path)
     key = (kind, str(path), str(torch.device(device)), dtype)
     with _LOCK:
         if key not in _CACHE:
             net = VGGEncoder() if kind == "vgg" else AdaINDecoder()
-            load_strict(net, path)
+            load_strict(net, path, "pytorch-AdaIN " + type(net).__name__)
             net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
             if channels_last:
                 net = net.to(memory_format=torch.channels_last)
@@ -123,28 +119,14 @@ def _load(kind: str, path: Path | None, device: torch.device | str, dtype: torch
         return _CACHE[key]
 
 
-def load_strict(net: nn.Module, path: Path) -> None:
-    """Load ``path`` (``torch.load(weights_only=True)``) into ``net`` with ``strict=True``,
-    turning a missing or mismatched file into :class:`WeightsMissingError`."""
-    if not path.is_file():
-        raise WeightsMissingError(f"weights file {path.name!r} is missing ({path}).")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        net.load_state_dict(state, strict=True)
-    except (RuntimeError, AttributeError, EOFError, ValueError) as exc:
-        raise WeightsMissingError(
-            f"{path.name!r} does not have the layout of pytorch-AdaIN's "
-            f"{type(net).__name__} ({str(exc)[:200]}).") from exc
-
-
-def load_vgg_encoder(path: Path | None = None, device: torch.device | str = "cpu",
+def load_vgg_encoder(path: Path, device: torch.device | str = "cpu",
                      dtype: torch.dtype = torch.float32) -> VGGEncoder:
-    """The encoder from ``path`` (default: the registry's ``adain/vgg_normalised.pth``), in
-    eval mode with frozen weights, cached per (path, device, dtype) so workers stay warm."""
+    """The encoder from ``path`` (the registry's ``adain/vgg_normalised.pth``), in eval mode
+    with frozen weights, cached per (path, device, dtype) so workers stay warm."""
     return _load("vgg", path, device, dtype, channels_last=True)  # type: ignore[return-value]
 
 
-def load_adain_decoder(path: Path | None = None, device: torch.device | str = "cpu",
+def load_adain_decoder(path: Path, device: torch.device | str = "cpu",
                        dtype: torch.dtype = torch.float32) -> AdaINDecoder:
-    """The decoder from ``path`` (default: the registry's ``adain/decoder.pth``); cached."""
+    """The decoder from ``path`` (the registry's ``adain/decoder.pth``); cached."""
     return _load("decoder", path, device, dtype, channels_last=True)  # type: ignore[return-value]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from app.cli import is_video, main
+from app.cli import main
+from app.cli.make import is_video
 from tests.weights.support import set_env, shared_dir
 
 
@@ -23,11 +23,13 @@ def _one_line_error(result, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("extra", "expected"), [
-    (["--alpha", "1.5"], "--alpha 1.5 is outside 0..1"),
+    (["--alpha", "1.5"], "style strength must be at most 1, not 1.5"),
+    (["--alpha", "nan"], "style strength must be a finite number"),
     (["--style-weights", "0.7,0.3"], "--style-weights has 2 numbers for 1 style image(s)"),
-    (["--style-weights", "a"], "is not a comma-separated list"),
-    (["--size", "4"], "--size 4 is too small"),
-    (["--iterations", "0"], "--iterations 0 must be at least 1"),
+    (["--style-weights", "a"], "are not numbers separated by commas"),
+    (["--style-weights", "1e308,1e308"], "style weights are too large"),
+    (["--size", "4"], "output size must be at least 16, not 4"),
+    (["--iterations", "0"], "iterations must be at least 1, not 0"),
     (["--device", "tpu"], "unknown device 'tpu'"),
 ])
 def test_bad_options_exit_2_with_one_line(cache: Path, runner: CliRunner, tmp_path: Path,
@@ -57,8 +59,8 @@ def test_missing_weights_exit_2_naming_the_fix(cache: Path, runner: CliRunner, t
                                                tiny_images: dict[str, Path]) -> None:
     result = runner.invoke(main, ["stylize", str(tiny_images["content"]),
                                   str(tiny_images["style"]), "-o", str(tmp_path / "o.png"),
-                                  "--engine", "microast"])
-    _one_line_error(result, "dreamgen weights download microast")
+                                  "--engine", "adain"])
+    _one_line_error(result, "dreamgen weights download adain")
 
 
 def _animated_gif(path: Path, frames: int) -> Path:
@@ -84,19 +86,19 @@ def test_video_detection(tmp_path: Path, tiny_images: dict[str, Path]) -> None:
 def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner,
                                                   tmp_path: Path, tiny_images: dict[str, Path],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.engine.api import Progress, StyleOptions
+    from app.engine.microast import MicroASTStylizer
+    from app.engine.types import Progress
 
     calls = []
 
-    def fake_stylize_video(src, dst, styles, options, on_progress=None, cancel=None):
-        calls.append((src, dst, styles, options, cancel))
+    def fake_stylize_video(src, dst, stylizer, max_side, limits, on_progress=None,
+                           cancel=None):
+        calls.append((src, dst, stylizer, max_side, cancel))
         for step in range(5):
             on_progress(Progress(step / 4, f"frame {step}"))
         dst.write_bytes(b"video")
 
-    fake = types.ModuleType("app.video.pipeline")
-    fake.stylize_video = fake_stylize_video
-    monkeypatch.setitem(sys.modules, "app.video.pipeline", fake)
+    monkeypatch.setattr("app.video.pipeline.stylize_video", fake_stylize_video)
     set_env(monkeypatch, "DREAMGEN_WEIGHTS_DIR", str(shared_dir("weights")))
     clip = shared_dir("media") / "pan_24fps_2s.mp4"
     out = tmp_path / "result.mp4"
@@ -105,12 +107,10 @@ def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner
                                   "--style-weights", "3,1", "--engine", "microast",
                                   "--preserve-color", "--size", "96", "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    [(src, dst, styles, options, cancel)] = calls
-    assert (src, dst, cancel) == (clip, out, None)
-    assert [s.size for s in styles] == [Image.open(tiny_images["style"]).size,
-                                        Image.open(tiny_images["style2"]).size]
-    assert options == StyleOptions(engine="microast", alpha=0.6, style_weights=(3.0, 1.0),
-                                   preserve_color=True, max_side=96, device="cpu")
+    [(src, dst, stylizer, max_side, cancel)] = calls
+    assert (src, dst, max_side, cancel) == (clip, out, 96, None)
+    assert isinstance(stylizer, MicroASTStylizer)
+    assert (stylizer.alpha, stylizer.preserve_color, str(stylizer.device)) == (0.6, True, "cpu")
     assert "100%" in result.stderr and "frame 4" in result.stderr
     assert out.read_bytes() == b"video" and f"wrote {out}" in result.stdout
 
@@ -128,9 +128,8 @@ def test_real_microast_run_on_tiny_images(cache: Path, runner: CliRunner, tmp_pa
     content = Image.open(tiny_images["content"]).convert("RGB")
     styled = Image.open(out).convert("RGB")
     assert max(styled.size) == 64 and styled.mode == "RGB"
-    resized = content.resize(styled.size)
-    difference = sum(abs(a - b) for p, q in zip(resized.getdata(), styled.getdata())
-                     for a, b in zip(p, q)) / (styled.width * styled.height * 3)
+    resized = np.asarray(content.resize(styled.size), dtype=np.float64)
+    difference = float(np.abs(resized - np.asarray(styled, dtype=np.float64)).mean())
     assert difference > 5, "the output is (nearly) the content image: nothing was stylised"
     assert "100%" in result.stderr
 

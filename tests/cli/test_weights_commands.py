@@ -8,8 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.engine import weights
+from app.cli import weight_store
+from app.engine.weights import bundled_dir
 from tests.weights.support import FileServer, leftovers, set_env, shared_dir
+
+MIRROR_ENV = "DREAMGEN_WEIGHTS_MIRROR"
 
 
 def _row(output: str, name: str) -> list[str]:
@@ -24,7 +27,8 @@ def test_status_shows_verified_missing_and_corrupt(cache: Path, runner: CliRunne
     (cache / "adain" / "decoder.pth").write_bytes(b"not the decoder")
     result = runner.invoke(main, ["weights", "status"])
     assert result.exit_code == 0, result.output
-    assert f"Search folders: {shared_dir('weights')}, {cache}" in result.output
+    assert (f"Search folders: {shared_dir('weights')} (folder), {cache} (cache), "
+            f"{bundled_dir()} (bundled)") in result.output
     assert _row(result.output, "microast/decoder_iter_160000.pth.tar") == [
         "microast/decoder_iter_160000.pth.tar", "microast", "verified",
         str(shared_dir("weights") / "microast/decoder_iter_160000.pth.tar")]
@@ -32,37 +36,49 @@ def test_status_shows_verified_missing_and_corrupt(cache: Path, runner: CliRunne
     assert _row(result.output, "adain/decoder.pth")[2:] == [
         "corrupt", str(cache / "adain/decoder.pth")]
     assert _row(result.output, "cd16x_wct/5SD.pth")[1:3] == ["-", "verified"]
+    assert _row(result.output, "cd16x_wct/5SE.pth")[1:3] == ["gatys-lite", "verified"]
 
 
-def test_download_engine_through_a_mirror_then_skip(cache: Path, runner: CliRunner,
-                                                    server: FileServer,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_files_through_a_mirror_then_skip(cache: Path, runner: CliRunner,
+                                                   server: FileServer,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     server.serve_folder(shared_dir("weights"))
-    set_env(monkeypatch, weights.MIRROR_ENV, server.url)
-    result = runner.invoke(main, ["weights", "download", "gatys-lite"])
+    set_env(monkeypatch, MIRROR_ENV, server.url)
+    names = ["cd16x_wct/4SE.pth", "cd16x_wct/4SD.pth"]
+    result = runner.invoke(main, ["weights", "download", *names])
     assert result.exit_code == 0, result.output
-    wanted = [cache / n for n in weights.ENGINE_FILES["gatys-lite"]]
+    wanted = [cache / n for n in names]
     assert leftovers(cache) == sorted(wanted)
     assert all(f"downloaded {p}" in result.output for p in wanted)
-    again = runner.invoke(main, ["weights", "download", "gatys-lite"])
-    assert again.exit_code == 0 and again.output.count("already verified") == 5
-    assert len(server.requests) == 5
+    again = runner.invoke(main, ["weights", "download", *names])
+    assert again.exit_code == 0 and again.output.count("already verified") == 2
+    assert len(server.requests) == 2
+
+
+def test_download_of_a_bundled_engine_fetches_nothing(cache: Path, runner: CliRunner,
+                                                      server: FileServer,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, MIRROR_ENV, server.url)
+    result = runner.invoke(main, ["weights", "download", "gatys-lite"])
+    assert result.exit_code == 0, result.output
+    assert f"cd16x_wct/5SE.pth: already verified at {bundled_dir()}" in result.output
+    assert server.requests == [] and leftovers(cache) == []
 
 
 def test_download_all_by_default_goes_on_after_a_failure(
         cache: Path, runner: CliRunner, server: FileServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
     server.serve_folder(shared_dir("weights"))  # has no AdaIN files: those two 404
-    set_env(monkeypatch, weights.MIRROR_ENV, server.url)
+    set_env(monkeypatch, MIRROR_ENV, server.url)
     result = runner.invoke(main, ["weights", "download"])
     assert result.exit_code == 2
     errors = result.stderr.strip().splitlines()
     assert [line.split(" from ")[0] for line in errors if line.startswith("failed:")] == [
         "failed: Downloading adain/vgg_normalised.pth", "failed: Downloading adain/decoder.pth"]
     assert "HTTP 404" in result.stderr and "Traceback" not in result.output
-    assert errors[-1] == "Error: 2 of 16 downloads failed (see above)"
-    assert len(leftovers(cache)) == 14 and leftovers(cache / "adain") == []
-    assert weights.engine_ready("microast") and weights.engine_ready("gatys-lite")
+    # The five bundled files are verified already: 16 - 5 = 11 fetched or tried.
+    assert errors[-1] == "Error: 2 of 11 downloads failed (see above)"
+    assert len(leftovers(cache)) == 9 and leftovers(cache / "adain") == []
 
 
 def test_download_refuses_offline_and_unknown_targets(cache: Path, runner: CliRunner,
@@ -82,7 +98,8 @@ def test_import_reports_counts(cache: Path, runner: CliRunner) -> None:
     assert "14 imported, 0 already present, 4 skipped" in result.output
     again = runner.invoke(main, ["weights", "import", str(shared_dir("weights") / "microast")])
     assert "0 imported, 4 already present, 1 skipped" in again.output
-    assert weights.engine_ready("microast") and weights.engine_ready("gatys-lite")
+    states = {s.file.name: s for s in weight_store().report()}
+    assert states["cd16x_wct/1SD.pth"].source == "cache"
 
 
 def test_engines_lists_ready_engines_and_fixes(cache: Path, runner: CliRunner,
@@ -92,19 +109,26 @@ def test_engines_lists_ready_engines_and_fixes(cache: Path, runner: CliRunner,
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
     assert set(lines) == {"adain", "microast", "gatys", "gatys-lite"}
-    assert " ready " in lines["microast"] and "weights verified in" in lines["microast"]
+    assert " ready " in lines["microast"] and "weights verified (" in lines["microast"]
+    assert "Fast" in lines["microast"] and "Style transfer" in lines["microast"]
     assert "not ready" in lines["adain"]
     assert lines["adain"].endswith("-> run: dreamgen weights download adain")
 
 
-def test_serve_runs_uvicorn_on_the_app_factory(cache: Path, runner: CliRunner,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_uvicorn_with_the_guarded_protocol(cache: Path, runner: CliRunner,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
+
+    from app.web.server import GuardedH11Protocol
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
     set_env(monkeypatch, "DREAMGEN_HOST", "0.0.0.0")
     result = runner.invoke(main, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
-    assert calls == [(("app.web.main:create_app",),
-                      {"factory": True, "host": "0.0.0.0", "port": 8123, "reload": False})]
+    [(args, kwargs)] = calls
+    assert args == ("app.web.main:create_app",)
+    assert (kwargs["factory"], kwargs["host"], kwargs["port"], kwargs["reload"]) == (
+        True, "0.0.0.0", 8123, False)
+    assert kwargs["http"] is GuardedH11Protocol and kwargs["proxy_headers"] is False
+    assert kwargs["timeout_graceful_shutdown"] <= 5

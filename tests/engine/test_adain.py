@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from app.engine.adain import AdaINStylizer, adain, calc_mean_std, prepare_style
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions, parse_options
 from app.engine.color import rgb_to_ycbcr
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.feedforward import stylize_single
@@ -38,7 +38,7 @@ def test_adain_gives_the_style_statistics() -> None:
 
 
 def _stylizer(styles: list[Image.Image], weights: dict[str, Path], **options) -> AdaINStylizer:
-    return AdaINStylizer(styles, StyleOptions(**{**CPU, **options}), weights=weights)
+    return AdaINStylizer(styles, parse_options({**CPU, **options}), weights=weights)
 
 
 def test_decoder_input_has_the_cached_style_statistics(
@@ -128,7 +128,7 @@ def test_bad_requests_are_style_transfer_errors(
         adain_weights: dict[str, Path], content: Image.Image, style: Image.Image) -> None:
     with pytest.raises(StyleTransferError, match="at least one style"):
         _stylizer([], adain_weights)
-    with pytest.raises(StyleTransferError, match="alpha"):
+    with pytest.raises(StyleTransferError, match="style strength must be at most 1"):
         _stylizer([style], adain_weights, alpha=1.5)
     with pytest.raises(StyleTransferError, match="no pixels"):
         _stylizer([Image.new("RGB", (0, 0))], adain_weights)

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine.api import Progress, StyleOptions
+from app.engine.options import StyleOptions, parse_options
+from app.engine.types import Progress
 from app.engine.color import rgb_to_ycbcr
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.gatys import run_gatys
@@ -27,8 +28,8 @@ OPTIONS = StyleOptions(engine="gatys", max_side=64, iterations=30, seed=0, devic
 def _run(content: Image.Image, styles: list[Image.Image], weights: dict[str, Path],
          **changes) -> tuple[Image.Image, list[Progress]]:
     reports: list[Progress] = []
-    options = StyleOptions(**{**OPTIONS.__dict__, **changes})
-    out = run_gatys(content, styles, options, on_progress=reports.append, weights=weights)
+    options = parse_options({**OPTIONS.model_dump(), **changes})
+    out = run_gatys(content, styles, options, weights, on_progress=reports.append)
     return out, reports
 
 
@@ -68,8 +69,8 @@ def test_cancel_stops_within_one_iteration(adain_weights: dict[str, Path],
             cancel.set()
 
     with pytest.raises(Cancelled):
-        run_gatys(content, [style], OPTIONS, on_progress=on_progress, cancel=cancel,
-                  weights=adain_weights)
+        run_gatys(content, [style], OPTIONS, adain_weights, on_progress=on_progress,
+                  cancel=cancel)
     assert seen == [1, 2, 3]
 
 
@@ -109,8 +110,11 @@ def test_preserve_color_keeps_the_content_chroma(
 
 def test_bad_options_are_style_transfer_errors(adain_weights: dict[str, Path],
                                                content: Image.Image, style: Image.Image) -> None:
-    for changes, message in (({"optimizer": "sgd"}, "optimizer"), ({"init": "zeros"}, "init"),
-                             ({"iterations": 0}, "iterations"), ({"max_side": 16}, "too small")):
+    for changes, message in (({"optimizer": "sgd"}, "optimizer must be one of"),
+                             ({"init": "zeros"}, "start image must be one of"),
+                             ({"iterations": 0}, "iterations must be at least 1"),
+                             ({"style_weight": -1.0}, "style weight must be at least 0"),
+                             ({"max_side": 16}, "too small")):
         with pytest.raises(StyleTransferError, match=message):
             _run(content, [style], adain_weights, **changes)
     with pytest.raises(StyleTransferError, match="at least one style"):
@@ -118,7 +122,7 @@ def test_bad_options_are_style_transfer_errors(adain_weights: dict[str, Path],
     with pytest.raises(StyleTransferError, match="no pixels"):
         _run(Image.new("RGB", (0, 0)), [style], adain_weights)
     with pytest.raises(StyleTransferError, match="feature network"):
-        run_gatys(content, [style], OPTIONS, feature_net="vgg16", weights=adain_weights)
+        run_gatys(content, [style], OPTIONS, adain_weights, feature_net="vgg16")
 
 
 def test_gatys_lite_on_the_real_pruned_vgg(content: Image.Image, style: Image.Image) -> None:
@@ -126,7 +130,6 @@ def test_gatys_lite_on_the_real_pruned_vgg(content: Image.Image, style: Image.Im
     if not path.is_file():
         pytest.fail(f"{path} is missing; the tests need ../shared/weights")
     reports: list[Progress] = []
-    run_gatys(content, [style], StyleOptions(**{**OPTIONS.__dict__, "iterations": 20}),
-              on_progress=reports.append, feature_net="cd16x",
-              weights={"cd16x_wct/5SE.pth": path})
+    run_gatys(content, [style], OPTIONS.model_copy(update={"iterations": 20}),
+              {"cd16x_wct/5SE.pth": path}, on_progress=reports.append, feature_net="cd16x")
     assert reports[-1].extras["style_loss"] < reports[0].extras["style_loss"] / 2

@@ -32,9 +32,10 @@ def _require(path: Path, what: str) -> Path:
 
 @pytest.fixture(scope="session")
 def microast_weights() -> dict[str, Path]:
-    """The four real MicroAST checkpoints, keyed like ``WEIGHT_NAMES``."""
-    return {part: _require(WEIGHTS / name, f"MicroAST weights {name}")
-            for part, name in WEIGHT_NAMES.items()}
+    """The four real MicroAST checkpoints, keyed by registry name (as the dispatcher gives
+    them to the engine)."""
+    return {name: _require(WEIGHTS / name, f"MicroAST weights {name}")
+            for name in WEIGHT_NAMES.values()}
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,25 @@ import pytest
 import torch
 
 from app.engine import microast
-from app.engine.api import StyleOptions, make_frame_stylizer
+from app.engine.options import StyleOptions, parse_options
 from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.microast import MicroASTStylizer
 from app.engine.quality import color_histogram_distance, gram_distance
 
-from .conftest import WEIGHTS, small_tensor
+from .conftest import small_tensor
 
 
 def make(styles, weights, **options) -> MicroASTStylizer:
-    return MicroASTStylizer(styles, StyleOptions(device="cpu", **options), weights)
+    return MicroASTStylizer(styles, parse_options(options, device="cpu"), weights)
+
+
+def by_part(weights: dict[str, Path]) -> dict[str, Path]:
+    return microast.resolve_weight_paths(weights)
 
 
 def test_every_checkpoint_key_is_used(microast_weights):
-    nets = microast.load_networks(torch.device("cpu"), microast_weights)
-    for part, path in microast_weights.items():
+    nets = microast.load_networks(torch.device("cpu"), by_part(microast_weights))
+    for part, path in by_part(microast_weights).items():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         built = getattr(nets, part).state_dict()
         assert set(saved) == set(built), part
@@ -32,39 +36,40 @@ def test_every_checkpoint_key_is_used(microast_weights):
 
 
 def test_checkpoint_missing_a_key_is_refused(microast_weights, tmp_path):
-    state = torch.load(microast_weights["decoder"], map_location="cpu", weights_only=True)
+    decoder = microast.WEIGHT_NAMES["decoder"]
+    state = torch.load(microast_weights[decoder], map_location="cpu", weights_only=True)
     state.pop("dec3.10.conv_layer.bias")
     broken = tmp_path / "decoder.pth.tar"
     torch.save(state, broken)
     with pytest.raises(WeightsMissingError, match="expected layout"):
-        microast.load_networks(torch.device("cpu"), {**microast_weights, "decoder": broken})
+        microast.load_networks(torch.device("cpu"), {**by_part(microast_weights),
+                                                     "decoder": broken})
 
 
 def test_missing_file_names_the_file(microast_weights, tmp_path, styles):
     with pytest.raises(WeightsMissingError, match="nothing.pth"):
-        make([styles["ihc"]], {**microast_weights, "modulator": tmp_path / "nothing.pth"})
+        make([styles["ihc"]], {**microast_weights,
+                               microast.WEIGHT_NAMES["modulator"]: tmp_path / "nothing.pth"})
 
 
 def test_networks_are_cached_per_device_and_paths(microast_weights):
-    first = microast.load_networks(torch.device("cpu"), microast_weights)
-    assert microast.load_networks(torch.device("cpu"), dict(microast_weights)) is first
+    first = microast.load_networks(torch.device("cpu"), by_part(microast_weights))
+    assert microast.load_networks(torch.device("cpu"), by_part(dict(microast_weights))) is first
 
 
-def test_weights_come_from_the_registry(monkeypatch, styles, contents):
-    from app.settings import get_settings
+def test_the_dispatcher_runs_microast_on_the_bundled_weights(tmp_path, styles, contents):
+    from app.engine.dispatch import make_frame_stylizer
+    from app.engine.weights import WeightStore, bundled_dir
 
-    monkeypatch.setenv("DREAMGEN_WEIGHTS_DIR", str(WEIGHTS))
-    get_settings.cache_clear()
-    try:
-        paths = microast.resolve_weight_paths()
-        assert paths["decoder"].resolve() == (WEIGHTS / microast.WEIGHT_NAMES["decoder"]).resolve()
-        stylizer = make_frame_stylizer([styles["ihc"]],
-                                       StyleOptions(engine="microast", device="cpu"))
-        assert isinstance(stylizer, MicroASTStylizer)
-        out = stylizer.stylize_frames(contents["astronaut"])
-        assert out.shape == contents["astronaut"].shape
-    finally:
-        get_settings.cache_clear()
+    store = WeightStore(cache_dir=tmp_path / "empty-cache")
+    paths = store.engine_paths("microast")
+    assert paths[microast.WEIGHT_NAMES["decoder"]] == \
+        bundled_dir() / microast.WEIGHT_NAMES["decoder"]
+    stylizer = make_frame_stylizer([styles["ihc"]],
+                                   StyleOptions(engine="microast", device="cpu"), store)
+    assert isinstance(stylizer, MicroASTStylizer)
+    out = stylizer.stylize_frames(contents["astronaut"])
+    assert out.shape == contents["astronaut"].shape
 
 
 @pytest.mark.parametrize("size", [(128, 96), (72, 100), (50, 66)])
@@ -180,10 +185,10 @@ def test_fp16_matches_fp32(microast_weights, styles, contents):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"alpha": 1.5}, "alpha"),
+    ({"alpha": 1.5}, "style strength must be at most 1"),
     ({"style_weights": (1.0,)}, "one each"),
     ({"style_weights": (0.0, 0.0)}, "not all zero"),
-    ({"style_weights": (1.0, -1.0)}, "non-negative"),
+    ({"style_weights": (1.0, -1.0)}, "zero or more"),
 ])
 def test_bad_options_are_refused(microast_weights, styles, options, message):
     with pytest.raises(StyleTransferError, match=message):
@@ -209,3 +214,5 @@ def test_frames_of_the_wrong_shape_are_refused(microast_weights, styles):
 def test_unknown_weight_part_is_refused(tmp_path: Path):
     with pytest.raises(StyleTransferError, match="unknown MicroAST weight"):
         microast.resolve_weight_paths({"vgg": tmp_path})
+    with pytest.raises(StyleTransferError, match="expected"):
+        microast.resolve_weight_paths({})

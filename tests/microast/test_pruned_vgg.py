@@ -65,7 +65,7 @@ def test_loader_caches_and_checks(pruned_path, tmp_path):
     assert load_pruned_encoders("cpu", pruned_path) is load_pruned_encoders("cpu", pruned_path)
     wrong = tmp_path / "4SE.pth"
     torch.save({"model": {"conv0.weight": torch.zeros(3, 3, 1, 1)}}, wrong)
-    with pytest.raises(WeightsMissingError, match="not the 16x-pruned"):
+    with pytest.raises(WeightsMissingError, match="not a 16x-pruned VGG-19 encoder"):
         load_pruned_encoders("cpu", wrong)
     with pytest.raises(WeightsMissingError, match="missing"):
         load_pruned_encoders("cpu", tmp_path / "absent.pth")

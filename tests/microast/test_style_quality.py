@@ -21,7 +21,7 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.engine.images import tensor_to_pil
 from app.engine.microast import MicroASTStylizer
 from app.engine.quality import (color_histogram_distance, difference_hash, edge_correlation,

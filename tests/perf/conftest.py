@@ -29,7 +29,7 @@ def adain_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def microast_weights() -> dict[str, Path]:
-    return {part: shared_file(f"weights/{name}") for part, name in WEIGHT_NAMES.items()}
+    return {name: shared_file(f"weights/{name}") for name in WEIGHT_NAMES.values()}
 
 
 @pytest.fixture(scope="session")

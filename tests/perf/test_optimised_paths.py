@@ -27,11 +27,12 @@ from app.engine import adain as adain_module
 from app.engine import microast as microast_module
 from app.engine import vgg as vgg_module
 from app.engine.adain import AdaINStylizer, adain, prepare_style
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.engine.feedforward import stylize_single
 from app.engine.microast import MicroASTStylizer
 from app.engine.tiling import Tile, tile_grid, tile_layout
-from app.engine.vgg import AdaINDecoder, VGGEncoder, load_strict
+from app.engine.checkpoints import load_strict
+from app.engine.vgg import AdaINDecoder, VGGEncoder
 
 from .conftest import SIDE, all_lines, border_lines, cut_lines, gradient_energy, photo
 
@@ -54,8 +55,8 @@ def microast_stylizer(microast_weights: dict[str, Path]) -> MicroASTStylizer:
 def reference_adain(weights: dict[str, Path], content: torch.Tensor, style: torch.Tensor
                     ) -> torch.Tensor:
     encoder, decoder = VGGEncoder(), AdaINDecoder()
-    load_strict(encoder, weights["adain/vgg_normalised.pth"])
-    load_strict(decoder, weights["adain/decoder.pth"])
+    load_strict(encoder, weights["adain/vgg_normalised.pth"], "VGG")
+    load_strict(decoder, weights["adain/decoder.pth"], "AdaIN decoder")
     with torch.no_grad():
         return decoder.eval()(adain(encoder.eval()(content), encoder(style))).clamp(0, 1)
 
@@ -134,10 +135,11 @@ def test_stylize_single_tiles_above_the_threshold(engine, request, monkeypatch) 
 
 def test_networks_load_once_per_device(adain_weights, microast_weights, monkeypatch) -> None:
     loads = []
-    real_vgg_load, real_micro_load = vgg_module.load_strict, microast_module._load_state
-    monkeypatch.setattr(vgg_module, "load_strict", lambda *a: loads.append(a) or real_vgg_load(*a))
-    monkeypatch.setattr(microast_module, "_load_state",
-                        lambda *a: loads.append(a) or real_micro_load(*a))
+    real_vgg_load, real_micro_load = vgg_module.load_strict, microast_module.load_strict
+    monkeypatch.setattr(vgg_module, "load_strict",
+                        lambda *a, **k: loads.append(a) or real_vgg_load(*a, **k))
+    monkeypatch.setattr(microast_module, "load_strict",
+                        lambda *a, **k: loads.append(a) or real_micro_load(*a, **k))
     style = photo("ihc.png", 32)
     first = AdaINStylizer([style], StyleOptions(device="cpu"), weights=adain_weights)
     first_micro = MicroASTStylizer([style], StyleOptions(device="cpu"), microast_weights)
@@ -152,12 +154,12 @@ def test_networks_load_once_per_device(adain_weights, microast_weights, monkeypa
 
 def test_microast_fast_path_equals_reference(microast_weights, microast_stylizer, content) -> None:
     from app.engine.microast import (MicroASTNetworks, MicroDecoder, MicroEncoder, Modulator,
-                                     _load_state, encode_style, modulate_and_decode,
-                                     prepare_style as microast_style)
+                                     encode_style, modulate_and_decode,
+                                     prepare_style as microast_style, resolve_weight_paths)
 
     nets = MicroASTNetworks(MicroEncoder(), MicroEncoder(), Modulator(), MicroDecoder())
-    for part, path in microast_weights.items():
-        _load_state(getattr(nets, part), path)
+    for part, path in resolve_weight_paths(microast_weights).items():
+        load_strict(getattr(nets, part), path, "MicroAST")
         getattr(nets, part).eval()
     small = content[..., ::2, ::2].contiguous()
     with torch.no_grad():                                       # default layout, style per call

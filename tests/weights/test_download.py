@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+import dataclasses
+
 from app.engine import weights
-from app.engine.weights import WeightFile, WeightsDownloadError
-from tests.weights.support import FileServer, Route, leftovers, set_env, shared_dir
+from app.engine.downloads import WeightsDownloadError, download
+from app.engine.registry import get_engine
+from app.engine.weights import WeightFile, WeightStore
+from tests.weights.support import FileServer, Route, leftovers, shared_dir
 
 
 def _blob(size: int = 300_000, seed: int = 0) -> bytes:
@@ -19,15 +23,16 @@ def _blob(size: int = 300_000, seed: int = 0) -> bytes:
 
 def _entry(server: FileServer, body: bytes, known_size: bool = True) -> WeightFile:
     server.routes["/files/blob.bin"] = Route(body)
-    return WeightFile("test/blob.bin", (), f"{server.url}/files/blob.bin",
+    return WeightFile("test/blob.bin", f"{server.url}/files/blob.bin",
                       len(body) if known_size else None, hashlib.sha256(body).hexdigest())
 
 
 def test_download_streams_verifies_and_renames_into_place(
-        cache: Path, server: FileServer, capsys: pytest.CaptureFixture[str]) -> None:
+        cache: Path, store: WeightStore, server: FileServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
     body = _blob()
     entry = _entry(server, body)
-    [path] = weights.download([entry])
+    [path] = download(store, [entry])
     assert path == cache / "test" / "blob.bin"
     assert path.read_bytes() == body
     assert leftovers(cache) == [path]  # no temporary file left beside it
@@ -36,84 +41,100 @@ def test_download_streams_verifies_and_renames_into_place(
     assert server.requests == ["/files/blob.bin"]
 
 
-def test_download_keeps_an_intact_copy_without_asking_again(cache: Path,
+def test_download_keeps_an_intact_copy_without_asking_again(cache: Path, store: WeightStore,
                                                             server: FileServer) -> None:
     entry = _entry(server, _blob())
-    weights.download([entry], progress=False)
-    weights.download([entry], progress=False)
+    download(store, [entry], progress=False)
+    download(store, [entry], progress=False)
     assert server.requests == ["/files/blob.bin"]
 
 
-def test_download_replaces_a_corrupt_copy(cache: Path, server: FileServer) -> None:
+def test_download_replaces_a_corrupt_copy(cache: Path, store: WeightStore,
+        server: FileServer) -> None:
     body = _blob()
     entry = _entry(server, body)
     (cache / "test").mkdir(parents=True)
     (cache / "test" / "blob.bin").write_bytes(b"half a file")
-    [path] = weights.download([entry], progress=False)
+    [path] = download(store, [entry], progress=False)
     assert path.read_bytes() == body and leftovers(cache) == [path]
 
 
-def test_mirror_variable_serves_real_microast_weights(cache: Path, server: FileServer,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mirror_serves_real_microast_weights(cache: Path, store: WeightStore,
+                                             server: FileServer) -> None:
     server.serve_folder(shared_dir("weights"), prefix="mirror/")
-    set_env(monkeypatch, weights.MIRROR_ENV, f"{server.url}/mirror/")
-    assert not weights.engine_ready("microast")
-    paths = weights.download(weights.ENGINE_FILES["microast"], progress=False)
-    assert paths == [cache / name for name in weights.ENGINE_FILES["microast"]]
-    assert sorted(server.requests) == sorted(f"/mirror/{n}" for n in weights.ENGINE_FILES["microast"])
-    assert weights.engine_ready("microast")
+    mirrored = dataclasses.replace(store, mirror=f"{server.url}/mirror/")
+    files = get_engine("microast").weights
+    assert not mirrored.engine_ready("microast")
+    paths = download(mirrored, files, progress=False)
+    assert paths == [cache / name for name in files]
+    assert sorted(server.requests) == sorted(f"/mirror/{n}" for n in files)
+    assert mirrored.engine_ready("microast")
     assert leftovers(cache) == sorted(paths)
 
 
-def test_wrong_hash_is_refused_and_nothing_kept(cache: Path, server: FileServer) -> None:
+def test_progress_callback_sees_every_chunk(cache: Path, store: WeightStore,
+                                            server: FileServer) -> None:
+    body = weights.CHUNK_BYTES * 2 + 123
+    entry = _entry(server, _blob(body))
+    seen: list[tuple[str, int, int | None]] = []
+    download(store, [entry], progress=False,
+             on_bytes=lambda file, got, total: seen.append((file.name, got, total)))
+    assert [got for _, got, _ in seen] == [weights.CHUNK_BYTES, 2 * weights.CHUNK_BYTES, body]
+    assert {(name, total) for name, _, total in seen} == {("test/blob.bin", body)}
+
+
+def test_wrong_hash_is_refused_and_nothing_kept(cache: Path, store: WeightStore,
+        server: FileServer) -> None:
     # A "mirror" that serves something else under the real name.
     server.routes["/adain/decoder.pth"] = Route(_blob(50_000))
     with pytest.raises(WeightsDownloadError, match="SHA-256") as caught:
-        weights.download(["adain/decoder.pth"], base_url=server.url, progress=False)
+        download(store, ["adain/decoder.pth"], base_url=server.url, progress=False)
     assert "379ca41d" in str(caught.value) and "discarded" in str(caught.value)
     assert leftovers(cache) == []
 
 
 @pytest.mark.parametrize("known_size", [True, False])
-def test_truncated_transfer_is_refused_and_nothing_kept(cache: Path, server: FileServer,
+def test_truncated_transfer_is_refused_and_nothing_kept(cache: Path, store: WeightStore, server: FileServer,
                                                         known_size: bool) -> None:
     body = _blob()
     entry = _entry(server, body, known_size)
     server.routes["/files/blob.bin"] = Route(body, send=len(body) // 2)
     with pytest.raises(WeightsDownloadError, match="cut short") as caught:
-        weights.download([entry], progress=False)
+        download(store, [entry], progress=False)
     assert f"{len(body) // 2} of {len(body)} bytes" in str(caught.value)
     assert leftovers(cache) == []
 
 
-def test_offline_setting_refuses_without_a_request(cache: Path, server: FileServer,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    set_env(monkeypatch, "DREAMGEN_OFFLINE", "1")
+def test_offline_store_refuses_without_a_request(cache: Path, store: WeightStore,
+                                                 server: FileServer) -> None:
     entry = _entry(server, _blob())
     with pytest.raises(WeightsDownloadError, match="Offline mode is on") as caught:
-        weights.download([entry])
-    assert "dreamgen weights import" in str(caught.value)
+        download(dataclasses.replace(store, offline=True), [entry])
+    assert "import them from a folder" in str(caught.value)
     assert server.requests == [] and leftovers(cache) == []
 
 
-def test_http_error_is_reported_and_nothing_kept(cache: Path, server: FileServer) -> None:
+def test_http_error_is_reported_and_nothing_kept(cache: Path, store: WeightStore,
+        server: FileServer) -> None:
     with pytest.raises(WeightsDownloadError, match="HTTP 404"):
-        weights.download(["cd16x_wct/1SE.pth"], base_url=server.url, progress=False)
+        download(store, ["cd16x_wct/1SE.pth"], base_url=server.url, progress=False)
     assert leftovers(cache) == []
 
 
-def test_a_silent_server_times_out(cache: Path, server: FileServer) -> None:
+def test_a_silent_server_times_out(cache: Path, store: WeightStore,
+        server: FileServer) -> None:
     entry = _entry(server, _blob())
     server.routes["/files/blob.bin"] = Route(b"", hang=True)
     with pytest.raises(WeightsDownloadError, match="timed out"):
-        weights.download([entry], progress=False, timeout=0.5)
+        download(store, [entry], progress=False, timeout=0.5)
     assert leftovers(cache) == []
 
 
-def test_an_oversized_file_is_cut_off(cache: Path, server: FileServer) -> None:
+def test_an_oversized_file_is_cut_off(cache: Path, store: WeightStore,
+        server: FileServer) -> None:
     body = _blob()
     entry = _entry(server, body)
     server.routes["/files/blob.bin"] = Route(body + _blob(2 * weights.CHUNK_BYTES, seed=1))
     with pytest.raises(WeightsDownloadError, match="larger than the expected"):
-        weights.download([entry], progress=False)
+        download(store, [entry], progress=False)
     assert leftovers(cache) == []

@@ -48,15 +48,16 @@ def test_urls_are_https_and_pinned_to_a_commit() -> None:
             assert "/Collaborative-Distillation/75c1b81c" in file.url and folder in file.url
 
 
-def test_engines_map_to_their_files_and_match_the_api() -> None:
-    from app.engine.api import ENGINES
+def test_engines_map_to_the_files_they_load() -> None:
+    from app.engine.registry import ENGINES, get_engine
 
-    assert tuple(weights.ENGINE_LABELS) == ENGINES
-    assert weights.ENGINE_FILES["adain"] == ("adain/vgg_normalised.pth", "adain/decoder.pth")
-    assert weights.ENGINE_FILES["gatys"] == ("adain/vgg_normalised.pth",)
-    assert len(weights.ENGINE_FILES["microast"]) == 4
-    assert weights.ENGINE_FILES["gatys-lite"] == tuple(f"cd16x_wct/{n}SE.pth" for n in range(1, 6))
-    assert weights.ENGINE_LABELS["gatys-lite"] == "Gatys lite (pruned VGG-19, works offline)"
+    assert get_engine("adain").weights == ("adain/vgg_normalised.pth", "adain/decoder.pth")
+    assert get_engine("gatys").weights == ("adain/vgg_normalised.pth",)
+    assert len(get_engine("microast").weights) == 4
+    assert get_engine("gatys-lite").weights == ("cd16x_wct/5SE.pth",)
+    for spec in ENGINES:   # every file an engine names is pinned
+        assert all(name in weights.REGISTRY for name in spec.weights), spec.name
+    assert weights.REGISTRY["adain/vgg_normalised.pth"].engines == ("adain", "gatys")
 
 
 def test_basenames_are_unique_so_flat_folders_are_unambiguous() -> None:

@@ -1,0 +1,150 @@
+"""``dreamgen stylize``: one picture or clip from the command line, with a progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import click
+
+from app.cli import main, user_errors, weight_store
+from app.engine.errors import StyleTransferError
+from app.engine.registry import CHOICES
+
+if TYPE_CHECKING:
+    from app.engine.options import StyleOptions
+    from app.engine.types import Progress
+    from app.engine.weights import WeightStore
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
+
+
+@main.command()
+@click.argument("content", type=click.Path(path_type=Path))
+@click.argument("styles", nargs=-1, required=True, metavar="STYLE...",
+                type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Result image (or video, when CONTENT is a video).")
+@click.option("--engine", type=click.Choice(CHOICES), default="auto", show_default=True)
+@click.option("--alpha", type=float, default=None, help="Style strength, 0 (content) to 1.")
+@click.option("--style-weights", default=None, help="Mix of the styles, e.g. 0.7,0.3.")
+@click.option("--preserve-color", is_flag=True, help="Keep the content's colours.")
+@click.option("--size", type=int, default=None, help="Longest output side in pixels.")
+@click.option("--iterations", type=int, default=None, help="Gatys iterations.")
+@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N.")
+@click.option("--seed", type=int, default=None, help="Random seed (Gatys noise init).")
+def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
+            alpha: float | None, style_weights: str | None, preserve_color: bool,
+            size: int | None, iterations: int | None, device: str | None,
+            seed: int | None) -> None:
+    """Stylise CONTENT (an image or a video) with one or more STYLE images."""
+    with user_errors():
+        if not content.is_file():
+            raise StyleTransferError(f"content {str(content)!r} does not exist")
+        options = build_options(dict(engine=engine, alpha=alpha, style_weights=style_weights,
+                                     preserve_color=preserve_color, size=size,
+                                     iterations=iterations, seed=seed), device)
+        if options.style_weights is not None and len(options.style_weights) != len(styles):
+            raise StyleTransferError(f"--style-weights has {len(options.style_weights)} "
+                                     f"numbers for {len(styles)} style image(s); give one each")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        make(content, list(styles), output, options)
+    click.echo(f"wrote {output}")
+
+
+def build_options(values: dict[str, Any], device: str | None) -> "StyleOptions":
+    """The options schema applied to what a person typed, on ``device`` (default: the
+    settings'), with this machine's image limit."""
+    from app.engine.device import pick_device
+    from app.engine.options import parse_options
+    from app.settings import get_settings
+
+    settings = get_settings()
+    device = device or settings.device
+    pick_device(device)  # an unknown device or a missing GPU fails here, before any work
+    return parse_options(values, device=device, max_megapixels=settings.max_image_megapixels)
+
+
+def make(content: Path, styles: list[Path], output: Path, options: "StyleOptions") -> None:
+    """Make ``output`` from ``content`` (a picture or a clip) with the engine ``options``
+    names."""
+    store = weight_store()
+    if is_video(content):
+        _make_video(content, styles, output, options, store)
+    else:
+        _make_image(content, styles, output, options, store)
+
+
+def is_video(path: Path) -> bool:
+    """A video by extension, or by its first bytes (an animated GIF counts, a still does not)."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    from app.video.probe import is_video_file
+
+    return is_video_file(path)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, engine: str, store: "WeightStore"
+                 ) -> Iterator[Callable[["Progress"], None]]:
+    """A tqdm bar in percent, fed by the engines' progress callback. Checks ``engine``'s
+    weights first, so a missing file is one error line, not a broken bar."""
+    from tqdm import tqdm
+
+    from app.engine.dispatch import resolve_engine
+
+    spec = resolve_engine(engine, store)
+    try:
+        store.engine_paths(spec)
+    except StyleTransferError as exc:
+        raise StyleTransferError(f"{exc} Fetch it with `dreamgen weights download "
+                                 f"{spec.name}` or `dreamgen weights import FOLDER`.") from None
+    with tqdm(total=100, desc=description, file=sys.stderr,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}"
+              ) as bar:
+        def report(progress: "Progress") -> None:
+            bar.n = min(100.0, max(0.0, progress.fraction * 100))
+            bar.set_postfix_str(progress.message, refresh=False)
+            bar.refresh()
+
+        yield report
+
+
+def _load_styles(styles: list[Path], options: "StyleOptions") -> list[Any]:
+    from app.engine.images import load_image
+
+    return [load_image(p, f"style image {p.name!r}", options.max_megapixels) for p in styles]
+
+
+def _make_image(content: Path, styles: list[Path], output: Path, options: "StyleOptions",
+                store: "WeightStore") -> None:
+    from PIL import Image
+
+    from app.engine.dispatch import stylize_image
+    from app.engine.images import load_image
+
+    if output.suffix.lower() not in Image.registered_extensions():
+        raise StyleTransferError(f"cannot tell the image format of {output.name!r}; "
+                                 "use .png, .jpg or .webp")
+    content_image = load_image(content, "content image", options.max_megapixels)
+    style_images = _load_styles(styles, options)
+    with progress_bar("stylize", options.engine, store) as report:
+        result = stylize_image(content_image, style_images, options, store, on_progress=report)
+    extra = {"quality": 95} if output.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    result.save(output, **extra)
+
+
+def _make_video(content: Path, styles: list[Path], output: Path, options: "StyleOptions",
+                store: "WeightStore") -> None:
+    from app.engine.dispatch import make_frame_stylizer
+    from app.settings import get_settings
+    from app.video.pipeline import stylize_video
+    from app.video.probe import VideoLimits
+
+    style_images = _load_styles(styles, options)
+    with progress_bar("stylize video", options.engine, store) as report:
+        stylizer = make_frame_stylizer(style_images, options, store)
+        stylize_video(content, output, stylizer, options.max_side,
+                      VideoLimits.from_settings(get_settings()), on_progress=report)

@@ -1,0 +1,199 @@
+"""Getting weights onto this machine: pinned downloads and imports from a folder.
+
+:func:`download` streams a registry file into the store's cache with a progress bar (or a
+callback, for the admin page), hashing as it goes, and renames it into place only when size
+and SHA-256 match; the store's ``offline`` flag refuses, and its ``mirror`` (a URL prefix,
+``file://`` too) replaces the public URLs. :func:`import_weights` copies files recognised by
+their hash from any folder (a USB stick). Nothing is ever half-written under a real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterable, Iterator
+
+from app.engine.errors import StyleTransferError
+from app.engine.weights import (CHUNK_BYTES, WEIGHT_FILES, WeightFile, WeightStore, file_sha256,
+                                get_weight_file, is_intact)
+
+DOWNLOAD_TIMEOUT_S = 30.0
+# Called as bytes arrive: (file, bytes received so far, bytes expected or None).
+ByteProgress = Callable[[WeightFile, int, "int | None"], None]
+
+
+class WeightsDownloadError(StyleTransferError):
+    """A download was refused (offline) or failed (network, truncated, wrong hash)."""
+
+
+def source_url(store: WeightStore, file: WeightFile, base_url: str | None = None) -> str:
+    """``file``'s public URL, or ``<base_url>/<name>`` when a mirror is given (argument, else
+    the store's ``mirror``)."""
+    mirror = base_url or store.mirror
+    return f"{mirror.rstrip('/')}/{file.name}" if mirror else file.url
+
+
+def refuse_if_offline(store: WeightStore, files: list[WeightFile]) -> None:
+    """Raise :class:`WeightsDownloadError` when the store is offline and ``files`` would need
+    fetching."""
+    if files and store.offline:
+        raise WeightsDownloadError(
+            f"Offline mode is on (DREAMGEN_OFFLINE), so {', '.join(f.name for f in files)} "
+            "will not be downloaded; import them from a folder instead.")
+
+
+def download(store: WeightStore, names: Iterable[str | WeightFile],
+             dest_dir: Path | None = None, progress: bool = True, base_url: str | None = None,
+             timeout: float = DOWNLOAD_TIMEOUT_S,
+             on_bytes: ByteProgress | None = None) -> list[Path]:
+    """Fetch registry files into ``dest_dir`` (default: the store's cache) as
+    ``<dest>/<name>``.
+
+    Files already there and intact are kept. Each download streams into a temporary file
+    beside its destination, is checked for size and SHA-256, then renamed into place; on any
+    failure the temporary file is deleted and :class:`WeightsDownloadError` is raised.
+    ``progress`` shows a tqdm bar on stderr; ``on_bytes`` is told of every chunk.
+    """
+    files = [n if isinstance(n, WeightFile) else get_weight_file(n) for n in names]
+    refuse_if_offline(store, files)
+    dest = Path(dest_dir or store.cache_dir).expanduser()
+    paths = []
+    for file in files:
+        target = dest / file.name
+        if not (target.is_file() and is_intact(target, file)):
+            _fetch(file, source_url(store, file, base_url), target, progress, timeout, on_bytes)
+        paths.append(target)
+    return paths
+
+
+def _fetch(file: WeightFile, url: str, target: Path, progress: bool, timeout: float,
+           on_bytes: ByteProgress | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{file.basename}.",
+                                         suffix=".part")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            digest = _stream(file, url, out, progress, timeout, on_bytes)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest != file.sha256:
+            raise WeightsDownloadError(
+                f"{file.name} from {url} has SHA-256 {digest}, expected {file.sha256}; "
+                "the download was discarded (a wrong or tampered file, or a bad mirror).")
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _stream(file: WeightFile, url: str, out: IO[bytes], progress: bool, timeout: float,
+            on_bytes: ByteProgress | None) -> str:
+    """Copy ``url`` into ``out`` with a progress bar; return the SHA-256 of what arrived after
+    checking the byte count against Content-Length and the registry size."""
+    from tqdm import tqdm
+
+    digest, received = hashlib.sha256(), 0
+    request = urllib.request.Request(url, headers={"User-Agent": "dreamgen"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            header = response.headers.get("Content-Length")
+            announced = int(header) if header and header.isdigit() else None
+            total = file.size or announced
+            with tqdm(total=total, desc=file.name, unit="B", unit_scale=True,
+                      unit_divisor=1024, disable=not progress, file=sys.stderr) as bar:
+                while chunk := response.read(CHUNK_BYTES):
+                    received += len(chunk)
+                    if file.size is not None and received > file.size:
+                        raise WeightsDownloadError(f"{file.name} from {url} is larger than the "
+                                                   f"expected {file.size} bytes; discarded.")
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+                    if on_bytes is not None:
+                        on_bytes(file, received, total)
+    except urllib.error.HTTPError as exc:
+        raise WeightsDownloadError(f"Downloading {file.name} from {url} failed: "
+                                   f"HTTP {exc.code} {exc.reason}.") from exc
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise WeightsDownloadError(f"Downloading {file.name} from {url} failed: {reason}.") from exc
+    expected = announced if announced is not None else file.size
+    if expected is not None and received != expected:
+        raise WeightsDownloadError(f"Downloading {file.name} from {url} was cut short: "
+                                   f"{received} of {expected} bytes arrived; discarded.")
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- importing
+@dataclass
+class ImportReport:
+    """What :func:`import_weights` did with each file it looked at."""
+
+    imported: list[tuple[Path, Path]] = field(default_factory=list)         # (source, copy)
+    already_present: list[tuple[Path, Path]] = field(default_factory=list)  # (source, copy)
+    skipped: list[Path] = field(default_factory=list)                       # unknown hash
+
+
+def import_weights(store: WeightStore, paths: Iterable[Path | str],
+                   dest_dir: Path | None = None) -> ImportReport:
+    """Copy registry files found in ``paths`` (files or folders, searched recursively) into
+    ``dest_dir`` (default: the store's cache), recognising them by SHA-256 whatever their
+    names."""
+    dest = Path(dest_dir or store.cache_dir).expanduser()
+    by_hash = {f.sha256: f for f in WEIGHT_FILES}
+    sizes = {f.size for f in WEIGHT_FILES}
+    report = ImportReport()
+    for source in _walk_files(paths):
+        # A size no registry file has rules a file out without reading it.
+        maybe = None in sizes or source.stat().st_size in sizes
+        known = by_hash.get(file_sha256(source)) if maybe else None
+        if known is None:
+            report.skipped.append(source)
+            continue
+        target = dest / known.name
+        if target.is_file() and is_intact(target, known):
+            report.already_present.append((source, target))
+            continue
+        _copy_verified(source, target, known)
+        report.imported.append((source, target))
+    return report
+
+
+def _walk_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    for path in map(Path, paths):
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            raise StyleTransferError(f"{path} does not exist")
+
+
+def _copy_verified(source: Path, target: Path, file: WeightFile) -> None:
+    """Copy ``source`` to ``target`` through a temporary file, hashing the copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{file.basename}.",
+                                         suffix=".part")
+    temp = Path(temp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as out, source.open("rb") as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                out.write(chunk)
+                digest.update(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != file.sha256:
+            raise StyleTransferError(f"{source} changed while it was being copied; try again")
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)

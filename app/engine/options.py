@@ -1,0 +1,152 @@
+"""The one options schema: what a person asked an engine to do.
+
+The create form and the JSON API, the command line and the worker all build
+:class:`StyleOptions` with :func:`parse_options`, so ranges, defaults and the wording of
+refusals live here only. A job row stores :meth:`StyleOptions.stored` (the user's choices,
+``size`` for the output side); the worker reads it back with :func:`parse_options` and adds
+what only the machine decides (device, memory limits). Torch-free.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.engine.errors import StyleTransferError
+
+MAX_STYLES = 8
+MAX_ITERATIONS = 2000
+MIN_SIDE = 16
+
+# Plain names for refusals ("style strength must be ..." rather than "alpha: ...").
+FIELD_NAMES = {
+    "engine": "engine", "alpha": "style strength", "style_weights": "style weights",
+    "preserve_color": "keep colours", "max_side": "output size", "size": "output size",
+    "iterations": "iterations", "optimizer": "optimizer", "content_weight": "content weight",
+    "style_weight": "style weight", "tv_weight": "smoothness weight", "init": "start image",
+    "coarse_to_fine": "coarse to fine", "preview_every": "preview interval", "seed": "seed",
+    "device": "device", "tile_megapixels": "tile size (megapixels)", "tile_side": "tile side",
+    "max_megapixels": "image size limit",
+}
+# What a person chooses (and a job row keeps); the rest is decided by the machine.
+USER_FIELDS = ("engine", "alpha", "style_weights", "preserve_color", "max_side",
+               "iterations", "seed")
+
+
+class OptionsError(StyleTransferError):
+    """Options a person gave that no engine accepts; the message says which and why."""
+
+
+class StyleOptions(BaseModel):
+    """What the user asked for. Fields an engine does not use are ignored by it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False,
+                              validate_by_name=True, validate_by_alias=True)
+
+    engine: str = "auto"              # auto: the best engine whose weights are installed
+    alpha: float = Field(1.0, ge=0.0, le=1.0)          # style strength, 0 (content) .. 1
+    style_weights: tuple[float, ...] | None = None      # one per style image
+    preserve_color: bool = False      # keep the content's colours
+    max_side: int = Field(512, ge=MIN_SIDE, le=16384, alias="size")  # longest output side
+    iterations: int = Field(300, ge=1, le=MAX_ITERATIONS)           # Gatys
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs"                    # Gatys
+    content_weight: float = Field(1.0, ge=0.0)                       # Gatys
+    style_weight: float = Field(1e6, ge=0.0)                         # Gatys
+    tv_weight: float = Field(1e-6, ge=0.0)                           # Gatys, per pixel
+    init: Literal["content", "noise"] = "content"                    # Gatys start image
+    coarse_to_fine: bool = False      # Gatys: small pass, upsample, refine
+    preview_every: int = Field(25, ge=0)                             # Gatys previews
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    device: str = "auto"
+    tile_megapixels: float = Field(0.0, ge=0.0)   # feed-forward: tile above this (0: by memory)
+    tile_side: int = Field(0, ge=0)               # feed-forward: tile side in px (0: from above)
+    compiled: bool = False            # feed-forward on CUDA: torch.compile + CUDA graphs
+    max_megapixels: float = Field(40.0, gt=0.0)   # largest content or style image accepted
+
+    @field_validator("style_weights", mode="before")
+    @classmethod
+    def _split_weights(cls, value: Any) -> Any:
+        """``"2, 1"`` (a form field or a command-line flag) means ``(2.0, 1.0)``; blank is
+        no weights."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            if not any(parts):
+                return None
+            try:
+                return tuple(float(p) for p in parts)
+            except ValueError:
+                raise ValueError(f"{value!r} are not numbers separated by commas") from None
+        return value
+
+    @field_validator("style_weights")
+    @classmethod
+    def _check_weights(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is None:
+            return None
+        if not value or len(value) > MAX_STYLES:
+            raise ValueError(f"give one weight per style image (at most {MAX_STYLES})")
+        if any(not math.isfinite(w) or w < 0 for w in value) or sum(value) <= 0:
+            raise ValueError("must be zero or more, finite, and not all zero")
+        if not math.isfinite(sum(value)):
+            raise ValueError("are too large")
+        return value
+
+    def stored(self) -> dict[str, Any]:
+        """The user's choices as a job row keeps them (JSON; ``size`` for the output side)."""
+        values = self.model_dump(include=set(USER_FIELDS), by_alias=True)
+        values["style_weights"] = list(self.style_weights) if self.style_weights else None
+        return values
+
+
+def describe(error: ValidationError) -> str:
+    """One sentence per refused field, in plain words: ``style strength must be at most 1,
+    not 3``."""
+    sentences = []
+    for item in error.errors(include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else "options"
+        name = FIELD_NAMES.get(field, field.replace("_", " "))
+        message, show_input = _plain(item)
+        given = item.get("input")
+        shown = ""
+        if show_input and isinstance(given, (str, int, float)) and not isinstance(given, bool):
+            shown = f", not {given!r}" if isinstance(given, str) else f", not {_number(given)}"
+        sentences.append(f"{name} {message}{shown}")
+    return "; ".join(sentences)
+
+
+def _plain(item: Any) -> tuple[str, bool]:
+    """The refusal in words, and whether quoting the given value helps."""
+    kind, context = item["type"], item.get("ctx") or {}
+    bounds = {"greater_than_equal": "must be at least {ge}", "less_than_equal":
+              "must be at most {le}", "greater_than": "must be more than {gt}",
+              "less_than": "must be less than {lt}"}
+    if kind in bounds:
+        return bounds[kind].format(**{k: _number(v) for k, v in context.items()}), True
+    if kind == "finite_number":
+        return "must be a finite number", True
+    if kind in ("float_parsing", "float_type"):
+        return "must be a number", True
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "must be a whole number", True
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected', '')}", True
+    if kind == "bool_parsing":
+        return "must be true or false", True
+    return str(item["msg"]).removeprefix("Value error, "), False
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def parse_options(values: dict[str, Any], **machine: Any) -> StyleOptions:
+    """:class:`StyleOptions` from a person's ``values`` (form fields, flags or a stored job;
+    ``None`` means the default) plus the ``machine``'s own fields (device, limits). Raises
+    :class:`OptionsError` naming every refused value."""
+    given = {k: v for k, v in values.items() if v is not None}
+    try:
+        return StyleOptions.model_validate({**given, **machine})
+    except ValidationError as exc:
+        raise OptionsError(describe(exc)) from None

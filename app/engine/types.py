@@ -1,0 +1,56 @@
+"""Types every engine module and every caller of the engines share.
+
+They sit at the bottom of ``app.engine`` and import nothing of it, so engine modules never
+import the dispatcher (:mod:`app.engine.dispatch`) and no import cycle can form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:  # torch and Pillow only for type checkers: this module stays light
+    import torch
+    from PIL import Image
+
+
+@dataclass
+class Progress:
+    """A progress report: ``fraction`` in 0..1, a short message, an optional preview image."""
+
+    fraction: float
+    message: str
+    preview: "Image.Image | None" = None
+    extras: dict[str, float] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class CancelToken(Protocol):
+    """Anything with ``is_set()`` (a ``threading.Event`` will do)."""
+
+    def is_set(self) -> bool: ...
+
+
+class FrameStylizer(Protocol):
+    """A feed-forward engine with its style features already computed."""
+
+    device: "torch.device"
+
+    def stylize_frames(self, frames: "torch.Tensor") -> "torch.Tensor":
+        """(B, 3, H, W) floats in [0, 1] (any device) to stylised frames, same shape, on
+        ``self.device``. H and W must be multiples of 8."""
+        ...
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether an engine can run here: ``ready`` when every weight file it needs is
+    verified; ``detail`` says where the weights are, or which are missing."""
+
+    name: str
+    label: str
+    ready: bool
+    detail: str
+    missing: tuple[str, ...] = ()
