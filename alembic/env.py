@@ -4,7 +4,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from app.jobs.db import make_engine
+from app.jobs.db import make_db_engine
 from app.jobs.models import Base
 from app.settings import get_settings
 
@@ -29,7 +29,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     """Run migrations on a live connection (batch mode so SQLite can alter tables)."""
-    engine = make_engine(_url())
+    engine = make_db_engine(_url())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=True)

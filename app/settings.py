@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, description="Port the server listens on.")
     public_url: str = Field("", description="Absolute base URL for share-card meta tags.")
+    trusted_proxies: str = Field("", description="Comma-separated addresses (or networks) of "
+                                 "reverse proxies whose X-Forwarded-For/-Proto are believed; "
+                                 "empty: none.")
+    admin_token: str = Field("", description="Token for the admin page; empty: the admin page "
+                             "answers only from this machine (loopback).")
 
     # --- limits --------------------------------------------------------------------------
     max_upload_mb: int = Field(200, description="Largest accepted upload, in MiB.")

@@ -22,12 +22,19 @@ class MediaPathError(ValueError):
     """A media path that is malformed or points outside the media folder."""
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s contents to the disk."""
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
 
 
 class MediaStore:
@@ -72,10 +79,9 @@ class MediaStore:
                     os.fsync(handle.fileno())
             else:
                 data(temp)
-                with open(temp, "rb+") as handle:
-                    os.fsync(handle.fileno())
+                fsync_file(temp)
             os.replace(temp, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
@@ -107,6 +113,17 @@ class MediaStore:
                 self.path(rel).unlink(missing_ok=True)
             except MediaPathError:
                 continue
+
+    def remove_temps_for(self, rels: list[str]) -> None:
+        """Delete the temporary siblings (:meth:`temp_path_for`) of these files, which a
+        process killed mid-write leaves behind."""
+        for rel in rels:
+            try:
+                final = self.path(rel)
+            except MediaPathError:
+                continue
+            for temp in final.parent.glob(f"{TEMP_PREFIX}*-{final.name}"):
+                temp.unlink(missing_ok=True)
 
     def cleanup_temp(self, older_than_s: float = 0.0) -> int:
         """Remove temporary files left by a crash (older than ``older_than_s``)."""

@@ -38,7 +38,12 @@
     });
   }
 
-  function syncEngine() { iterationsField.hidden = !engine.value.startsWith("gatys"); }
+  const engineHint = document.getElementById("engine-hint");
+  function syncEngine() {
+    const option = engine.selectedOptions[0];
+    iterationsField.hidden = option.dataset.iterative !== "true";
+    engineHint.textContent = option.dataset.hint || "";
+  }
   engine.addEventListener("change", syncEngine);
   syncEngine();
   alpha.addEventListener("input", () => { alphaOut.value = Number(alpha.value).toFixed(2); });

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("dreamgen.db")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_TIMEOUT_S = 10.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -25,15 +25,21 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys, and leaves
-    transaction control to us so ``BEGIN IMMEDIATE`` can take the write lock up front."""
+def make_db_engine(url: str, pool_size: int = 16) -> Engine:
+    """A SQLAlchemy engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys, and
+    leaves transaction control to us so ``BEGIN IMMEDIATE`` can take the write lock up front.
+
+    The pool holds ``pool_size`` connections and lends twice as many more under load; a request
+    that still finds none waits at most :data:`POOL_TIMEOUT_S` and gets a 503, never a hang.
+    """
+    pool = {"pool_size": pool_size, "max_overflow": 2 * pool_size, "pool_timeout": POOL_TIMEOUT_S}
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     path = _sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -59,11 +65,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]
-    """Alembic configuration pointing at this repository's migrations and ``url``."""
+    """Alembic configuration pointing at the package's migrations and ``url`` (no ini file
+    needed, so an installed wheel upgrades its database like a checkout does)."""
     from alembic.config import Config
 
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    from app.resources import package_folder
+
+    config = Config()
+    config.set_main_option("script_location", str(package_folder("migrations")))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logger"] = False
     return config

@@ -4,10 +4,16 @@ Every write is one short transaction so the web pages and several workers (threa
 processes on other machines sharing a PostgreSQL database) never wait long on each other.
 Claiming is a single ``UPDATE … WHERE id = (SELECT … LIMIT 1 [FOR UPDATE SKIP LOCKED])
 RETURNING …``; on SQLite it runs inside ``BEGIN IMMEDIATE`` so two claimers cannot both win.
+
+Every claim carries a fresh random ``claim_token`` (a fencing token): progress, the result,
+a failure or a release are written only ``WHERE claim_token = <the claimer's token>``, so a
+worker that lost its job (re-queued after a restart, taken over by another worker) can no
+longer change it, and a job's final result is written exactly once.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -18,9 +24,9 @@ from app.jobs.models import Job, JobState, utcnow
 _IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 
 
-def _write_session(engine: Engine) -> Session:
+def _write_session(db_engine: Engine) -> Session:
     """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade deadlocks)."""
-    session = Session(engine, expire_on_commit=False)
+    session = Session(db_engine, expire_on_commit=False)
     session.connection(execution_options=_IMMEDIATE)
     return session
 
@@ -37,65 +43,77 @@ def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
     return job
 
 
-def claim_next_job(engine: Engine, worker_id: str) -> Job | None:
-    """Atomically move the oldest queued job to ``running`` for ``worker_id`` and return it."""
+def new_claim_token() -> str:
+    """A fencing token for one claim (128 random bits)."""
+    return secrets.token_hex(16)
+
+
+def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
+    """Atomically move the oldest queued job to ``running`` for ``worker_id`` and return it
+    (with its new ``claim_token``)."""
     oldest = (select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
               .with_for_update(skip_locked=True).scalar_subquery())
     claim = (update(Job).where(Job.id == oldest, Job.state == JobState.QUEUED)
              .values(state=JobState.RUNNING, worker_id=worker_id, attempts=Job.attempts + 1,
-                     started_at=utcnow(), updated_at=utcnow(), progress=0.0,
-                     message="starting")
+                     claim_token=new_claim_token(), started_at=utcnow(), updated_at=utcnow(),
+                     progress=0.0, message="starting", cancel_requested=False)
              .returning(Job)
              .execution_options(synchronize_session=False))
-    with _write_session(engine) as session:
+    with _write_session(db_engine) as session:
         job = session.scalars(claim).one_or_none()
         session.commit()
         return job
 
 
-def _update_running(engine: Engine, job_id: int, **values: Any) -> bool:
-    with _write_session(engine) as session:
+def _update_claimed(db_engine: Engine, job_id: int, token: str, **values: Any) -> bool:
+    """Write ``values`` to a running job only while ``token`` still holds its claim."""
+    with _write_session(db_engine) as session:
         result = session.execute(
-            update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING)
+            update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING,
+                              Job.claim_token == token)
             .values(updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False))
         session.commit()
         return result.rowcount == 1
 
 
-def update_progress(engine: Engine, job_id: int, fraction: float, message: str,
+def update_progress(db_engine: Engine, job_id: int, token: str, fraction: float, message: str,
                     preview_path: str | None = None) -> bool:
-    """Record progress of a running job; False if it is no longer running."""
+    """Record progress of a running job; False if the claim is no longer ``token``'s."""
     values: dict[str, Any] = {"progress": max(0.0, min(1.0, fraction)), "message": message[:200]}
     if preview_path is not None:
         values["preview_path"] = preview_path
-    return _update_running(engine, job_id, **values)
+    return _update_claimed(db_engine, job_id, token, **values)
 
 
-def finish_job(engine: Engine, job_id: int, *, result_path: str, thumb_path: str | None,
-               width: int, height: int) -> bool:
-    """Mark a running job succeeded with its result files."""
-    return _update_running(engine, job_id, state=JobState.SUCCEEDED, progress=1.0,
+def finish_job(db_engine: Engine, job_id: int, token: str, *, result_path: str,
+               thumb_path: str | None, width: int, height: int,
+               preview_path: str | None = None) -> bool:
+    """Mark a running job succeeded with its result files (once: the token's claim ends)."""
+    extra = {"preview_path": preview_path} if preview_path else {}
+    return _update_claimed(db_engine, job_id, token, state=JobState.SUCCEEDED, progress=1.0,
                            message="done", result_path=result_path, thumb_path=thumb_path,
-                           width=width, height=height, finished_at=utcnow())
+                           width=width, height=height, finished_at=utcnow(), **extra)
 
 
-def fail_job(engine: Engine, job_id: int, error: str) -> bool:
+def fail_job(db_engine: Engine, job_id: int, token: str, error: str) -> bool:
     """Mark a running job failed with a message a person can read."""
-    return _update_running(engine, job_id, state=JobState.FAILED, error=error,
+    return _update_claimed(db_engine, job_id, token, state=JobState.FAILED, error=error[:2000],
                            message="failed", finished_at=utcnow())
 
 
-def cancel_running_job(engine: Engine, job_id: int) -> bool:
+def cancel_running_job(db_engine: Engine, job_id: int, token: str) -> bool:
     """Mark a running job cancelled (the worker calls this once the engine has stopped)."""
-    return _update_running(engine, job_id, state=JobState.CANCELLED, message="cancelled",
-                           finished_at=utcnow())
+    return _update_claimed(db_engine, job_id, token, state=JobState.CANCELLED,
+                           message="cancelled", finished_at=utcnow())
 
 
-def release_job(engine: Engine, job_id: int) -> bool:
-    """Put a running job back in the queue (the worker is shutting down mid-job)."""
-    return _update_running(engine, job_id, state=JobState.QUEUED, worker_id=None,
-                           progress=0.0, message="waiting in the queue (resumed after restart)")
+def release_job(db_engine: Engine, job_id: int, token: str,
+                message: str = "waiting in the queue (resumed after restart)") -> bool:
+    """Put a running job back in the queue (the worker is stopping, or its engine crashed
+    and the job has attempts left)."""
+    return _update_claimed(db_engine, job_id, token, state=JobState.QUEUED, worker_id=None,
+                           claim_token=None, progress=0.0, message=message[:200])
 
 
 def request_cancel(session: Session, job: Job) -> bool:
@@ -121,14 +139,18 @@ def request_cancel(session: Session, job: Job) -> bool:
     return False
 
 
-def is_cancel_requested(engine: Engine, job_id: int) -> bool:
-    """True when somebody asked to cancel ``job_id`` (or it vanished)."""
-    with Session(engine) as session:
-        flag = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
-        return flag is None or bool(flag)
+def is_cancel_requested(db_engine: Engine, job_id: int, token: str | None = None) -> bool:
+    """True when somebody asked to cancel ``job_id``, it vanished, or (given ``token``) its
+    claim is no longer ``token``'s: in every case its worker should stop."""
+    with Session(db_engine) as session:
+        row = session.execute(select(Job.cancel_requested, Job.claim_token)
+                              .where(Job.id == job_id)).one_or_none()
+    if row is None:
+        return True
+    return bool(row[0]) or (token is not None and row[1] != token)
 
 
-def recover_interrupted_jobs(engine: Engine, max_attempts: int,
+def recover_interrupted_jobs(db_engine: Engine, max_attempts: int,
                              worker_ids: list[str] | None = None) -> int:
     """On start: jobs left ``running`` by a crash go back to the queue, or fail once they
     have used ``max_attempts`` runs. ``worker_ids`` limits this to one machine's workers
@@ -136,16 +158,17 @@ def recover_interrupted_jobs(engine: Engine, max_attempts: int,
     where = [Job.state == JobState.RUNNING]
     if worker_ids is not None:
         where.append(Job.worker_id.in_(worker_ids))
-    with _write_session(engine) as session:
+    with _write_session(db_engine) as session:
         failed = session.execute(
             update(Job).where(*where, Job.attempts >= max_attempts)
             .values(state=JobState.FAILED, message="failed", finished_at=utcnow(),
+                    claim_token=None,
                     error=f"the server stopped during this job {max_attempts} times; "
                           "giving up (try a smaller size or another engine)")
             .execution_options(synchronize_session=False)).rowcount
         requeued = session.execute(
             update(Job).where(*where, Job.attempts < max_attempts)
-            .values(state=JobState.QUEUED, worker_id=None, progress=0.0,
+            .values(state=JobState.QUEUED, worker_id=None, claim_token=None, progress=0.0,
                     message="waiting in the queue (resumed after restart)")
             .execution_options(synchronize_session=False)).rowcount
         session.commit()

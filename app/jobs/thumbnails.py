@@ -23,22 +23,13 @@ def jpeg_bytes(image: Image.Image, max_side: int | None = None, quality: int = 8
     return buffer.getvalue()
 
 
-def save_thumbnail(store: MediaStore, image: Image.Image) -> str:
-    """Write a ~400 px JPEG thumbnail of ``image``; returns its relative path."""
-    rel = store.new_path("thumbs", ".jpg")
+def write_thumbnail(store: MediaStore, image: Image.Image, rel: str) -> str:
+    """Write a ~400 px JPEG thumbnail of ``image`` at ``rel``; returns ``rel``."""
     store.write_atomic(rel, jpeg_bytes(image, THUMB_SIDE))
     return rel
 
 
-def save_preview(store: MediaStore, image: Image.Image, rel: str | None = None) -> str:
-    """Write (or overwrite) a job's intermediate preview JPEG; returns its relative path."""
-    rel = rel or store.new_path("previews", ".jpg")
+def write_preview(store: MediaStore, image: Image.Image, rel: str) -> str:
+    """Write (or overwrite) a job's intermediate preview JPEG at ``rel``; returns ``rel``."""
     store.write_atomic(rel, jpeg_bytes(image, PREVIEW_SIDE, quality=80))
-    return rel
-
-
-def save_poster(store: MediaStore, image: Image.Image) -> str:
-    """Write a full-size poster frame for a video result; returns its relative path."""
-    rel = store.new_path("thumbs", ".jpg")
-    store.write_atomic(rel, jpeg_bytes(image, quality=90))
     return rel

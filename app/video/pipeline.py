@@ -29,15 +29,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from app.engine.api import (CancelToken, FrameStylizer, Progress,
-                            ProgressCallback, StyleOptions, make_frame_stylizer)
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import fit_size
+from app.engine.types import CancelToken, FrameStylizer, Progress, ProgressCallback
+from app.storage import TEMP_PREFIX, fsync_dir, fsync_file
 from app.video.probe import VideoInfo, VideoLimits, inspect_video, open_clip, video_stream
 from app.video.temporal import FlowTracker, TemporalBlender
 
 COPYABLE_AUDIO = ("aac", "mp3")
-GATYS_REFUSAL = "Gatys works on images only; choose AdaIN or MicroAST for video"
+MIN_OUTPUT_SIDE = 16       # the engines' smallest frame side (AdaIN: relu4_1 at 1/8)
 _END = object()
 _POLL = 0.05  # seconds between checks of the cancel token while a queue is full or empty
 
@@ -75,35 +75,33 @@ class _Stage(threading.Thread):
             self.error = exc
 
 
-def stylize_video(src: Path, dst: Path, styles: list[Image.Image], options: StyleOptions,
-                  on_progress: ProgressCallback | None = None,
+def stylize_video(src: Path, dst: Path, stylizer: FrameStylizer, max_side: int,
+                  limits: VideoLimits, on_progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None, batch_size: int | None = None, *,
-                  stabilize: bool = True, limits: VideoLimits | None = None,
-                  timings: dict[str, float] | None = None) -> VideoInfo:
-    """Stylise the clip ``src`` into an MP4 at ``dst`` and describe the result.
+                  stabilize: bool = True, timings: dict[str, float] | None = None) -> VideoInfo:
+    """Stylise the clip ``src`` with ``stylizer`` (its styles already encoded, see
+    :func:`app.engine.dispatch.make_frame_stylizer`) into an MP4 at ``dst``, the longer side
+    at most ``max_side``, and describe the result.
 
     ``stabilize`` turns the optical-flow blending of :mod:`app.video.temporal` on (the
-    default). ``limits`` defaults to the settings' limits; ``timings``, when given, is filled
-    with seconds spent decoding, in optical flow, stylising, blending and encoding. Raises
-    :class:`StyleTransferError` for clips or engines we refuse and :class:`Cancelled` soon
-    after ``cancel`` is set.
+    default); ``timings``, when given, is filled with seconds spent decoding, in optical
+    flow, stylising, blending and encoding. The file is written to a temporary name beside
+    ``dst`` (:data:`app.storage.TEMP_PREFIX`, which the crash sweep knows), fsynced and renamed.
+    Raises :class:`StyleTransferError` for clips we refuse and :class:`Cancelled` soon after
+    ``cancel`` is set.
     """
-    if options.engine.startswith("gatys"):
-        raise StyleTransferError(GATYS_REFUSAL)   # only FEED_FORWARD_ENGINES run video
-    if limits is None:
-        from app.settings import get_settings
-
-        limits = VideoLimits.from_settings(get_settings())
     info = inspect_video(Path(src), limits)
-    stylizer = make_frame_stylizer(styles, options)
-    plan = _make_plan(info, options.max_side)
+    check_output_size(info, max_side)
+    plan = _make_plan(info, max_side)
     batch_size = batch_size or (8 if stylizer.device.type == "cuda" else 2)
     dst = Path(dst)
-    temp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.part.mp4")
+    temp = dst.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}-{dst.name}")
     try:
         audio_codec = _run(Path(src), temp, plan, stylizer, batch_size, stabilize, limits,
                            on_progress, cancel)
+        fsync_file(temp)
         os.replace(temp, dst)
+        fsync_dir(dst.parent)
     finally:
         temp.unlink(missing_ok=True)
     if timings is not None:
@@ -115,6 +113,17 @@ def stylize_video(src: Path, dst: Path, styles: list[Image.Image], options: Styl
     return VideoInfo(width=plan.width, height=plan.height, fps=info.fps,
                      duration=info.duration, frame_count=done, has_audio=audio_codec is not None,
                      audio_codec=audio_codec, rotation=0, container="mp4", video_codec="h264")
+
+
+def check_output_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
+    """The output size of ``info``'s clip at ``max_side``; refuses one whose shorter side
+    would be under :data:`MIN_OUTPUT_SIDE` (too thin for the engines and the optical flow)."""
+    width, height = fit_size(info.width, info.height, max_side)
+    if min(width, height) < MIN_OUTPUT_SIDE:
+        raise StyleTransferError(
+            f"the clip would come out {width}x{height} at {max_side} px; its shorter side must "
+            f"be at least {MIN_OUTPUT_SIDE} px, so choose a larger output size")
+    return width, height
 
 
 def _make_plan(info: VideoInfo, max_side: int) -> _Plan:

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 FLOW_SIDE = 320            # longest side of the frames the flow is computed on
+FLOW_MIN_SIDE = 48         # smaller frames are padded to this before DIS (see safe_dis_flow)
 BLEND_WEIGHT = 0.75        # w above: how much of the warped previous output is kept
 WARP_MODE = "bicubic"      # resampling of the previous output (bilinear blurs more)
 _ERROR_LOW, _ERROR_HIGH = 0.04, 0.10   # warping error (0..1) from fully to not reliable
@@ -87,8 +88,25 @@ class FlowTracker:
         previous, self._previous = self._previous, grey
         if previous is None or previous.shape != grey.shape:
             return None
-        flow = self._dis.calc(grey, previous, None)
+        flow = safe_dis_flow(self._dis, grey, previous)
         return FlowStep(flow=flow, reliability=flow_reliability(grey, previous, flow))
+
+
+def safe_dis_flow(dis: cv2.DISOpticalFlow, current: np.ndarray,
+                  previous: np.ndarray) -> np.ndarray:
+    """DIS flow from ``current`` back to ``previous`` for frames of any size.
+
+    OpenCV's DIS refuses frames under 12 px a side and crashes the process (SIGSEGV) on
+    frames a little larger than that (seen at 8-12 px high, 64 px wide, OpenCV 5.0), so
+    small frames are padded by edge replication to :data:`FLOW_MIN_SIDE` and the flow is
+    cropped back."""
+    height, width = current.shape[:2]
+    pad_y, pad_x = max(0, FLOW_MIN_SIDE - height), max(0, FLOW_MIN_SIDE - width)
+    if pad_y or pad_x:
+        current = cv2.copyMakeBorder(current, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+        previous = cv2.copyMakeBorder(previous, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+    flow = dis.calc(current, previous, None)
+    return np.ascontiguousarray(flow[:height, :width])
 
 
 class TemporalBlender:

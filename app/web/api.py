@@ -10,10 +10,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from app.engine.api import engine_statuses
+from app.engine.registry import BY_NAME
 from app.jobs.models import Job
 from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
-from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.limits import check_rate
 from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import FormDep, create_job
@@ -42,11 +42,11 @@ def own_job(session: SessionDep, job_id: str, owner: str) -> Job:
 
 @router.post("/jobs", status_code=201, response_model=JobOut)
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
-                   store: StoreDep, owner: OwnerDep, form: FormDep) -> JobOut:
-    """Queue a style-transfer job (multipart: ``content`` plus one or more ``style``)."""
+                   store: StoreDep, weights: WeightsDep, owner: OwnerDep,
+                   form: FormDep) -> JobOut:
+    """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
-    job = await create_job(session, store, settings, owner, form.job_request(), form.content,
-                           form.styles, form.style_from)
+    job = await create_job(session, store, settings, weights, owner, form)
     request.app.state.wake_workers()
     return await run_in_threadpool(job_out, session, job, owner)
 
@@ -118,7 +118,13 @@ def gallery(session: SessionDep, owner: OwnerDep,
 
 
 @router.get("/engines", response_model=list[EngineOut])
-def engines() -> list[EngineOut]:
-    """Each engine and whether its weights are installed."""
-    return [EngineOut(name=s.name, label=s.label, ready=s.ready, detail=s.detail,
-                      fix_command=s.fix_command) for s in engine_statuses()]
+def engines(weights: WeightsDep) -> list[EngineOut]:
+    """Each engine, what it does, and whether it is installed on this server."""
+    out = []
+    for status in weights.statuses():
+        spec = BY_NAME[status.name]
+        out.append(EngineOut(name=spec.name, label=spec.label, technical=spec.technical,
+                             summary=spec.summary, mode=spec.mode, video=spec.takes_video,
+                             iterative=spec.iterative, needs_style=spec.needs_style,
+                             ready=status.ready))
+    return out

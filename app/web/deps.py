@@ -1,5 +1,5 @@
 """Typed dependency aliases for the routers: the database session, settings, media store,
-and the visitor's owner id (from the owner cookie, see :mod:`app.web.owner`)."""
+weights store, and the visitor's owner id (from the owner cookie, see :mod:`app.web.owner`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from typing import Annotated, Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.engine.weights import WeightStore
 from app.settings import Settings
 from app.storage import MediaStore
 
+# At most this many requests hold a database session at once; the others wait for a slot on
+# the event loop, not in a worker thread, so a crowd of readers can neither exhaust the
+# connection pool (:func:`app.jobs.db.make_db_engine` lends more than this) nor the thread
+# pool that static files and uploads also need.
+DB_REQUEST_CONCURRENCY = 24
+
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request."""
+    """One database session per request, closed as soon as the route returns (before the
+    response is sent), so a slow client never holds a pooled connection."""
     with request.app.state.session_factory() as session:
         yield session
 
@@ -26,11 +34,17 @@ def get_store(request: Request) -> MediaStore:
     return request.app.state.store
 
 
+def get_weights(request: Request) -> WeightStore:
+    return request.app.state.weights
+
+
 def get_owner(request: Request) -> str:
     return request.state.owner_id
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function",
+                                        max_concurrency=DB_REQUEST_CONCURRENCY)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[MediaStore, Depends(get_store)]
+WeightsDep = Annotated[WeightStore, Depends(get_weights)]
 OwnerDep = Annotated[str, Depends(get_owner)]

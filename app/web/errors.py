@@ -18,9 +18,14 @@ class UploadRejected(StyleTransferError):
         self.status_code = status_code
         self.headers = headers
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        """Keep the status when it crosses a process boundary (uploads are checked in a
+        child process)."""
+        return (type(self), (str(self), self.status_code, self.headers))
+
 
 def status_for(exc: StyleTransferError) -> int:
-    """422 for bad input, 409 when the engine's weights are missing, or the error's own."""
+    """422 for bad input, 409 when an engine's weights are missing, or the error's own."""
     if isinstance(exc, UploadRejected):
         return exc.status_code
     return 409 if isinstance(exc, WeightsMissingError) else 422
@@ -74,6 +79,9 @@ def install_error_handlers(app: FastAPI) -> None:
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
+    from app.web.request_ids import internal_error_handler
+
+    app.add_exception_handler(Exception, internal_error_handler)
     app.add_exception_handler(StyleTransferError, style_transfer_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
@@ -44,12 +44,20 @@ class BodySizeMiddleware:
 
 
 class RateLimiter:
-    """At most ``per_minute`` jobs per client address in any 60 s window (in memory)."""
+    """At most ``per_minute`` jobs per client address in any 60 s window (in memory).
 
-    def __init__(self, per_minute: int) -> None:
+    The table is bounded: it forgets the least recently seen addresses beyond
+    ``max_clients`` (a flood of made-up addresses cannot grow it without limit), and an
+    address whose last job is over a minute old takes no room at all."""
+
+    def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
         self.per_minute = per_minute
-        self._times: dict[str, deque[float]] = defaultdict(deque)
+        self.max_clients = max_clients
+        self._times: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._times)
 
     def check(self, client: str) -> None:
         """Count one job for ``client`` or raise a 429 :class:`UploadRejected`."""
@@ -57,15 +65,25 @@ class RateLimiter:
             return
         now = time.monotonic()
         with self._lock:
-            times = self._times[client]
+            times = self._times.pop(client, None) or deque()
             while times and now - times[0] > 60:
                 times.popleft()
+            self._times[client] = times          # most recently seen last
             if len(times) >= self.per_minute:
                 wait = max(1, math.ceil(60 - (now - times[0])))
                 raise UploadRejected(f"too many jobs: the limit is {self.per_minute} a minute; "
                                      f"try again in {wait} s", status_code=429,
                                      headers={"Retry-After": str(wait)})
             times.append(now)
+            self._forget_old(now)
+
+    def _forget_old(self, now: float) -> None:
+        while len(self._times) > self.max_clients:
+            self._times.popitem(last=False)
+        for client in list(self._times)[:64]:      # oldest first: expire a few each call
+            if self._times[client] and now - self._times[client][-1] <= 60:
+                break
+            del self._times[client]
 
 
 def check_rate(request: Request) -> None:

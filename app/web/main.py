@@ -1,28 +1,30 @@
-"""The web app factory: settings, database, media, worker threads, routers."""
+"""The web app factory: settings, database, media, weights, worker threads, routers."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
+from app.engine.registry import BY_NAME
+from app.engine.weights import WeightStore
+from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
 from app.jobs.sweep import MediaFolderLock, sweep_media
 from app.jobs.worker import WorkerPool, recover_abandoned_jobs
+from app.resources import package_folder
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
-from app.web import api, media, pages
+from app.web import api, health, media, pages
 from app.web.errors import install_error_handlers
 from app.web.limits import BodySizeMiddleware, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
+from app.web.request_ids import RequestIdMiddleware
 from app.web.security import SecurityMiddleware
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def configure_logging() -> None:
@@ -40,17 +42,23 @@ def configure_logging() -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Schema to head, this machine's interrupted jobs back in the queue, crash leftovers
     out of the media folder, workers on; workers off at exit."""
+    from app.isolation import warm_up
+
     settings: Settings = app.state.settings
     configure_logging()
+    # The fork server imports torch once (seconds): start it now, beside the other work.
+    threading.Thread(target=warm_up, name="dreamgen-forkserver", daemon=True).start()
     upgrade_to_head(settings.database_url)
-    engine = make_engine(settings.database_url)
+    db_engine = make_db_engine(settings.database_url)
+    app.state.db_engine = db_engine
     app.state.store = MediaStore(settings.media_dir)
     folder_lock = MediaFolderLock(settings.media_dir)
-    app.state.session_factory = make_session_factory(engine)
-    recover_abandoned_jobs(engine, settings.max_attempts)
-    sweep_media(app.state.store, engine, alone=folder_lock.acquire_alone())
+    app.state.session_factory = make_session_factory(db_engine)
+    recover_abandoned_jobs(db_engine, settings.max_attempts)
+    sweep_media(app.state.store, db_engine, alone=folder_lock.acquire_alone())
     folder_lock.share()
-    pool = WorkerPool(engine, app.state.store, settings)
+    pool = WorkerPool(db_engine, app.state.store, settings, app.state.weights)
+    app.state.workers = pool
     app.state.wake_workers = pool.wake
     if settings.run_worker:
         pool.start()
@@ -58,23 +66,36 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         pool.stop()
-        engine.dispose()
+        db_engine.dispose()
         folder_lock.release()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The dreamgen web app (``uvicorn --factory app.web.main:create_app``)."""
-    app = FastAPI(title="dreamgen", summary="One-click neural style transfer",
+def create_app(settings: Settings | None = None, weights: WeightStore | None = None) -> FastAPI:
+    """The dreamgen web app (``dreamgen serve``, or ``uvicorn --factory
+    app.web.main:create_app``). ``weights`` defaults to the settings' weights store."""
+    app = FastAPI(title="dreamgen", summary="One-click neural style transfer and Deep Dream",
                   lifespan=lifespan)
-    app.state.settings = settings or get_settings()
-    app.state.templates = Jinja2Templates(directory=ROOT / "templates")
-    app.state.rate_limiter = RateLimiter(app.state.settings.rate_limit_per_minute)
+    app.state.settings = settings = settings or get_settings()
+    app.state.weights = weights or WeightStore.from_settings(settings)
+    app.state.templates = Jinja2Templates(directory=package_folder("templates"))
+    app.state.templates.env.globals["engine_spec"] = BY_NAME.get
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.workers = None
     app.add_middleware(BodySizeMiddleware)
     app.add_middleware(OwnerCookieMiddleware)
-    app.add_middleware(SecurityMiddleware)       # outermost: headers on every response
+    app.add_middleware(SecurityMiddleware)       # headers on every response
+    app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies.strip():
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Only these addresses may say who the client is (X-Forwarded-For / -Proto).
+        app.add_middleware(ProxyHeadersMiddleware,
+                           trusted_hosts=[h.strip() for h in settings.trusted_proxies.split(",")
+                                          if h.strip()])
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(media.router)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     return app

@@ -11,7 +11,9 @@ import secrets
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from app.web.asgi import HTTPMiddleware, editing_headers
 
 OWNER_COOKIE = "dreamgen_owner"
 ONE_YEAR_S = 365 * 24 * 3600
@@ -37,27 +39,19 @@ def _served_over_https(scope: Scope) -> bool:
     return scope.get("scheme") == "https" or public_url.lower().startswith("https://")
 
 
-class OwnerCookieMiddleware:
+class OwnerCookieMiddleware(HTTPMiddleware):
     """Put the visitor's owner id in ``request.state.owner_id``, minting one if needed."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         owner = _cookie_value(scope)
         is_new = not _valid(owner)
         owner = secrets.token_urlsafe(24) if is_new else owner
         scope.setdefault("state", {})["owner_id"] = owner
 
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and is_new:
+        def set_cookie(headers: MutableHeaders) -> None:
+            if is_new:
                 secure = "; Secure" if _served_over_https(scope) else ""
-                MutableHeaders(scope=message).append(
-                    "set-cookie", f"{OWNER_COOKIE}={owner}; Max-Age={ONE_YEAR_S}; Path=/; "
-                                  f"HttpOnly; SameSite=Lax{secure}")
-            await send(message)
+                headers.append("set-cookie", f"{OWNER_COOKIE}={owner}; Max-Age={ONE_YEAR_S}; "
+                                             f"Path=/; HttpOnly; SameSite=Lax{secure}")
 
-        await self.app(scope, receive, send_with_cookie)
+        await self.app(scope, receive, editing_headers(send, set_cookie))

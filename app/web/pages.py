@@ -8,11 +8,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.engine.api import engine_statuses
 from app.engine.errors import StyleTransferError
+from app.engine.registry import BY_NAME
+from app.engine.weights import WeightStore
 from app.jobs.queue import delete_job, get_job, get_job_by_share_token, list_gallery, request_cancel
 from app.web.api import MAX_PAGE, PER_PAGE, find_job, own_job
-from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.schemas import job_out
@@ -31,30 +32,36 @@ def base_url(request: Request, public_url: str) -> str:
     return (public_url or str(request.base_url)).rstrip("/")
 
 
-def create_context(session: SessionDep, style_from: str | None) -> dict[str, Any]:
+def installed_engines(weights: WeightStore) -> list[Any]:
+    """The registry's specs of the engines this server can run (what the page offers)."""
+    return [BY_NAME[s.name] for s in weights.statuses() if s.ready]
+
+
+def create_context(session: SessionDep, weights: WeightStore,
+                   style_from: str | None) -> dict[str, Any]:
     reuse = get_job(session, style_from) if style_from else None
     if reuse is not None and reuse.state != "succeeded":
         reuse = None
-    return {"engines": engine_statuses(), "reuse": reuse}
+    return {"engines": installed_engines(weights), "reuse": reuse}
 
 
 @router.get("/", response_class=HTMLResponse)
 def create_page(request: Request, session: SessionDep, settings: SettingsDep,
-                style_from: str | None = None) -> Response:
+                weights: WeightsDep, style_from: str | None = None) -> Response:
     return render(request, "create.html", settings=settings,
-                  **create_context(session, style_from))
+                  **create_context(session, weights, style_from))
 
 
 @router.post("/create")
 async def create_from_form(request: Request, session: SessionDep, settings: SettingsDep,
-                           store: StoreDep, owner: OwnerDep, form: FormDep) -> Response:
+                           store: StoreDep, weights: WeightsDep, owner: OwnerDep,
+                           form: FormDep) -> Response:
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
         check_rate(request)
-        job = await create_job(session, store, settings, owner, form.job_request(),
-                               form.content, form.styles, form.style_from)
+        job = await create_job(session, store, settings, weights, owner, form)
     except StyleTransferError as exc:
-        context = await run_in_threadpool(create_context, session, form.style_from)
+        context = await run_in_threadpool(create_context, session, weights, form.style_from)
         response = render(request, "create.html", status_code=status_for(exc),
                           settings=settings, error=str(exc), **context)
         response.headers.update(getattr(exc, "headers", None) or {})

@@ -66,11 +66,17 @@ ERRORS = {code: {"model": ErrorOut} for code in (403, 404, 409, 413, 415, 422, 4
 
 
 class EngineOut(BaseModel):
+    """An engine as the API shows it (``ready``: installed on this server)."""
+
     name: str
     label: str
+    technical: str
+    summary: str
+    mode: Literal["style", "dream"]
+    video: bool
+    iterative: bool
+    needs_style: bool
     ready: bool
-    detail: str
-    fix_command: str
 
 
 def media_url(rel: str | None, version: datetime | None = None) -> str | None:

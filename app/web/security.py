@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from app.web.asgi import HTTPMiddleware, editing_headers
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
        # server-computed sizes only (progress width, aspect ratio); never a <style> element
@@ -61,29 +63,21 @@ def is_cross_site(scope: Scope, public_url: str) -> bool:
     return origin.lower() not in allowed
 
 
-class SecurityMiddleware:
+class SecurityMiddleware(HTTPMiddleware):
     """Refuse cross-site state changes (403) and add the security headers to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = DOCS_CSP if scope["path"].startswith(DOCS_PATHS) else CSP
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("content-security-policy", policy)
-                for name, value in HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
+        def add_headers(headers: MutableHeaders) -> None:
+            headers.setdefault("content-security-policy", policy)
+            for name, value in HEADERS.items():
+                headers.setdefault(name, value)
 
+        send = editing_headers(send, add_headers)
         public_url = scope["app"].state.settings.public_url
         if scope["method"] not in SAFE_METHODS and is_cross_site(scope, public_url):
             response = JSONResponse({"detail": CROSS_SITE_MESSAGE}, status_code=403)
-            await response(scope, receive, send_with_headers)
+            await response(scope, receive, send)
             return
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, send)

@@ -1,25 +1,31 @@
-"""Upload validation: real type from the bytes, full decode, byte and pixel limits.
+"""Upload validation: real type from the bytes, full decode in a child process, limits.
 
-Images are decoded completely (:func:`app.engine.images.load_image`, with Pillow's
-decompression-bomb guard), turned upright from their EXIF orientation and stored as a fresh,
-metadata-free re-encode, so a served upload never carries GPS or other EXIF. Clips (MP4, MOV,
-WebM, MKV, AVI, animated GIF) are checked by :func:`app.video.probe.inspect_video` before they
-are kept. Nothing is stored for a refused file.
+Each uploaded file is streamed to a temporary file in the media folder (never more than the
+byte limit is read). Then one child process (:func:`app.isolation.run_isolated`) checks them
+all: images are decoded completely (Pillow's decompression-bomb guard, the megapixel limit;
+style images no larger than the engines use), turned upright from their EXIF orientation and
+re-encoded without metadata, so a served upload never carries GPS or other EXIF; clips (MP4,
+MOV, WebM, MKV, AVI, animated GIF) go through :func:`app.video.probe.inspect_video` and the
+output-size check. A decoder that crashes (a hostile file) kills only that child: the upload is
+refused with a 422 and the server carries on; the child's memory goes back to the system when
+it exits. Nothing is stored for a refused file.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from fastapi import UploadFile
 from PIL import Image
 
-from app.engine.images import load_image
 from app.settings import Settings
-from app.storage import MediaStore
+from app.storage import MediaStore, fsync_dir, fsync_file
+from app.video.probe import VideoLimits
 from app.web.errors import UploadRejected
 
 try:  # HEIC/HEIF photos from phones, when pillow-heif is installed
@@ -34,6 +40,33 @@ CHUNK = 1024 * 1024
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif")
 VIDEO_SUFFIXES = {"mp4": ".mp4", "matroska": ".mkv", "gif": ".gif", "avi": ".avi"}
 ACCEPTED = "JPEG, PNG, WebP, GIF or HEIC"
+STYLE_STORE_SIDE = 2048     # style images are kept no larger than any engine uses them
+CHECK_TIMEOUT_S = 120.0
+CRASHED = ("{what} made our decoder crash, so it is damaged or built to attack it; it was "
+           "not kept")
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """One file for the checking child: where its bytes are and what it must be."""
+
+    raw_path: str
+    clean_path: str             # where an image's clean re-encode goes
+    role: Literal["content", "style"]
+    what: str                   # "the content file", "style image 2", ...
+    max_megapixels: float
+    video_limits: VideoLimits
+    output_side: int            # the requested output size (clip geometry)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the child found: the file's kind, the suffix to store it under, its size."""
+
+    kind: Literal["image", "video"]
+    suffix: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True)
@@ -46,20 +79,21 @@ class StoredUpload:
     height: int
 
 
-async def read_limited(upload: UploadFile, settings: Settings, what: str) -> bytes:
-    """The upload's bytes, reading no further than one byte past ``max_upload_mb``."""
+async def save_raw(upload: UploadFile, path: Path, settings: Settings, what: str) -> None:
+    """Stream ``upload`` into ``path``, reading no further than one chunk past the
+    ``max_upload_mb`` limit (413) and refusing an empty file (422)."""
     limit = settings.max_upload_mb * 1024 * 1024
-    chunks: list[bytes] = []
     size = 0
-    while chunk := await upload.read(CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise UploadRejected(f"{what} is larger than the {settings.max_upload_mb} MiB limit",
-                                 status_code=413)
-        chunks.append(chunk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UploadRejected(f"{what} is larger than the {settings.max_upload_mb} MiB "
+                                     "limit", status_code=413)
+            out.write(chunk)
     if size == 0:
         raise UploadRejected(f"{what} is an empty file")
-    return b"".join(chunks)
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -77,11 +111,13 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def is_animated_gif(data: bytes) -> bool:
+def is_animated_gif(path: Path) -> bool:
+    from app.engine.images import DECODE_ERRORS
+
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(path) as image:
             return getattr(image, "n_frames", 1) > 1
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (Image.DecompressionBombError, *DECODE_ERRORS):
         return False
 
 
@@ -93,15 +129,34 @@ def check_free_disk(store: MediaStore, settings: Settings) -> None:
                              status_code=507)
 
 
-def store_image(store: MediaStore, data: bytes, what: str, settings: Settings) -> StoredUpload:
-    """Decode ``data`` fully and keep an upright, metadata-free re-encode of it."""
-    kind = sniff_image(data)
-    if kind is None:
-        raise UploadRejected(f"{what} is not an image we accept ({ACCEPTED})", 415)
+# ----------------------------------------------------------------------------- in the child
+def inspect_uploads(checks: list[UploadCheck]) -> list[Checked]:
+    """Check every file of one request (runs in a child process)."""
+    return [inspect_upload(check) for check in checks]
+
+
+def inspect_upload(check: UploadCheck) -> Checked:
+    """Decode and validate one file; an image's clean re-encode goes to ``clean_path``."""
+    raw = Path(check.raw_path)
+    with open(raw, "rb") as handle:
+        head = handle.read(16)
+    kind = sniff_image(head)
+    if kind is not None and not (check.role == "content" and kind == "gif"
+                                 and is_animated_gif(raw)):
+        return _clean_image(check, kind)
+    if check.role == "style":
+        raise UploadRejected(f"{check.what} is not an image we accept ({ACCEPTED})", 415)
+    return _check_clip(check)
+
+
+def _clean_image(check: UploadCheck, kind: str) -> Checked:
+    from app.engine.images import load_image
+
     if kind == "heif" and not HEIF_SUPPORTED:
-        raise UploadRejected(f"{what} is HEIC, which this server cannot read; "
+        raise UploadRejected(f"{check.what} is HEIC, which this server cannot read; "
                              "upload a JPEG or PNG", 415)
-    image = load_image(data, what, settings.max_image_megapixels)
+    max_side = STYLE_STORE_SIDE if check.role == "style" else None
+    image = load_image(Path(check.raw_path), check.what, check.max_megapixels, max_side)
     clean = Image.new("RGB", image.size)     # a fresh image: no EXIF, ICC, text chunks
     clean.paste(image)
     buffer = io.BytesIO()
@@ -111,38 +166,80 @@ def store_image(store: MediaStore, data: bytes, what: str, settings: Settings) -
     else:
         clean.save(buffer, "PNG")
         suffix = ".png"
-    rel = store.save_upload(buffer.getvalue(), suffix)
-    return StoredUpload(rel, "image", clean.width, clean.height)
+    Path(check.clean_path).write_bytes(buffer.getvalue())
+    return Checked("image", suffix, clean.width, clean.height)
 
 
-def store_video(store: MediaStore, data: bytes, settings: Settings) -> StoredUpload:
-    """Check the clip with the video probe (limits, decodable) and keep it."""
+def _check_clip(check: UploadCheck) -> Checked:
+    from app.video.pipeline import check_output_size
     from app.video.probe import inspect_video, sniff_container
 
-    probe_rel = store.new_path("uploads", ".bin")
-    temp = store.temp_path_for(probe_rel)
+    container = sniff_container(Path(check.raw_path))
+    if container is None:
+        raise UploadRejected(f"{check.what} is not an image ({ACCEPTED}) or a video "
+                             "(MP4, MOV, WebM, MKV, AVI, animated GIF)", 415)
+    info = inspect_video(Path(check.raw_path), check.video_limits)
+    check_output_size(info, check.output_side)
+    return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height)
+
+
+# ----------------------------------------------------------------------------- in the server
+def store_uploads(store: MediaStore, settings: Settings, raws: list[tuple[Path, str, str]],
+                  output_side: int) -> list[StoredUpload]:
+    """Check the raw files ``raws`` — (temporary path, role, what) with the content first —
+    in a child process and keep clean copies under ``uploads/``; returns them in order.
+    Raises :class:`UploadRejected` for anything refused; removes every temporary file."""
+    from app.isolation import ChildCrashed, ChildTimedOut, run_isolated
+    from app.video.probe import VideoLimits
+
+    limits = VideoLimits.from_settings(settings)
+    checks = [UploadCheck(str(raw), str(raw.with_name(raw.name + ".clean")), role, what,
+                          settings.max_image_megapixels, limits, output_side)
+              for raw, role, what in raws]
+    stored: list[StoredUpload] = []
     try:
-        temp.write_bytes(data)
-        container = sniff_container(temp)
-        if container is None:
-            raise UploadRejected(f"the content file is not an image ({ACCEPTED}) or a video "
-                                 "(MP4, MOV, WebM, MKV, AVI, animated GIF)", 415)
-        info = inspect_video(temp, settings)
-        rel = store.new_path("uploads", VIDEO_SUFFIXES[container])
-        store.write_atomic(rel, data)
+        try:
+            found = run_isolated(inspect_uploads, checks, timeout_s=CHECK_TIMEOUT_S)
+        except ChildCrashed:
+            what = raws[0][2] if len(raws) == 1 else "one of the files"
+            raise UploadRejected(CRASHED.format(what=what[:1].upper() + what[1:])) from None
+        except ChildTimedOut:
+            raise UploadRejected("checking the files took too long; they were not kept") \
+                from None
+        for check, result in zip(checks, found):
+            rel = store.new_path("uploads", result.suffix)
+            source = Path(check.clean_path if result.kind == "image" else check.raw_path)
+            _commit(store, source, rel)
+            stored.append(StoredUpload(rel, result.kind, result.width, result.height))
+    except BaseException:
+        store.remove([s.rel for s in stored])
+        raise
     finally:
-        temp.unlink(missing_ok=True)
-    return StoredUpload(rel, "video", info.width, info.height)
+        for check in checks:
+            Path(check.raw_path).unlink(missing_ok=True)
+            Path(check.clean_path).unlink(missing_ok=True)
+    return stored
 
 
-def store_content(store: MediaStore, data: bytes, settings: Settings) -> StoredUpload:
-    """The content file: an image, or a clip (an animated GIF counts as a clip)."""
-    kind = sniff_image(data)
-    if kind is not None and not (kind == "gif" and is_animated_gif(data)):
-        return store_image(store, data, "the content image", settings)
-    return store_video(store, data, settings)
+def _commit(store: MediaStore, source: Path, rel: str) -> None:
+    """Move a checked file to its final name durably (fsync, rename, fsync the folder)."""
+    final = store.path(rel)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fsync_file(source)
+    os.replace(source, final)
+    fsync_dir(final.parent)
+
+
+def copy_stored(store: MediaStore, rel: str) -> StoredUpload:
+    """A fresh copy of an already checked upload (a reused style), so deleting the job it
+    came from never breaks the new one."""
+    source = store.path(rel)
+    copy = store.new_path("uploads", source.suffix)
+    store.write_atomic(copy, source.read_bytes())
+    with Image.open(store.path(copy)) as image:
+        width, height = image.size
+    return StoredUpload(copy, "image", width, height)
 
 
 def style_label(index: int, count: int) -> str:
     return "the style image" if count == 1 else f"style image {index + 1}"
-

@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.jobs import queue
-from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
+from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
 from app.jobs.models import JobState
 from app.storage import MediaStore
 from tests.weights.support import shared_dir
@@ -36,7 +36,7 @@ def test_worker_process_runs_queued_jobs_and_stops_on_sigterm(tmp_path: Path) ->
     upgrade_to_head(url)
     store = MediaStore(data / "media")
     media = shared_dir("media")
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     with make_session_factory(engine)() as session:
         jobs = [queue.enqueue_job(session, owner_id="o", kind="image", engine="microast",
                                   options={"alpha": 1.0, "max_side": 64},

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs import queue
-from app.jobs.db import make_engine, make_session_factory, upgrade_to_head
+from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
 from app.jobs.models import Job, JobState
 from tests.postgres_server import PostgresServer
 
@@ -29,7 +29,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Engine, sessionm
     else:
         url = request.getfixturevalue("postgres").new_database()
     upgrade_to_head(url)
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     yield engine, make_session_factory(engine)
     engine.dispose()
 
@@ -43,7 +43,7 @@ def _enqueue(factory: sessionmaker[Session], n: int, **overrides: object) -> lis
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    engine = make_db_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
@@ -60,8 +60,8 @@ def test_claims_oldest_first_and_each_job_once_across_threads(db) -> None:
             with lock:
                 claimed.append(job.id)
             assert job.state == JobState.RUNNING and job.attempts == 1
-            queue.finish_job(engine, job.id, result_path="results/r.png", thumb_path=None,
-                             width=8, height=8)
+            queue.finish_job(engine, job.id, job.claim_token, result_path="results/r.png",
+                             thumb_path=None, width=8, height=8)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
     for thread in threads:
@@ -84,10 +84,13 @@ def test_progress_finish_and_gallery(db) -> None:
     first, second, hidden = _enqueue(factory, 2) + _enqueue(factory, 1, visibility="unlisted")
     for job in (first, second, hidden):
         claimed = queue.claim_next_job(engine, "w")
-        assert queue.update_progress(engine, claimed.id, 0.5, "frame 1 of 2")
-        assert queue.finish_job(engine, claimed.id, result_path="results/x.png",
+        token = claimed.claim_token
+        assert queue.update_progress(engine, claimed.id, token, 0.5, "frame 1 of 2")
+        assert queue.finish_job(engine, claimed.id, token, result_path="results/x.png",
                                 thumb_path="thumbs/x.jpg", width=64, height=48)
-    assert not queue.update_progress(engine, first.id, 0.9, "late")  # finished: refused
+        assert not queue.finish_job(engine, claimed.id, token, result_path="results/y.png",
+                                    thumb_path=None, width=1, height=1)   # written once
+    assert not queue.update_progress(engine, first.id, token, 0.9, "late")  # finished: refused
     with factory() as session:
         listed, total = queue.list_gallery(session, page=1, per_page=1)
         assert total == 2 and [j.id for j in listed] == [second.id]
@@ -101,7 +104,7 @@ def test_progress_finish_and_gallery(db) -> None:
 def test_cancel_queued_is_immediate_and_running_is_flagged(db) -> None:
     engine, factory = db
     running, waiting = _enqueue(factory, 2)
-    queue.claim_next_job(engine, "w")
+    token = queue.claim_next_job(engine, "w").claim_token
     with factory() as session:
         job = queue.get_job(session, waiting.public_id)
         assert queue.request_cancel(session, job) and job.state == JobState.CANCELLED
@@ -109,7 +112,7 @@ def test_cancel_queued_is_immediate_and_running_is_flagged(db) -> None:
         assert not queue.is_cancel_requested(engine, job.id)
         assert queue.request_cancel(session, job) and job.state == JobState.RUNNING
     assert queue.is_cancel_requested(engine, running.id)
-    assert queue.cancel_running_job(engine, running.id)
+    assert queue.cancel_running_job(engine, running.id, token)
     with factory() as session:
         job = queue.get_job(session, running.public_id)
         assert job.state == JobState.CANCELLED
@@ -143,8 +146,34 @@ def test_release_job_puts_it_back_first_in_line(db) -> None:
     engine, factory = db
     first, _ = _enqueue(factory, 2)
     claimed = queue.claim_next_job(engine, "w")
-    assert queue.release_job(engine, claimed.id)
-    assert queue.claim_next_job(engine, "w").id == first.id
+    assert queue.release_job(engine, claimed.id, claimed.claim_token)
+    again = queue.claim_next_job(engine, "w")
+    assert again.id == first.id and again.claim_token != claimed.claim_token
+
+
+def test_a_stale_claim_can_no_longer_write(db) -> None:
+    """Fencing: once a job was re-queued and claimed again, the first claimer's token is
+    worthless: its progress, result, failure and release are all refused."""
+    engine, factory = db
+    (job,) = _enqueue(factory, 1)
+    first = queue.claim_next_job(engine, "w1")
+    assert queue.recover_interrupted_jobs(engine, max_attempts=3) == 1   # "w1 died"
+    second = queue.claim_next_job(engine, "w2")
+    assert second.id == first.id and second.claim_token != first.claim_token
+    stale = first.claim_token
+    assert not queue.update_progress(engine, job.id, stale, 0.7, "late progress")
+    assert not queue.finish_job(engine, job.id, stale, result_path="results/late.png",
+                                thumb_path=None, width=1, height=1)
+    assert not queue.fail_job(engine, job.id, stale, "late failure")
+    assert not queue.release_job(engine, job.id, stale)
+    assert queue.is_cancel_requested(engine, job.id, stale)      # so w1 would stop
+    assert not queue.is_cancel_requested(engine, job.id, second.claim_token)
+    assert queue.finish_job(engine, job.id, second.claim_token, result_path="results/ok.png",
+                            thumb_path=None, width=8, height=8)
+    with factory() as session:
+        done = queue.get_job(session, job.public_id)
+        assert (done.state, done.result_path, done.attempts) == (
+            JobState.SUCCEEDED, "results/ok.png", 2)
 
 
 def test_delete_returns_media_paths_and_running_jobs_are_cancelled_instead(db) -> None:

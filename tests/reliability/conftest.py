@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from tests.reliability.server import ServerProcess
+
+if TYPE_CHECKING:
+    from app.engine.weights import WeightStore
+    from app.settings import Settings
 from tests.web.conftest import client, make_settings, paused_client  # noqa: F401 (fixtures)
 
 
@@ -30,21 +34,20 @@ def server_factory(tmp_path: Path, shared_weights: Path) -> Iterator[type]:
 
 
 @pytest.fixture
-def adain_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                  shared_weights: Path) -> Iterator[dict[str, Path]]:
-    """Seeded AdaIN checkpoints in the weights cache folder, with the registry entries' pinned
-    SHA-256 and size swapped for the generated files' (loading and verification still run)."""
-    from app.engine import weights
-    from app.settings import get_settings
+def adain_weights(tmp_path: Path) -> dict[str, Path]:
+    """Seeded AdaIN checkpoints in a weights cache folder (see :func:`trusting`)."""
     from tests.checkpoints import write_adain_checkpoints
 
-    cache = tmp_path / "weights-cache"
-    paths = write_adain_checkpoints(cache)
-    for name, path in paths.items():
-        entry = replace(weights.REGISTRY[name], sha256=weights.file_sha256(path),
-                        size=path.stat().st_size)
-        monkeypatch.setitem(weights.REGISTRY, name, entry)
-    monkeypatch.setenv("DREAMGEN_WEIGHTS_CACHE_DIR", str(cache))
-    get_settings.cache_clear()
-    yield paths
-    get_settings.cache_clear()
+    return write_adain_checkpoints(tmp_path / "weights-cache")
+
+
+def trusting(settings: "Settings", checkpoints: dict[str, Path]) -> "WeightStore":
+    """The settings' weights store with the pinned SHA-256 and size of ``checkpoints``'
+    registry entries swapped for the generated files' (lookup, verification and loading
+    still run, in the engine processes too: the pins travel with the store)."""
+    from app.engine import weights
+
+    pins = tuple(replace(f, sha256=weights.file_sha256(checkpoints[f.name]),
+                         size=checkpoints[f.name].stat().st_size)
+                 if f.name in checkpoints else f for f in weights.WEIGHT_FILES)
+    return replace(weights.WeightStore.from_settings(settings), pins=pins)

@@ -13,13 +13,14 @@ from PIL import Image
 from app.settings import Settings
 from app.web.main import create_app
 from tests.conftest import png_bytes
+from tests.reliability.conftest import trusting
 from tests.web.conftest import image_files, submit, wait_for
 
 
 def test_an_adain_job_runs_end_to_end(adain_weights: dict[str, Path],
                                       make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(weights_cache_dir=adain_weights["adain/decoder.pth"].parents[1])
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, trusting(settings, adain_weights))) as client:
         engines = {e["name"]: e["ready"] for e in client.get("/api/engines").json()}
         assert engines["adain"], engines
         created = submit(client, image_files(None, png_bytes(seed=6)), engine="adain",
@@ -36,12 +37,16 @@ def test_an_adain_job_runs_end_to_end(adain_weights: dict[str, Path],
 def test_a_tampered_adain_checkpoint_is_refused(adain_weights: dict[str, Path],
                                                 make_settings: Callable[..., Settings]) -> None:
     """The verification path is live: one changed byte and AdaIN is not ready any more."""
+    settings = make_settings(run_worker=False,
+                             weights_cache_dir=adain_weights["adain/decoder.pth"].parents[1])
+    store = trusting(settings, adain_weights)
     decoder = adain_weights["adain/decoder.pth"]
     data = bytearray(decoder.read_bytes())
     data[-1] ^= 0xFF
     decoder.write_bytes(bytes(data))
-    with TestClient(create_app(make_settings(run_worker=False))) as client:
+    with TestClient(create_app(settings, store)) as client:
         engines = {e["name"]: e for e in client.get("/api/engines").json()}
         assert not engines["adain"]["ready"]
         refused = submit(client, engine="adain")
-        assert refused.status_code == 409 and "dreamgen weights" in refused.json()["detail"]
+        assert refused.status_code == 409
+        assert "not installed on this server" in refused.json()["detail"]

@@ -16,7 +16,6 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 MEDIA = (REPO / ".." / "shared" / "media").resolve()
-WEIGHTS = (REPO / ".." / "shared" / "weights").resolve()
 PAN_CLIP = MEDIA / "pan_24fps_2s.mp4"
 
 

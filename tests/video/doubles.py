@@ -10,7 +10,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from app.engine.api import StyleOptions
 
 
 class StandInStylizer:
@@ -42,16 +41,3 @@ class StandInStylizer:
                                   align_corners=False)
             out = out + self.flicker * noise
         return out.clamp(0, 1)
-
-
-def use_stand_in(monkeypatch, stylizer: StandInStylizer) -> list[StyleOptions]:
-    """Make ``stylize_video`` build ``stylizer`` instead of a real engine; returns the list of
-    options it was asked for."""
-    asked: list[StyleOptions] = []
-
-    def fake_make(styles, options):
-        asked.append(options)
-        return stylizer
-
-    monkeypatch.setattr("app.video.pipeline.make_frame_stylizer", fake_make)
-    return asked

@@ -1,4 +1,4 @@
-"""End to end with the real MicroAST weights (../shared/weights): the shared pan clip in,
+"""End to end with the real MicroAST weights (bundled with the package): the shared pan clip in,
 a stylised MP4 with its sound out, flickering at most half as much as per-frame output."""
 
 from __future__ import annotations
@@ -7,34 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.engine.images import load_image
-from app.settings import get_settings
+from app.engine.dispatch import make_frame_stylizer
+from app.engine.weights import WeightStore
 from app.video.pipeline import iter_frames, stylize_video
 from app.video.probe import VideoLimits, inspect_video
 from app.video.temporal import sharpness, temporal_instability
-from tests.video.clips import WEIGHTS, media
+from tests.video.clips import media
 
 
-@pytest.fixture
-def microast_weights(monkeypatch):
-    if not (WEIGHTS / "microast").is_dir():
-        pytest.fail(f"the MicroAST weights are missing from {WEIGHTS}; these tests need "
-                    "../shared/weights beside the repository", pytrace=False)
-    monkeypatch.setenv("DREAMGEN_WEIGHTS_DIR", str(WEIGHTS))
-    get_settings.cache_clear()
-    yield WEIGHTS
-    get_settings.cache_clear()
-
-
-def test_pan_clip_with_microast(tmp_path: Path, pan_clip: Path, microast_weights) -> None:
+def test_pan_clip_with_microast(tmp_path: Path, pan_clip: Path) -> None:
     style = load_image(media("ihc.png"))
     options = StyleOptions(engine="microast", max_side=128, device="cpu")
+    store = WeightStore(cache_dir=tmp_path / "cache")     # the bundled MicroAST weights
+    stylizer = make_frame_stylizer([style], options, store)
     outputs = {}
     for stabilize in (False, True):
         out = tmp_path / f"out_{stabilize}.mp4"
-        info = stylize_video(pan_clip, out, [style], options, stabilize=stabilize,
-                             limits=VideoLimits())
+        info = stylize_video(pan_clip, out, stylizer, options.max_side, VideoLimits(),
+                             stabilize=stabilize)
         check = inspect_video(out, VideoLimits())
         assert (check.frame_count, check.fps, check.width, check.height) == (48, 24.0, 128, 96)
         assert check.has_audio and check.audio_codec == "aac" and info.frame_count == 48

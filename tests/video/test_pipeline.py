@@ -12,19 +12,19 @@ import av
 import numpy as np
 import pytest
 
-from app.engine.api import Progress, StyleOptions
+from app.engine.types import Progress
 from app.engine.errors import Cancelled, StyleTransferError
 from app.video.pipeline import extract_poster, iter_frames, stylize_video
 from app.video.probe import VideoLimits
 from tests.video.clips import pan_frames, write_clip, write_gif
-from tests.video.doubles import StandInStylizer, use_stand_in
+from tests.video.doubles import StandInStylizer
 
-OPTIONS = StyleOptions(engine="microast", max_side=128)
+MAX_SIDE = 128
 LIMITS = VideoLimits()
 
 
-def _run(src: Path, dst: Path, **kwargs):
-    return stylize_video(src, dst, [], kwargs.pop("options", OPTIONS), limits=LIMITS, **kwargs)
+def _run(stylizer: StandInStylizer, src: Path, dst: Path, **kwargs):
+    return stylize_video(src, dst, stylizer, MAX_SIDE, LIMITS, **kwargs)
 
 
 def _streams(path: Path) -> dict:
@@ -56,10 +56,9 @@ def _top_level_boxes(path: Path) -> list[str]:
 def test_pan_clip_keeps_frames_rate_duration_and_sound(tmp_path: Path, pan_clip: Path,
                                                        monkeypatch) -> None:
     stylizer = StandInStylizer()
-    use_stand_in(monkeypatch, stylizer)
     reports: list[Progress] = []
     out = tmp_path / "out.mp4"
-    info = _run(pan_clip, out, on_progress=reports.append, batch_size=4)
+    info = _run(stylizer, pan_clip, out, on_progress=reports.append, batch_size=4)
     source, result = _streams(pan_clip), _streams(out)
     assert result["frames"] == 48 and info.frame_count == 48
     assert result["rate"] == pytest.approx(24.0)
@@ -80,11 +79,11 @@ def test_pan_clip_keeps_frames_rate_duration_and_sound(tmp_path: Path, pan_clip:
 
 
 def test_sound_in_another_codec_is_reencoded_to_aac(tmp_path: Path, monkeypatch) -> None:
-    use_stand_in(monkeypatch, StandInStylizer())
+    stylizer = StandInStylizer()
     src = write_clip(tmp_path / "in.mkv", pan_frames("coffee.png", (96, 64), 24),
                      tone_hz=440.0, audio_codec="libopus", container="matroska")
     out = tmp_path / "out.mp4"
-    info = _run(src, out)
+    info = _run(stylizer, src, out)
     result = _streams(out)
     assert info.audio_codec == "aac" and result["audio"][0] == "aac"
     assert result["audio"][1] == pytest.approx(1.0, abs=0.06)
@@ -92,7 +91,7 @@ def test_sound_in_another_codec_is_reencoded_to_aac(tmp_path: Path, monkeypatch)
 
 
 def test_rotated_clip_comes_out_upright(tmp_path: Path, monkeypatch) -> None:
-    use_stand_in(monkeypatch, StandInStylizer(identity=True))
+    stylizer = StandInStylizer(identity=True)
     upright = np.zeros((96, 64, 3), np.uint8)        # portrait: bright top, dark bottom
     upright[:48] = (230, 40, 40)
     upright[48:] = (20, 20, 120)
@@ -100,7 +99,7 @@ def test_rotated_clip_comes_out_upright(tmp_path: Path, monkeypatch) -> None:
     src = write_clip(tmp_path / "phone.mp4", [stored] * 6, rotation=90)
     assert next(iter_frames(src))[:10].mean() > next(iter_frames(src))[-10:].mean()
     out = tmp_path / "out.mp4"
-    info = _run(src, out)
+    info = _run(stylizer, src, out)
     frame = next(iter_frames(out))
     assert (info.width, info.height, info.rotation) == (64, 96, 0)
     assert frame.shape[:2] == (96, 64)
@@ -110,10 +109,10 @@ def test_rotated_clip_comes_out_upright(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_animated_gif_becomes_an_mp4_without_sound(tmp_path: Path, monkeypatch) -> None:
-    use_stand_in(monkeypatch, StandInStylizer())
+    stylizer = StandInStylizer()
     src = write_gif(tmp_path / "in.gif", pan_frames("chelsea.png", (80, 60), 10), fps=10)
     out = tmp_path / "out.mp4"
-    info = _run(src, out)
+    info = _run(stylizer, src, out)
     result = _streams(out)
     assert result["frames"] == 10 and result["audio"] is None and not info.has_audio
     assert result["video_seconds"] == pytest.approx(1.0, abs=0.1)
@@ -123,7 +122,6 @@ def test_animated_gif_becomes_an_mp4_without_sound(tmp_path: Path, monkeypatch) 
 def test_cancel_stops_promptly_and_leaves_nothing(tmp_path: Path, pan_clip: Path,
                                                   monkeypatch) -> None:
     stylizer = StandInStylizer()
-    use_stand_in(monkeypatch, stylizer)
     cancel = threading.Event()
 
     def on_progress(report: Progress) -> None:
@@ -131,7 +129,7 @@ def test_cancel_stops_promptly_and_leaves_nothing(tmp_path: Path, pan_clip: Path
             cancel.set()
 
     with pytest.raises(Cancelled):
-        _run(pan_clip, tmp_path / "out.mp4", on_progress=on_progress, cancel=cancel,
+        _run(stylizer, pan_clip, tmp_path / "out.mp4", on_progress=on_progress, cancel=cancel,
              batch_size=2)
     assert stylizer.frames_seen <= 6
     assert list(tmp_path.iterdir()) == []
@@ -139,24 +137,26 @@ def test_cancel_stops_promptly_and_leaves_nothing(tmp_path: Path, pan_clip: Path
 
 
 def test_engine_failure_leaves_no_file(tmp_path: Path, pan_clip: Path, monkeypatch) -> None:
-    use_stand_in(monkeypatch, StandInStylizer(fail_at_call=3))
+    stylizer = StandInStylizer(fail_at_call=3)
     with pytest.raises(RuntimeError, match="stand-in engine failure"):
-        _run(pan_clip, tmp_path / "out.mp4")
+        _run(stylizer, pan_clip, tmp_path / "out.mp4")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_gatys_is_refused_for_video(tmp_path: Path, pan_clip: Path) -> None:
-    with pytest.raises(StyleTransferError, match="Gatys works on images only"):
-        _run(pan_clip, tmp_path / "out.mp4", options=StyleOptions(engine="gatys"))
+def test_a_clip_too_thin_at_the_output_size_is_refused(tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "thin.mp4", pan_frames("coffee.png", (400, 16), 10))
+    stylizer = StandInStylizer()
+    with pytest.raises(StyleTransferError, match="shorter side must be at least 16 px"):
+        stylize_video(src, tmp_path / "out.mp4", stylizer, 64, LIMITS)
+    assert stylizer.calls == 0 and [p.name for p in tmp_path.iterdir()] == ["thin.mp4"]
 
 
 def test_clip_over_the_limits_is_refused_before_work(tmp_path: Path, pan_clip: Path,
                                                      monkeypatch) -> None:
     stylizer = StandInStylizer()
-    use_stand_in(monkeypatch, stylizer)
     with pytest.raises(StyleTransferError, match="limit is 10"):
-        stylize_video(pan_clip, tmp_path / "out.mp4", [], OPTIONS,
-                      limits=VideoLimits(max_frames=10))
+        stylize_video(pan_clip, tmp_path / "out.mp4", stylizer, MAX_SIDE,
+                      VideoLimits(max_frames=10))
     assert stylizer.calls == 0 and list(tmp_path.iterdir()) == []
 
 
@@ -169,7 +169,7 @@ def test_poster_is_a_frame_about_one_second_in(pan_clip: Path) -> None:
 
 
 def test_variable_frame_rate_keeps_each_frames_time(tmp_path: Path, monkeypatch) -> None:
-    use_stand_in(monkeypatch, StandInStylizer())
+    stylizer = StandInStylizer()
     stamps = [0, 1, 2, 4, 5, 8, 9, 12, 13, 14]           # in 1/24 s: gaps of 1, 2 and 3
     src = tmp_path / "vfr.mp4"
     with av.open(str(src), mode="w", format="mp4") as out:
@@ -182,7 +182,7 @@ def test_variable_frame_rate_keeps_each_frames_time(tmp_path: Path, monkeypatch)
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
     out_path = tmp_path / "out.mp4"
-    _run(src, out_path)
+    _run(stylizer, src, out_path)
 
     def times(path: Path) -> list[float]:
         with av.open(str(path)) as clip:
@@ -215,7 +215,7 @@ def test_decoding_runs_only_a_bounded_distance_ahead(tmp_path: Path, pan_clip: P
                 ahead.append(len(decoded))
             return super().stylize_frames(frames)
 
-    use_stand_in(monkeypatch, StuckFirstBatch())
-    _run(pan_clip, tmp_path / "out.mp4", batch_size=2)
+    stylizer = StuckFirstBatch()
+    _run(stylizer, pan_clip, tmp_path / "out.mp4", batch_size=2)
     assert len(decoded) == 48
     assert ahead[0] <= 8 + 2 + 1

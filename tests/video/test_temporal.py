@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from app.engine.api import StyleOptions
+from app.engine.options import StyleOptions
 from app.video.pipeline import iter_frames, stylize_video
 from app.video.probe import VideoLimits
 from app.video.temporal import (FlowStep, FlowTracker, TemporalBlender, sharpness,
                                 temporal_instability, warp_tensor)
 from tests.video.clips import pan_frames, photo, static_frames, write_clip
-from tests.video.doubles import StandInStylizer, use_stand_in
+from tests.video.doubles import StandInStylizer
 
 
 def _textured(height: int = 64, width: int = 96) -> np.ndarray:
@@ -86,10 +86,9 @@ def test_stabilised_video_flickers_half_as_much_without_blur(tmp_path: Path, mon
     src = write_clip(tmp_path / f"{kind}.mp4", frames)
     outputs = {}
     for stabilize in (False, True):
-        use_stand_in(monkeypatch, StandInStylizer(flicker=0.04, seed=3))
         out = tmp_path / f"out_{stabilize}.mp4"
-        stylize_video(src, out, [], StyleOptions(max_side=128), stabilize=stabilize,
-                      limits=VideoLimits())
+        stylize_video(src, out, StandInStylizer(flicker=0.04, seed=3), 128, VideoLimits(),
+                      stabilize=stabilize)
         outputs[stabilize] = list(iter_frames(out))
     inputs = list(iter_frames(src))
     naive = temporal_instability(inputs, outputs[False])

@@ -120,24 +120,24 @@ def test_engine_errors_fail_the_job_with_the_message(paused_client: TestClient) 
     engine = paused_client.app.state.session_factory.kw["bind"]
     worker = Worker(engine, store, paused_client.app.state.settings, "test", threading.Event())
     worker.run_job(claim_next_job(engine, "test"))
+    worker.engine_process.close()
     done = paused_client.get(f"/api/jobs/{job_id}").json()
     assert done["state"] == "failed" and "does not exist" in done["error"]
 
 
 def test_unexpected_exceptions_are_logged_and_shown_as_internal_errors(
         paused_client: TestClient, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the GPU caught fire")
-
-    monkeypatch.setattr("app.jobs.worker.stylize_image", broken)
-    job_id = submit(paused_client).json()["id"]
+    monkeypatch.setenv("DREAMGEN_TEST_ENGINE_FAULT", "raise@72")
+    job_id = submit(paused_client, size=72).json()["id"]
     engine = paused_client.app.state.session_factory.kw["bind"]
     worker = Worker(engine, paused_client.app.state.store, paused_client.app.state.settings,
                     "test", threading.Event())
     with caplog.at_level("ERROR", logger="dreamgen.worker"):
         worker.run_job(claim_next_job(engine, "test"))
+    worker.engine_process.close()
     done = paused_client.get(f"/api/jobs/{job_id}").json()
     assert done["state"] == "failed"
-    assert done["error"] == "internal error: RuntimeError: the GPU caught fire"
-    assert any(r.exc_info and "crashed" in r.getMessage() for r in caplog.records)
+    assert done["error"] == "internal error: RuntimeError: the GPU caught fire (test fault)"
+    logged = [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]
+    assert logged and "Traceback" in logged[0] and "_inject_fault" in logged[0]
     assert "internal error: RuntimeError" in paused_client.get(f"/jobs/{job_id}").text

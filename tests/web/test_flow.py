@@ -129,12 +129,18 @@ def test_gallery_pages_newest_first(paused_client: TestClient) -> None:
     assert "Video" in html and 'href="/gallery?page=2"' in html
 
 
-def test_engines_endpoint_and_create_page_show_readiness(client: TestClient) -> None:
+def test_the_create_page_offers_only_installed_engines_in_plain_words(
+        client: TestClient) -> None:
     engines = {e["name"]: e for e in client.get("/api/engines").json()}
     assert engines["microast"]["ready"] and not engines["adain"]["ready"]
+    assert (engines["microast"]["label"], engines["microast"]["video"]) == ("Fast", True)
+    assert engines["gatys-lite"]["iterative"] and not engines["gatys-lite"]["video"]
     page = client.get("/").text
-    assert re.search(r'<option value="adain" disabled>[^<]*needs `dreamgen weights download`', page)
-    assert re.search(r'<option value="microast" >', page)
+    offered = re.findall(r'<option value="([\w-]+)"', page)
+    assert offered[:3] == ["auto", "microast", "gatys-lite"] and "adain" not in offered
+    assert re.search(r'<option value="microast"[^>]*>Fast</option>', page)
+    assert "MicroAST (Wang et al., AAAI 2023)" in page          # the technical name, as a hint
+    assert "dreamgen weights" not in page and "`" not in page   # no shell commands for users
     assert "dreamgen_owner" in client.cookies
 
 

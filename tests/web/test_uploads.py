@@ -21,12 +21,20 @@ BAD_INPUTS = {
     "bad style": (dict(files=image_files(None, b"GIF89a nonsense")), 422, "style image"),
     "missing style": (dict(files=image_files()[:1]), 422, "at least one style"),
     "unknown engine": (dict(engine="picasso"), 422, "unknown engine 'picasso'"),
-    "alpha too big": (dict(alpha=1.5), 422, "between 0 and 1"),
-    "alpha negative": (dict(alpha=-0.1), 422, "between 0 and 1"),
+    "alpha too big": (dict(alpha=1.5), 422, "style strength must be at most 1, not 1.5"),
+    "alpha negative": (dict(alpha=-0.1), 422, "style strength must be at least 0"),
+    "alpha not a number": (dict(alpha="nan"), 422, "style strength must be a finite number"),
+    "alpha infinite": (dict(alpha="inf"), 422, "style strength must be a finite number"),
+    "weights nan": (dict(style_weights="nan"), 422, "style weights must be a finite number"),
+    "weights inf": (dict(style_weights="inf"), 422, "style weights must be a finite number"),
+    "weights overflow": (dict(style_weights="1e308,1e308",
+                              files=image_files(None, png_bytes(seed=3), png_bytes(seed=4))),
+                         422, "style weights are too large"),
     "size too big": (dict(size=99999), 422, "output size"),
     "weights count": (dict(style_weights="1,2"), 422, "2 style weights given for 1"),
     "weights text": (dict(style_weights="a,b"), 422, "not numbers"),
-    "no weights for engine": (dict(engine="adain"), 409, "dreamgen weights download"),
+    "no weights for engine": (dict(engine="adain"), 409,
+                              "the Classic engine is not installed on this server; ask its admin"),
     "bad visibility": (dict(visibility="secret"), 422, "public or unlisted"),
 }
 
@@ -104,7 +112,7 @@ def test_animated_gif_counts_as_a_video_and_static_gif_as_an_image(
     gatys = submit(paused_client, [("content", ("a.gif", animated.getvalue(), "image/gif")),
                                    ("style", ("s.png", png_bytes(), "image/png"))],
                    engine="gatys-lite")
-    assert gatys.status_code == 422 and "images only" in gatys.json()["detail"]
+    assert gatys.status_code == 422 and "works on pictures only" in gatys.json()["detail"]
     assert job_count(paused_client) == 2
 
 

@@ -1,0 +1,229 @@
+"""Running one job's engine work: what the worker's child process does.
+
+:func:`execute_job` loads a job's images, runs the engine or the video pipeline, and writes the
+result, its thumbnail (and a clip's poster) to the paths the worker chose, reporting progress
+through a callback. It never touches the database: the worker thread in the parent records
+what it reports (:mod:`app.jobs.runner`). :func:`serve_jobs` is the child's main loop.
+
+Everything a job needs arrives in its :class:`JobSpec` (paths, options, limits, the weights
+store), because the child is forked from the fork server and shares nothing else.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+# Heavy imports at the top on purpose: the fork server preloads this module, so every job
+# child starts with torch, OpenCV and PyAV already imported.
+import torch  # noqa: F401
+from PIL import Image
+
+from app.engine.dispatch import make_frame_stylizer, stylize_image
+from app.engine.errors import Cancelled, StyleTransferError
+from app.engine.images import load_image
+from app.engine.options import StyleOptions, parse_options
+from app.engine.types import CancelToken, Progress
+from app.engine.weights import WeightStore
+from app.jobs.thumbnails import jpeg_bytes, write_preview, write_thumbnail
+from app.storage import MediaStore
+from app.video.probe import VideoLimits
+
+log = logging.getLogger("dreamgen.worker")
+
+PROGRESS_INTERVAL_S = 0.25      # at most 4 progress messages a second
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where the job's files go (relative to the media folder), chosen by the worker so it
+    can remove them whatever happens to the child."""
+
+    result: str
+    thumb: str
+    preview: str
+    poster: str | None = None
+
+    def all(self) -> list[str]:
+        return [p for p in (self.result, self.thumb, self.preview, self.poster) if p]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a child needs to run one job."""
+
+    job_id: int
+    public_id: str
+    kind: str                      # "image" or "video"
+    options: dict[str, Any]        # the stored user options, engine resolved
+    content_path: str
+    style_paths: tuple[str, ...]
+    outputs: OutputPaths
+    media_root: str
+    device: str
+    weights: WeightStore
+    max_megapixels: float
+    video_limits: VideoLimits
+    pause_before_rename_s: float = 0.0   # TEST ONLY: DREAMGEN_TEST_PAUSE_BEFORE_RENAME
+    fault_for_tests: str = ""            # TEST ONLY: DREAMGEN_TEST_ENGINE_FAULT matched
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a finished job made."""
+
+    result_path: str
+    thumb_path: str
+    width: int
+    height: int
+    preview_path: str | None = None
+
+
+# A progress message: (fraction in 0..1, message, whether the preview file was rewritten).
+ProgressMessage = tuple[float, str, bool]
+
+
+class ProgressThrottle:
+    """Turns the engines' :class:`Progress` reports into at most 4 messages a second;
+    previews are written as small JPEGs to the job's preview path."""
+
+    def __init__(self, store: MediaStore, preview_path: str,
+                 send: Callable[[ProgressMessage], None]) -> None:
+        self.store, self.preview_path, self.send = store, preview_path, send
+        self._sent_at = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if progress.preview is None and progress.fraction < 1.0 and \
+                now - self._sent_at < PROGRESS_INTERVAL_S:
+            return
+        self._sent_at = now
+        wrote = False
+        if progress.preview is not None:
+            write_preview(self.store, progress.preview, self.preview_path)
+            wrote = True
+        self.send((progress.fraction * 0.98, progress.message, wrote))
+
+
+def execute_job(spec: JobSpec, send: Callable[[ProgressMessage], None],
+                cancel: CancelToken) -> JobResult:
+    """Run ``spec``'s engine work; raises :class:`StyleTransferError` (shown to the user),
+    :class:`Cancelled`, or anything else (an internal error)."""
+    if spec.fault_for_tests:
+        _inject_fault(spec)
+    store = MediaStore(Path(spec.media_root))
+    options = parse_options(spec.options, device=spec.device,
+                            max_megapixels=spec.max_megapixels)
+    report = ProgressThrottle(store, spec.outputs.preview, send)
+    styles = [load_image(store.path(rel), "the style image" if len(spec.style_paths) == 1
+                         else f"style image {i + 1}", spec.max_megapixels)
+              for i, rel in enumerate(spec.style_paths)]
+    if spec.kind == "video":
+        return _run_video(spec, store, styles, options, report, cancel)
+    return _run_image(spec, store, styles, options, report, cancel)
+
+
+def _inject_fault(spec: JobSpec) -> None:
+    """TEST ONLY (``DREAMGEN_TEST_ENGINE_FAULT``): fail the way broken native code does."""
+    log.warning("job %s: %s in the engine process on purpose (test hook)", spec.public_id,
+                spec.fault_for_tests)
+    if spec.fault_for_tests == "segfault":
+        ctypes.string_at(0)          # a real SIGSEGV, as a broken native decoder causes
+    elif spec.fault_for_tests == "abort":
+        os.abort()                   # SIGABRT, as a failed assertion in C++ causes
+    raise RuntimeError("the GPU caught fire (test fault)")
+
+
+def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
+               options: StyleOptions, report: ProgressThrottle,
+               cancel: CancelToken) -> JobResult:
+    content = load_image(store.path(spec.content_path), "the content image",
+                         spec.max_megapixels)
+    result = stylize_image(content, styles, options, spec.weights, on_progress=report,
+                           cancel=cancel)
+    clean = Image.new("RGB", result.size)   # no metadata of any kind in the PNG
+    clean.paste(result.convert("RGB"))
+    buffer = io.BytesIO()
+    clean.save(buffer, "PNG", optimize=False)
+    store.write_atomic(spec.outputs.result, _writer(buffer.getvalue(), spec.pause_before_rename_s))
+    write_thumbnail(store, clean, spec.outputs.thumb)
+    return JobResult(spec.outputs.result, spec.outputs.thumb, clean.width, clean.height)
+
+
+def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
+               options: StyleOptions, report: ProgressThrottle,
+               cancel: CancelToken) -> JobResult:
+    from app.video.pipeline import extract_poster, stylize_video
+
+    dst = store.path(spec.outputs.result)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    stylizer = make_frame_stylizer(styles, options, spec.weights)
+    info = stylize_video(store.path(spec.content_path), dst, stylizer, options.max_side,
+                         spec.video_limits, on_progress=report, cancel=cancel)
+    poster = extract_poster(dst)
+    poster_rel = spec.outputs.poster or spec.outputs.preview
+    store.write_atomic(poster_rel, jpeg_bytes(poster, quality=90))
+    write_thumbnail(store, poster, spec.outputs.thumb)
+    report.send((0.99, "finishing", False))
+    return JobResult(spec.outputs.result, spec.outputs.thumb, info.width, info.height,
+                     preview_path=poster_rel)
+
+
+def _writer(data: bytes, pause_s: float) -> Callable[[Path], None]:
+    """Writes ``data`` to the temporary file; TEST ONLY: ``pause_s`` seconds then pass before
+    the rename, so the crash tests can kill the server while a result is half-way to its
+    final name (``DREAMGEN_TEST_PAUSE_BEFORE_RENAME``). Never set it in production."""
+    def write(temp: Path) -> None:
+        temp.write_bytes(data)
+        if pause_s > 0:
+            log.warning("pausing %.1f s before renaming %s (test hook)", pause_s, temp.name)
+            time.sleep(pause_s)
+    return write
+
+
+# ----------------------------------------------------------------------------- the child
+def serve_jobs(conn: Any, cancel: Any) -> None:
+    """The engine child's main loop: take a :class:`JobSpec` from ``conn``, run it, answer
+    ``("done", JobResult)``, ``("failed", message)``, ``("cancelled", "")`` or ``("error",
+    description)``, with ``("progress", ProgressMessage)`` on the way. ``cancel`` is a
+    multiprocessing event the parent sets to stop the running job. Ends when the parent
+    closes the pipe (or sends ``None``)."""
+    _configure_child_logging()
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):
+            return
+        if spec is None:
+            return
+        try:
+            result = execute_job(spec, lambda message: conn.send(("progress", message)), cancel)
+            answer: tuple[str, Any] = ("done", result)
+        except Cancelled:
+            answer = ("cancelled", "")
+        except StyleTransferError as exc:
+            answer = ("failed", str(exc))
+        except (BrokenPipeError, EOFError):
+            return                       # the parent is gone: nobody to answer
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
+            answer = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        try:
+            conn.send(answer)
+        except (BrokenPipeError, OSError):
+            return
+
+
+def _configure_child_logging() -> None:
+    logger = logging.getLogger("dreamgen")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

@@ -1,0 +1,136 @@
+"""The engine child process a worker thread supervises.
+
+Each worker thread owns one :class:`EngineProcess`: a child forked from the fork server
+(:mod:`app.isolation`) that keeps the engines warm between jobs and runs one job at a time
+(:func:`app.jobs.execute.serve_jobs`). The thread sends a :class:`~app.jobs.execute.JobSpec`,
+relays progress, sets the child's cancel event when the job is cancelled or the worker stops,
+and learns how the job ended as an :class:`Outcome`. If the child dies — a segfault in a
+decoder, an abort, the kernel's out-of-memory killer — the outcome is ``crashed`` and the next
+job gets a fresh child; the web server and the worker thread carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+from app.isolation import context, describe_exit
+from app.jobs.execute import JobResult, JobSpec, ProgressMessage, serve_jobs
+
+log = logging.getLogger("dreamgen.worker")
+
+POLL_S = 0.2                 # how often the thread looks at the pipe, the child and cancel
+CANCEL_GRACE_S = 5.0         # a cancelled child that has not stopped by then is killed
+CLOSE_GRACE_S = 3.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended in the child: ``succeeded`` (with ``result``), ``failed`` (``message``
+    is for the user), ``cancelled``, ``error`` (``message`` has the traceback) or ``crashed``
+    (``message`` says how the child died)."""
+
+    kind: Literal["succeeded", "failed", "cancelled", "error", "crashed"]
+    message: str = ""
+    result: JobResult | None = None
+
+
+class EngineProcess:
+    """One child process that runs jobs; started on first use, replaced after a crash."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._process: Any = None
+        self._conn: Any = None
+        self._cancel: Any = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        self._discard()
+        ctx = context()
+        parent, child = ctx.Pipe()
+        self._cancel = ctx.Event()
+        self._process = ctx.Process(target=serve_jobs, args=(child, self._cancel), daemon=True,
+                                    name=f"dreamgen-engine-{self.name}")
+        self._process.start()
+        child.close()
+        self._conn = parent
+        log.info("engine process %s started (pid %s)", self.name, self._process.pid)
+
+    def run(self, spec: JobSpec, on_progress: Callable[[ProgressMessage], None],
+            should_stop: Callable[[], bool]) -> Outcome:
+        """Run ``spec`` in the child. ``on_progress`` gets each progress message;
+        ``should_stop`` is polled and, once true, the child is asked to cancel (and killed
+        if it has not stopped within :data:`CANCEL_GRACE_S`)."""
+        self._ensure_started()
+        self._cancel.clear()
+        try:
+            self._conn.send(spec)
+        except (BrokenPipeError, OSError):
+            return self._crashed()
+        cancelled_at: float | None = None
+        while True:
+            if cancelled_at is None and should_stop():
+                cancelled_at = time.monotonic()
+                self._cancel.set()
+            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                log.warning("engine process %s did not stop within %.0f s; killing it",
+                            self.name, CANCEL_GRACE_S)
+                self._kill()
+                return Outcome("cancelled")
+            try:
+                ready = self._conn.poll(POLL_S)
+                message = self._conn.recv() if ready else None
+            except (EOFError, OSError):
+                return self._crashed()
+            if message is None:
+                if not self._process.is_alive():
+                    return self._crashed()
+                continue
+            kind, payload = message
+            if kind == "progress":
+                on_progress(payload)
+            elif kind == "done":
+                return Outcome("succeeded", result=payload)
+            else:
+                return Outcome(kind, message=payload)
+
+    def _crashed(self) -> Outcome:
+        process = self._process
+        process.join(5)
+        how = describe_exit(process.exitcode)
+        log.error("engine process %s (pid %s) %s", self.name, process.pid, how)
+        self._discard()
+        return Outcome("crashed", message=how)
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(5)
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._process = self._conn = self._cancel = None
+
+    def close(self) -> None:
+        """Ask the child to exit; kill it if it does not within a few seconds."""
+        if self._process is None:
+            return
+        try:
+            self._conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self._process.join(CLOSE_GRACE_S)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+        self._discard()
