@@ -5,7 +5,12 @@ process it happens in. Such work runs in a child forked from a clean *fork serve
 standard library's ``forkserver`` start method): the server imports the heavy libraries once
 (:data:`PRELOAD`), so each child starts in milliseconds with them loaded, and a child that
 dies takes nothing else with it. A child gets everything it needs as arguments (paths,
-limits, settings values): it shares no state with the web process.
+limits, settings values): it shares no state with the web process, and it dies with it
+(:func:`die_with_parent`).
+
+As in every program that uses multiprocessing's fork server, a script that starts the app
+itself must guard its start with ``if __name__ == "__main__":`` (``dreamgen serve`` and
+``python -m uvicorn`` do), because each child imports the main module again.
 
 :func:`run_isolated` runs one call in a fresh child (uploads are decoded this way; the child's
 memory is returned to the system when it exits). :mod:`app.jobs.runner` keeps one long-lived
@@ -17,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+import traceback
 from multiprocessing.context import BaseContext
 from typing import Any, Callable
 
@@ -66,6 +72,25 @@ def context() -> BaseContext:
         return _CONTEXT
 
 
+def die_with_parent() -> None:
+    """Make this child die when its parent does (Linux ``PR_SET_PDEATHSIG``).
+
+    A child's parent is the fork server, which exits when the web or worker process that
+    started it dies — SIGKILL included. Without this, a child busy in an engine (or paused
+    in a test hook) would outlive a killed server and could write files after its restart.
+    """
+    import ctypes
+    import os
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)          # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):          # not Linux: the pipe to the parent still ends it
+        return
+    if os.getppid() == 1:                      # the parent died before prctl took effect
+        os._exit(1)
+
+
 def warm_up() -> None:
     """Start the fork server now (it imports torch once: seconds), not at the first upload."""
     from multiprocessing import forkserver
@@ -76,7 +101,7 @@ def warm_up() -> None:
 
 def run_isolated(function: Callable[..., Any], *args: Any, timeout_s: float = 120.0) -> Any:
     """``function(*args)`` in a fresh child process; its return value, or the exception it
-    raised (re-raised here). Raises :class:`ChildCrashed` if the child dies and
+    raised (re-raised here, with the child's traceback text in ``child_traceback``). Raises :class:`ChildCrashed` if the child dies and
     :class:`ChildTimedOut` (after killing it) if it takes longer than ``timeout_s``.
     ``function``, ``args``, the result and exceptions must be picklable."""
     ctx = context()
@@ -104,9 +129,11 @@ def run_isolated(function: Callable[..., Any], *args: Any, timeout_s: float = 12
 
 
 def _call(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    die_with_parent()
     try:
         result = (True, function(*args))
     except BaseException as exc:  # handed to the parent, which raises it
+        exc.child_traceback = traceback.format_exc()   # travels in the exception's __dict__
         result = (False, exc)
     try:
         sender.send(result)

@@ -1,12 +1,15 @@
-"""Load benchmark: how the pages hold up while the worker is busy.
+"""Load benchmark: how the pages hold up while the worker is busy, and under a crowd.
 
     .venv/bin/python -m bench.load [--jobs 50] [--videos 3] [--size 64]
+                                   [--readers 250] [--requests 2000]
 
-Starts the real server (uvicorn subprocess, one CPU worker, ../shared/weights) on a temporary
+Starts the real server (``dreamgen serve`` in a subprocess, one CPU worker) on a temporary
 data folder, reads GET /gallery 100 times while idle, then sends ``--jobs`` uploads at once
 (``--videos`` of them the 2 s clip ../shared/media/pan_24fps_2s.mp4) and reads GET /gallery
-one request after another until every job has finished. Prints the latency percentiles idle
-and under load, the upload times, the jobs' wall time and the count of 5xx answers.
+one request after another until every job has finished. Then ``--readers`` concurrent
+clients make ``--requests`` GETs in all of /api/gallery, /gallery, /jobs/<id> and
+/api/jobs/<id> (the gallery now full), and one more job must still complete afterwards.
+Prints latency percentiles, upload times, the jobs' wall time, errors and 5xx answers.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.conftest import SHARED, png_bytes
+from tests.conftest import png_bytes
+from tests.shared import SHARED
 from tests.reliability.server import ServerProcess
+
+if TYPE_CHECKING:
+    from tests.reliability.crowd import CrowdResult
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -59,6 +67,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--videos", type=int, default=3)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--readers", type=int, default=250)
+    parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
     clip = (SHARED / "media" / "pan_24fps_2s.mp4").read_bytes()
     with tempfile.TemporaryDirectory() as folder:
@@ -84,6 +94,7 @@ def main() -> None:
                         break
                 wall = time.perf_counter() - started
                 states = [client.get(f"/api/jobs/{i}").json()["state"] for i in ids]
+                crowd, after = crowd_run(server, client, ids, args)
         finally:
             server.stop()
         log = server.log()
@@ -97,6 +108,32 @@ def main() -> None:
     print(f"GET /gallery busy     {percentiles(busy)}")
     print(f"5xx answers           {sum(s >= 500 for s in statuses)} of {len(statuses)}; "
           f"'database is locked' in the log: {log.count('database is locked')}")
+    print(f"crowd: {args.readers} concurrent readers, {len(crowd.statuses)} requests in "
+          f"{crowd.wall_s:.1f} s ({len(crowd.statuses) / crowd.wall_s:.0f}/s)")
+    print(f"  latency             {percentiles(crowd.latencies)}")
+    print(f"  errors              {crowd.failures} (5xx or no answer); statuses "
+          f"{sorted(set(crowd.statuses))} {'; '.join(sorted(set(crowd.errors)))}")
+    print(f"  a job after it      {after}")
+
+
+def crowd_run(server: ServerProcess, client: httpx.Client, ids: list[str],
+              args: argparse.Namespace) -> tuple["CrowdResult", str]:
+    """The crowd of readers over the full gallery, then one more job to the end."""
+    from tests.reliability.crowd import read_crowd
+
+    shown = ids[:8]
+    paths = ["/api/gallery", "/gallery", *(f"/jobs/{i}" for i in shown),
+             *(f"/api/jobs/{i}" for i in shown)]
+    crowd = read_crowd(server.url, paths, readers=args.readers, total=args.requests)
+    code, _, job_id = upload(server.url, 0, 0, args.size, b"")
+    deadline = time.monotonic() + 300
+    state = "not created" if code != 201 else "queued"
+    while job_id and time.monotonic() < deadline:
+        state = client.get(f"/api/jobs/{job_id}").json()["state"]
+        if state in FINISHED:
+            break
+        time.sleep(0.2)
+    return crowd, state
 
 
 if __name__ == "__main__":

@@ -194,7 +194,10 @@ def serve_jobs(conn: Any, cancel: Any) -> None:
     ``("done", JobResult)``, ``("failed", message)``, ``("cancelled", "")`` or ``("error",
     description)``, with ``("progress", ProgressMessage)`` on the way. ``cancel`` is a
     multiprocessing event the parent sets to stop the running job. Ends when the parent
-    closes the pipe (or sends ``None``)."""
+    closes the pipe (or sends ``None``), and dies with it."""
+    from app.isolation import die_with_parent
+
+    die_with_parent()
     _configure_child_logging()
     while True:
         try:

@@ -119,6 +119,9 @@ def video_stream(container: av.container.InputContainer) -> av.VideoStream:
     """The clip's main picture stream (cover art does not count)."""
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
+            if stream.codec_context is None:     # a codec FFmpeg does not know: damaged
+                raise StyleTransferError("the video's picture stream cannot be decoded "
+                                         "(an unknown codec, or the file is damaged)")
             return stream
     raise StyleTransferError("the file has no video stream (is it a sound file?)")
 

@@ -33,6 +33,39 @@ def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
             + _chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + _chunk(b"IEND", b""))
 
 
+def png_with_chunks(*chunks: tuple[bytes, bytes], side: int = 8) -> bytes:
+    """A valid small RGB PNG with ``chunks`` (type, data) placed before its image data."""
+    header = side.to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    rows = b"".join(b"\x00" + bytes(3 * side) for _ in range(side))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + b"".join(_chunk(kind, data) for kind, data in chunks)
+            + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b""))
+
+
+def iccp_bomb() -> bytes:
+    """An ICC profile chunk whose 40 KB inflate to 40 MB (Pillow's limit is far lower)."""
+    return png_with_chunks((b"iCCP", b"bomb\x00\x00" + zlib.compress(b"\x00" * 40_000_000, 9)))
+
+
+def ztxt_bomb() -> bytes:
+    """A compressed text chunk whose 40 KB inflate to 40 MB."""
+    return png_with_chunks((b"zTXt", b"Comment\x00\x00" + zlib.compress(b"a" * 40_000_000, 9)))
+
+
+def many_ztxt_chunks(count: int = 200) -> bytes:
+    """``count`` text chunks of 512 KB each once inflated: 100 MB of text in all, over
+    Pillow's per-image text budget."""
+    chunk = b"Comment\x00\x00" + zlib.compress(b"a" * 512 * 1024, 9)
+    return png_with_chunks(*[(b"zTXt", chunk)] * count)
+
+
+def png_cut_in_metadata() -> bytes:
+    """``head -c 3000 chelsea.png``: the file ends inside a text chunk, before any pixels."""
+    from tests.shared import shared_file
+
+    return shared_file("media/chelsea.png").read_bytes()[:3000]
+
+
 def gif_with_frames(count: int = 5000, side: int = 4) -> bytes:
     """An animated GIF with thousands of tiny frames (alternating, so none are merged)."""
     frames = [Image.new("P", (side, side), i % 2) for i in range(count)]
@@ -171,6 +204,18 @@ REFUSED: dict[str, Refused] = {
                                        415, "not an image"),
     "ffconcat to http": Refused(lambda: ffconcat("http://127.0.0.1:9/a.mp4"), "clip.mov",
                                 415, "not an image"),
+    "png cut inside a metadata chunk": Refused(png_cut_in_metadata, "chelsea.png", 422,
+                                               "damaged or truncated"),
+    "png cut inside a metadata chunk as style": Refused(png_cut_in_metadata, "chelsea.png",
+                                                        422, "damaged or truncated",
+                                                        field="style"),
+    "iccp decompression bomb": Refused(iccp_bomb, "icc.png", 422, "damaged or truncated"),
+    "iccp decompression bomb as style": Refused(iccp_bomb, "icc.png", 422,
+                                                "damaged or truncated", field="style"),
+    "ztxt decompression bomb": Refused(ztxt_bomb, "text.png", 422, "damaged or truncated"),
+    "200 ztxt chunks": Refused(many_ztxt_chunks, "texts.png", 422, "damaged or truncated"),
+    "200 ztxt chunks as style": Refused(many_ztxt_chunks, "texts.png", 422,
+                                        "damaged or truncated", field="style"),
     "mp4 without a video stream": Refused(audio_only_mp4, "song.mp4", 422,
                                           "no video stream"),
     "10-hour silent mp4": Refused(ten_hour_mp4, "long.mp4", 422, "10:00:00 long"),

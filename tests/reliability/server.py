@@ -1,5 +1,6 @@
-"""The real dreamgen server in a subprocess (``uvicorn --factory app.web.main:create_app``)
-on a free port, for the crash and load tests and bench/load.py."""
+"""The real dreamgen server in a subprocess, started the README's way (``dreamgen serve``,
+here ``python -m app.cli serve``) on a free port, for the crash and load tests and
+bench/load.py."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``uvicorn app.web.main:create_app`` in a subprocess on a free port, with its log in a
-    file; killed with SIGKILL (a power cut) or stopped with SIGTERM."""
+    """``dreamgen serve`` in a subprocess on a free port, with its log in a file; killed with
+    SIGKILL (a power cut) or stopped with SIGTERM."""
 
     def __init__(self, data_dir: Path, weights_dir: Path, **env: str) -> None:
         self.data_dir, self.log_path = data_dir, data_dir.parent / "server.log"
@@ -62,8 +63,8 @@ class ServerProcess:
             log.write(f"\n=== start on port {self.port} {env}\n".encode())
             begin = log.tell()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info"],
+                [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)],
                 cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT)
         running = f"Uvicorn running on {self.url}"     # ours, not another server's port
         deadline = time.monotonic() + timeout_s
@@ -88,13 +89,21 @@ class ServerProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 60.0) -> float:
+        """SIGTERM, then wait; returns the seconds it took to exit (SIGKILL after
+        ``timeout_s``)."""
+        started = time.monotonic()
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(60)
+                self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
                 self.kill()
+        return time.monotonic() - started
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -79,3 +79,28 @@ def test_fifty_concurrent_uploads(server_factory: Any) -> None:
     log = server.log()
     assert "database is locked" not in log and "Traceback" not in log
     assert " 500 " not in log and '" 5' not in log
+
+
+def test_250_concurrent_readers_all_get_answers_and_jobs_still_run(server_factory: Any) -> None:
+    """250 concurrent GETs of the gallery and job pages once wedged the server (its pooled
+    connections exhausted, the worker thread dead): now every one is answered, and a job
+    submitted afterwards still runs."""
+    from tests.reliability.crowd import read_crowd
+
+    server = server_factory().start()
+    ids = [upload(server.url, i + 1, clip=b"").json()["id"] for i in range(4)]
+    poll("the gallery to fill", lambda: all(
+        httpx.get(f"{server.url}/api/jobs/{i}", timeout=30).json()["state"] == "succeeded"
+        for i in ids), 240)
+    paths = ["/api/gallery", "/gallery", *(f"/jobs/{i}" for i in ids),
+             *(f"/api/jobs/{i}" for i in ids)]
+    crowd = read_crowd(server.url, paths, readers=250, total=1000)
+    assert crowd.failures == 0, (set(crowd.statuses), crowd.errors[:5])
+    assert set(crowd.statuses) == {200} and len(crowd.statuses) == 1000
+    after = upload(server.url, 99, clip=b"").json()["id"]
+    done = poll("a job after the crowd", lambda: (lambda job: job if job["state"] in FINISHED
+                                                  else None)(httpx.get(
+        f"{server.url}/api/jobs/{after}", timeout=30).json()), 120)
+    assert done["state"] == "succeeded", done["error"]
+    assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    assert " 500 " not in server.log()

@@ -17,7 +17,8 @@ from tests.reliability.corpus import all_files_under
 from tests.web.conftest import submit
 
 LEFTOVERS = ["results/2026/11/.tmp-0123456789abcdef-x.png",   # killed before the rename
-             "results/2026/11/.x.1234abcd.part.mp4",           # a clip killed mid-encode
+             "results/2026/11/.tmp-0123456789abcdef0123-y.mp4",  # a clip killed mid-encode
+             "results/2026/11/.x.1234abcd.part.mp4",           # an older release's clip temp
              "results/2026/11/orphan.png",                     # killed before the row said so
              "thumbs/2026/11/orphan.jpg", "uploads/2026/11/orphan.png"]
 
@@ -54,9 +55,9 @@ def test_a_start_beside_a_live_process_leaves_young_files_alone(
             assert all_files_under(media) == set(LEFTOVERS)
     finally:
         other.release()
-    old = media / LEFTOVERS[0]
-    os.utime(old, (1, 1))                            # a temporary file from long ago
+    for old in LEFTOVERS[:2]:                        # temporary files from long ago: an
+        os.utime(media / old, (1, 1))               # image's and a video's, same naming
     with open(other.path, "rb") as handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
         with TestClient(create_app(settings)):
-            assert all_files_under(media) == set(LEFTOVERS[1:])
+            assert all_files_under(media) == set(LEFTOVERS[2:])

@@ -14,7 +14,7 @@ from PIL import Image
 from app.settings import Settings
 from app.web.main import create_app
 from tests.conftest import png_bytes
-from tests.web.conftest import image_files, job_count, submit
+from tests.web.conftest import image_files, job_count, submit, wait_for
 
 
 BAD_INPUTS = {
@@ -166,3 +166,27 @@ def test_webp_heic_and_jpeg_are_accepted(paused_client: TestClient, fmt: str,
     assert job.json()["links"]["content"].endswith(suffix)
     served = Image.open(io.BytesIO(paused_client.get(job.json()["links"]["content"]).content))
     assert served.size == (64, 48)
+
+
+def _big_png(width: int, height: int) -> bytes:
+    image = Image.new("RGB", (width, height), (90, 120, 160))
+    image.paste((200, 60, 40), (0, 0, width // 2, height // 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def test_the_megapixel_limit_comes_from_the_settings_all_the_way_to_the_engine(
+        make_settings) -> None:  # type: ignore[no-untyped-def]
+    """An image between the default 40 MP and a raised limit passes the upload and the job
+    (the engines used to hard-code 40 MP and fail the queued job)."""
+    big = _big_png(7500, 6000)                                         # 45 MP
+    with TestClient(create_app(make_settings(run_worker=False))) as client:
+        refused = submit(client, image_files(big))
+        assert refused.status_code == 422 and "limit is 40 megapixels" in refused.json()["detail"]
+    with TestClient(create_app(make_settings(max_image_megapixels=60))) as client:
+        created = submit(client, image_files(big), size=64)
+        assert created.status_code == 201, created.text
+        done = wait_for(client, created.json()["id"], timeout_s=240)
+        assert done["state"] == "succeeded", done["error"]
+        assert (done["width"], done["height"]) == (64, 48)
