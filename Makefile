@@ -14,13 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-SHARED_WEIGHTS ?= ../shared/weights
-
-## Install into .venv and start the web app on http://127.0.0.1:8000
+## Install into .venv and start the web app on http://127.0.0.1:8000 (MicroAST and
+## "Painterly (slow)" work offline with the weights bundled in the package; the others are
+## fetched on the admin page, /admin, or with `dreamgen weights download`)
 run: $(STAMP)
-	@# Weights already on this machine (the team's shared folder) are imported, never downloaded.
-	@if [ -d "$(SHARED_WEIGHTS)" ]; then $(BIN)/dreamgen weights import "$(SHARED_WEIGHTS)"; \
-	 else echo "No local weights folder: run '$(BIN)/dreamgen weights download' once (needs internet)."; fi
 	$(BIN)/dreamgen serve
 
 ## Install into .venv and run the whole test suite (the browser tests need Debian's chromium)

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 from app.engine.errors import StyleTransferError
-from app.engine.weights import (CHUNK_BYTES, WEIGHT_FILES, WeightFile, WeightStore, file_sha256,
-                                get_weight_file, is_intact)
+from app.engine.weights import CHUNK_BYTES, WeightFile, WeightStore, file_sha256, is_intact
 
 DOWNLOAD_TIMEOUT_S = 30.0
 # Called as bytes arrive: (file, bytes received so far, bytes expected or None).
@@ -61,7 +60,7 @@ def download(store: WeightStore, names: Iterable[str | WeightFile],
     failure the temporary file is deleted and :class:`WeightsDownloadError` is raised.
     ``progress`` shows a tqdm bar on stderr; ``on_bytes`` is told of every chunk.
     """
-    files = [n if isinstance(n, WeightFile) else get_weight_file(n) for n in names]
+    files = [n if isinstance(n, WeightFile) else store.pinned(n) for n in names]
     refuse_if_offline(store, files)
     dest = Path(dest_dir or store.cache_dir).expanduser()
     paths = []
@@ -148,8 +147,8 @@ def import_weights(store: WeightStore, paths: Iterable[Path | str],
     ``dest_dir`` (default: the store's cache), recognising them by SHA-256 whatever their
     names."""
     dest = Path(dest_dir or store.cache_dir).expanduser()
-    by_hash = {f.sha256: f for f in WEIGHT_FILES}
-    sizes = {f.size for f in WEIGHT_FILES}
+    by_hash = {f.sha256: f for f in store.pins}
+    sizes = {f.size for f in store.pins}
     report = ImportReport()
     for source in _walk_files(paths):
         # A size no registry file has rules a file out without reading it.

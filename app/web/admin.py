@@ -1,0 +1,225 @@
+"""The admin page (``/admin``): each engine's weights, downloads of what is missing with live
+progress, and imports from a folder on the server. Who may use it: :mod:`app.web.admin_access`.
+
+The page works without JavaScript (plain form posts); ``static/admin.js`` turns the download
+buttons into background requests and polls ``GET /api/admin/weights`` to move the progress
+bars. The JSON endpoints are left out of the public OpenAPI document (``/docs`` is the
+visitors' API); their response models are in :mod:`app.web.admin_schemas`. Engines become
+ready as soon as their files are in the cache: the store checks files on every request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.engine.downloads import WeightsDownloadError, import_weights, refuse_if_offline
+from app.engine.errors import StyleTransferError
+from app.engine.registry import get_engine
+from app.engine.weights import WeightFile, WeightStore
+from app.web.admin_access import (ADMIN_COOKIE, NEEDS_SIGN_IN, SESSION_S, WRONG_TOKEN,
+                                  admin_refusal, served_over_https, session_cookie)
+from app.web.admin_downloads import DownloadTracker, start_downloads
+from app.web.admin_schemas import (AdminOverview, DownloadRequest, DownloadStarted, ImportOut,
+                                   ImportRequest, import_out, optional_weights, overview)
+from app.web.deps import WeightsDep
+from app.web.errors import UploadRejected
+from app.web.limits import RateLimiter
+from app.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+SIGN_INS_PER_MINUTE = 10
+IMPORT_FILE_LIMIT = 5000     # more files than any weights folder has: likely a wrong folder
+
+
+class AdminRequestRefused(UploadRejected):
+    """An admin action that cannot be done, with the status that says why."""
+
+
+@dataclass
+class AdminState:
+    """Per app: the sign-in cookie's key, the download tracker, the sign-in rate limit."""
+
+    key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    downloads: DownloadTracker = field(default_factory=DownloadTracker)
+    sign_ins: RateLimiter = field(default_factory=lambda: RateLimiter(SIGN_INS_PER_MINUTE))
+
+
+_STATE_LOCK = threading.Lock()
+
+
+def admin_state(request: Request) -> AdminState:
+    """This app's :class:`AdminState`, made on first use."""
+    with _STATE_LOCK:
+        state = getattr(request.app.state, "admin", None)
+        if state is None:
+            state = request.app.state.admin = AdminState()
+    return state
+
+
+def require_admin(request: Request) -> AdminState:
+    """The admin state for an allowed request; 403 with the reason for anyone else."""
+    state = admin_state(request)
+    reason = admin_refusal(request, state.key)
+    if reason is not None:
+        raise HTTPException(403, reason)
+    return state
+
+
+AdminDep = Annotated[AdminState, Depends(require_admin)]
+
+
+# ----------------------------------------------------------------------------- actions
+def missing_files(store: WeightStore, engine: str) -> list[WeightFile]:
+    """The pinned files ``engine`` needs or can use that the store has no verified copy of
+    (what `dreamgen weights download ENGINE` fetches)."""
+    spec = get_engine(engine)
+    names = dict.fromkeys((*spec.weights, *optional_weights(spec)))
+    files = [store.pinned(name) for name in names]
+    return [f for f in files if store.locate(f).state != "verified"]
+
+
+def begin_download(store: WeightStore, state: AdminState, engine: str) -> DownloadStarted:
+    """Start downloading what ``engine`` is missing; refuse when there is nothing to do."""
+    files = missing_files(store, engine)
+    if not files:
+        raise AdminRequestRefused(f"{engine} has all its files: nothing to download.", 409)
+    try:
+        refuse_if_offline(store, files)
+    except WeightsDownloadError as exc:
+        raise AdminRequestRefused(str(exc), 409) from None
+    started = start_downloads(store, state.downloads, files)
+    if not started:
+        raise AdminRequestRefused(f"The files of {engine} are already being downloaded.", 409)
+    return DownloadStarted(engine=engine, started=[f.name for f in started])
+
+
+def _too_many_files(folder: Path) -> bool:
+    files = (p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else iter([folder])
+    return sum(1 for _ in itertools.islice(files, IMPORT_FILE_LIMIT + 1)) > IMPORT_FILE_LIMIT
+
+
+def run_import(store: WeightStore, folder_text: str) -> ImportOut:
+    """Import the weight files found in ``folder_text`` (a full path on the server)."""
+    folder = Path(folder_text.strip()).expanduser()
+    if not folder_text.strip() or not folder.is_absolute():
+        raise AdminRequestRefused("Give the full path of a folder on the server, like "
+                                  "/media/usb/dreamgen-weights.")
+    if not folder.exists():
+        raise AdminRequestRefused(f"{folder} does not exist on the server.")
+    if _too_many_files(folder):
+        raise AdminRequestRefused(f"{folder} holds more than {IMPORT_FILE_LIMIT} files; "
+                                  "choose the folder the weight files are in.")
+    try:
+        return import_out(folder, import_weights(store, [folder]))
+    except OSError as exc:
+        raise AdminRequestRefused(f"Importing from {folder} failed: {exc}.") from None
+
+
+# ----------------------------------------------------------------------------- the page
+def admin_page_response(request: Request, store: WeightStore, status_code: int = 200,
+                        **context: Any) -> Response:
+    """The page for an allowed visitor, with the store's state as it is now."""
+    state = admin_state(request)
+    return render(request, "admin.html", status_code=status_code,
+                  overview=overview(store, state.downloads.snapshot()),
+                  signed_in=ADMIN_COOKIE in request.cookies, **context)
+
+
+def refused_page(request: Request, reason: str, status_code: int = 403) -> Response:
+    """The refusal, with the sign-in form when a token is set."""
+    return render(request, "admin.html", status_code=status_code, refusal=reason,
+                  sign_in=bool(request.app.state.settings.admin_token),
+                  prompt=reason == NEEDS_SIGN_IN)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, store: WeightsDep) -> Response:
+    reason = admin_refusal(request, admin_state(request).key)
+    return refused_page(request, reason) if reason else admin_page_response(request, store)
+
+
+@router.post("/admin/sign-in")
+def sign_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
+    """Check the token and set the HttpOnly, SameSite=Strict session cookie."""
+    state, expected = admin_state(request), request.app.state.settings.admin_token
+    if not expected:
+        return RedirectResponse("/admin", status_code=303)   # nothing to sign in with
+    try:
+        state.sign_ins.check(request.client.host if request.client else "unknown")
+    except UploadRejected as exc:
+        wait = (exc.headers or {}).get("Retry-After", "60")
+        return refused_page(request, f"Too many sign-in attempts; try again in {wait} s.", 429)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return refused_page(request, WRONG_TOKEN)
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(ADMIN_COOKIE, session_cookie(state.key, expected), max_age=SESSION_S,
+                        path="/", httponly=True, samesite="strict",
+                        secure=served_over_https(request))
+    return response
+
+
+@router.post("/admin/sign-out")
+def sign_out() -> Response:
+    response = RedirectResponse("/admin", status_code=303)
+    response.delete_cookie(ADMIN_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/admin/download")
+def download_from_form(request: Request, store: WeightsDep,
+                       engine: Annotated[str, Form()] = "") -> Response:
+    """The no-JavaScript path: start the download, then back to the page."""
+    reason = admin_refusal(request, admin_state(request).key)
+    if reason:
+        return refused_page(request, reason)
+    try:
+        begin_download(store, admin_state(request), engine)
+    except StyleTransferError as exc:
+        return admin_page_response(request, store, getattr(exc, "status_code", 422),
+                                   error=str(exc))
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/import", response_class=HTMLResponse)
+def import_from_form(request: Request, store: WeightsDep,
+                     folder: Annotated[str, Form()] = "") -> Response:
+    """Import from a server folder and show what was imported and skipped."""
+    reason = admin_refusal(request, admin_state(request).key)
+    if reason:
+        return refused_page(request, reason)
+    try:
+        report = run_import(store, folder)
+    except StyleTransferError as exc:
+        return admin_page_response(request, store, getattr(exc, "status_code", 422),
+                                   error=str(exc), folder=folder)
+    return admin_page_response(request, store, imported=report, folder=folder)
+
+
+# ----------------------------------------------------------------------------- JSON
+@router.get("/api/admin/weights", response_model=AdminOverview)
+def weights_overview(store: WeightsDep, state: AdminDep) -> AdminOverview:
+    """Every engine and weight file, with download progress (what the page polls)."""
+    return overview(store, state.downloads.snapshot())
+
+
+@router.post("/api/admin/downloads", status_code=202, response_model=DownloadStarted)
+def post_download(body: DownloadRequest, store: WeightsDep, state: AdminDep) -> DownloadStarted:
+    """Start downloading the files ``engine`` is missing (409: offline, ready, or already
+    downloading)."""
+    return begin_download(store, state, body.engine)
+
+
+@router.post("/api/admin/import", response_model=ImportOut,
+             dependencies=[Depends(require_admin)])
+def post_import(body: ImportRequest, store: WeightsDep) -> ImportOut:
+    """Import weight files, recognised by SHA-256, from a folder on the server."""
+    return run_import(store, body.folder)
