@@ -48,7 +48,10 @@ def _rotated(paths: list[str], start: int) -> "itertools.cycle[str]":
 async def _crowd(url: str, paths: list[str], readers: int, total: int,
                  timeout_s: float) -> CrowdResult:
     result = CrowdResult()
-    limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers)
+    # keep-alive shorter than the server's 5 s, so no request goes out on a connection the
+    # server is just closing (that is a client race, not a server error)
+    limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers,
+                          keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as client:
         started = time.perf_counter()
         shares = [total // readers + (1 if i < total % readers else 0) for i in range(readers)]
