@@ -77,3 +77,40 @@ def write_adain_checkpoints(folder: Path, seed: int = 0) -> dict[str, Path]:
     torch.save(make_vgg_state(seed), paths["adain/vgg_normalised.pth"])
     torch.save(make_decoder_state(seed), paths["adain/decoder.pth"])
     return paths
+
+
+def make_googlenet_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict in the exact layout of torchvision's ``googlenet-1378be20.pth``: the
+    GoogLeNet with both auxiliary heads, float32 weights and batch-norm buffers, int64
+    ``num_batches_tracked``. Convs and linears are He-initialised from ``seed``; each batch
+    norm's running statistics are those of a calibration image (one pass in training mode
+    with ``momentum=None``), so in eval mode every layer's output is roughly normalised and
+    activations neither explode nor vanish with depth, as in the trained network."""
+    from app.engine.googlenet import build_googlenet
+
+    generator = torch.Generator().manual_seed(seed + 2)
+    net = build_googlenet()
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                fan_in = module.weight[0].numel()
+                module.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=generator)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.BatchNorm2d):
+                module.momentum = None            # running stats := this batch's stats
+                module.weight.fill_(1.0)
+                module.bias.normal_(0.0, 0.1, generator=generator)
+        net.train()
+        net(_calibration_image(generator, side=96) * 2.0 - 1.0)   # the TF port's [-1, 1]
+    return {k: (v.contiguous() if v.dtype == torch.int64 else v.float().contiguous())
+            for k, v in net.state_dict().items()}
+
+
+def write_googlenet_checkpoint(folder: Path, seed: int = 0) -> dict[str, Path]:
+    """Write ``folder/googlenet/googlenet-1378be20.pth`` (a plain state dict, as published);
+    return ``{"googlenet/googlenet-1378be20.pth": path}``."""
+    path = Path(folder) / "googlenet" / "googlenet-1378be20.pth"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(make_googlenet_state(seed), path)
+    return {"googlenet/googlenet-1378be20.pth": path}

@@ -28,11 +28,16 @@ FIELD_NAMES = {
     "style_weight": "style weight", "tv_weight": "smoothness weight", "init": "start image",
     "coarse_to_fine": "coarse to fine", "preview_every": "preview interval", "seed": "seed",
     "device": "device", "tile_megapixels": "tile size (megapixels)", "tile_side": "tile side",
-    "max_megapixels": "image size limit",
+    "max_megapixels": "image size limit", "depth": "dream depth", "octaves": "octaves",
+    "octave_scale": "octave scale", "dream_iterations": "steps per octave",
+    "strength": "dream strength", "network": "network",
 }
 # What a person chooses (and a job row keeps); the rest is decided by the machine.
 USER_FIELDS = ("engine", "alpha", "style_weights", "preserve_color", "max_side",
-               "iterations", "seed")
+               "iterations", "seed", "depth", "octaves", "octave_scale", "dream_iterations",
+               "strength", "network")
+DreamDepth = Literal["textures", "patterns", "shapes", "objects"]   # shallow to deep layers
+DreamNetwork = Literal["auto", "pruned-vgg19", "vgg19", "googlenet"]
 
 
 class OptionsError(StyleTransferError):
@@ -64,6 +69,14 @@ class StyleOptions(BaseModel):
     tile_side: int = Field(0, ge=0)               # feed-forward: tile side in px (0: from above)
     compiled: bool = False            # feed-forward on CUDA: torch.compile + CUDA graphs
     max_megapixels: float = Field(40.0, gt=0.0)   # largest content or style image accepted
+    # Deep Dream (app/engine/deepdream.py). Its own step count, because a dream takes ~10
+    # steps per octave where Gatys takes hundreds of iterations.
+    depth: DreamDepth = "objects"                    # which layers dream: shallow to deep
+    octaves: int = Field(4, ge=1, le=8)              # scales, coarsest first
+    octave_scale: float = Field(1.4, ge=1.1, le=2.0)  # size ratio between octaves
+    dream_iterations: int = Field(10, ge=1, le=200)  # gradient-ascent steps per octave
+    strength: float = Field(1.0, gt=0.0, le=10.0)    # step size: 1 is the classic 1.5/255
+    network: DreamNetwork = "auto"   # auto: GoogLeNet, else VGG-19, else the bundled pruned
 
     @field_validator("style_weights", mode="before")
     @classmethod

@@ -11,7 +11,8 @@ An engine module provides ``<image_entry>(content, styles, options, weights, on_
 cancel) -> PIL.Image``, or, for a feed-forward engine, only ``<frames_entry>(styles,
 options, weights) -> FrameStylizer`` (a class will do), which then makes single pictures too
 (:func:`app.engine.feedforward.stylize_single`); ``weights`` maps each of the spec's weight
-files to a verified path.
+files to a verified path, plus each of its ``optional_weights`` that is installed and
+verified (absent ones are simply left out; the engine decides what to do without them).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class EngineSpec:
     iterative: bool = False       # reports iterations and preview images
     needs_style: bool = True      # a style image is required (else optional or unused)
     auto_rank: int | None = None  # "auto" picks the ready engine with the lowest rank
+    optional_weights: tuple[str, ...] = ()  # loaded when installed (better networks), not needed
 
     @property
     def takes_video(self) -> bool:
@@ -53,6 +55,7 @@ class EngineSpec:
 
 _VGG = "adain/vgg_normalised.pth"
 _PRUNED_VGG = "cd16x_wct/5SE.pth"
+_GOOGLENET = "googlenet/googlenet-1378be20.pth"
 _MICROAST = tuple(f"microast/{part}_iter_160000.pth.tar"
                   for part in ("content_encoder", "style_encoder", "modulator", "decoder"))
 
@@ -78,6 +81,13 @@ ENGINES: tuple[EngineSpec, ...] = (
         summary="The original Deep Style optimisation; best detail, many minutes.",
         mode="style", weights=(_VGG,), image_entry="app.engine.gatys:stylize_full",
         iterative=True),
+    EngineSpec(
+        name="deepdream", label="Deep Dream",
+        technical="Inceptionism (Mordvintsev, Olah & Tyka, 2015): gradient ascent over octaves",
+        summary="Dreams patterns out of the photo, step by step, with previews; no style "
+                "image (an optional guide image steers the dream).",
+        mode="dream", weights=(_PRUNED_VGG,), image_entry="app.engine.deepdream:dream_image",
+        iterative=True, needs_style=False, optional_weights=(_GOOGLENET, _VGG)),
 )
 BY_NAME: dict[str, EngineSpec] = {spec.name: spec for spec in ENGINES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

@@ -47,8 +47,9 @@ class WeightFile:
 
     @property
     def engines(self) -> tuple[str, ...]:
-        """Names of the engines that load this file."""
-        return tuple(spec.name for spec in ENGINES if self.name in spec.weights)
+        """Names of the engines that load this file (needed or optional)."""
+        return tuple(spec.name for spec in ENGINES
+                     if self.name in spec.weights or self.name in spec.optional_weights)
 
 
 _ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
@@ -72,6 +73,13 @@ _CD16X_FILES = {  # name: (size, sha256)
     "4SD.pth": (881308, "902f65e2c6033d803d02df552eb898e5985190a7ae67d155e384826eec6f04cb"),
     "5SD.pth": (3243622, "17fd0f81622f01366eb21cb4d40140ee38cf988ed6eaf266629709c397a8b485"),
 }
+# torchvision's ImageNet GoogLeNet (Deep Dream's best network). torchvision checks only the
+# 8-hex prefix in the file name; the full SHA-256 is the one two independent projects pin for
+# this URL (D3M UBC primitives' weight manifest, and a video-highlight project that verifies
+# the file), and it starts with that prefix. Not downloaded or re-hashed here (no internet);
+# the size is left unknown for the same reason (its state dict is 52.08 MB of tensors).
+_GOOGLENET_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
+_GOOGLENET_SHA256 = "1378be20a8e875cf1568b8a71654e704449655e34711a959a38b04fb34905cef"
 _MICROAST_FILES = {  # part: (size, sha256)
     "content_encoder": (634983, "c8d895c0eec52507c157e102fab217c37f0c399ef3e168ef8b0b2677714660a4"),
     "style_encoder": (634983, "94f6b3fa386828692c20809a0af8bd0eba9c04e90a7d8842086976e4d223c5af"),
@@ -91,6 +99,7 @@ WEIGHT_FILES: tuple[WeightFile, ...] = (
                  f"{_CD16X}/wct_se_16x_new{'' if 'SE' in base else '_sd'}/{base}", size, digest,
                  bundled=base == "5SE.pth")
       for base, (size, digest) in _CD16X_FILES.items()),
+    WeightFile("googlenet/googlenet-1378be20.pth", _GOOGLENET_URL, None, _GOOGLENET_SHA256),
 )
 REGISTRY: dict[str, WeightFile] = {f.name: f for f in WEIGHT_FILES}
 
@@ -111,6 +120,7 @@ def get_weight_file(name: str) -> WeightFile:
 
 def files_for(targets: Iterable[str]) -> list[WeightFile]:
     """Registry entries for engine names and/or file names, in registry order, no repeats.
+    An engine stands for the files it needs and those it can use (``optional_weights``).
     No targets means every file."""
     targets = list(targets)
     if not targets:
@@ -121,11 +131,12 @@ def files_for(targets: Iterable[str]) -> list[WeightFile]:
             wanted.add(target)
             continue
         try:
-            wanted.update(get_engine(target).weights)
+            spec = get_engine(target)
         except StyleTransferError:
             raise StyleTransferError(
                 f"{target!r} is neither an engine ({', '.join(s.name for s in ENGINES)}) "
                 "nor a weight file (see `dreamgen weights status`)") from None
+        wanted.update(spec.weights + spec.optional_weights)
     return [f for f in WEIGHT_FILES if f.name in wanted]
 
 
@@ -259,10 +270,17 @@ class WeightStore:
         return [self.locate(file) for file in self.pins]
 
     def engine_paths(self, spec: EngineSpec | str) -> dict[str, Path]:
-        """A verified path for each weight file the engine loads; raises
-        :class:`~app.engine.errors.WeightsMissingError` for the first missing or corrupt one."""
+        """A verified path for each weight file the engine loads, plus each optional one that
+        is verified here (missing or corrupt optional files are left out); raises
+        :class:`~app.engine.errors.WeightsMissingError` for the first missing or corrupt
+        needed one."""
         spec = get_engine(spec) if isinstance(spec, str) else spec
-        return {name: self.resolve(name) for name in spec.weights}
+        paths = {name: self.resolve(name) for name in spec.weights}
+        for name in spec.optional_weights:
+            found = self.locate(self.pinned(name))
+            if found.state == "verified" and found.path is not None:
+                paths[name] = found.path
+        return paths
 
     def engine_status(self, spec: EngineSpec | str) -> EngineStatus:
         """Whether ``spec`` can run here, with where its weights are or what is missing."""

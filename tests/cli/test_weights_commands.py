@@ -32,11 +32,13 @@ def test_status_shows_verified_missing_and_corrupt(cache: Path, runner: CliRunne
     assert _row(result.output, "microast/decoder_iter_160000.pth.tar") == [
         "microast/decoder_iter_160000.pth.tar", "microast", "verified",
         str(shared_dir("weights") / "microast/decoder_iter_160000.pth.tar")]
-    assert _row(result.output, "adain/vgg_normalised.pth")[1:] == ["adain,gatys", "missing", "-"]
+    assert _row(result.output, "adain/vgg_normalised.pth")[1:] == [
+        "adain,gatys,deepdream", "missing", "-"]
     assert _row(result.output, "adain/decoder.pth")[2:] == [
         "corrupt", str(cache / "adain/decoder.pth")]
     assert _row(result.output, "cd16x_wct/5SD.pth")[1:3] == ["-", "verified"]
-    assert _row(result.output, "cd16x_wct/5SE.pth")[1:3] == ["gatys-lite", "verified"]
+    assert _row(result.output, "cd16x_wct/5SE.pth")[1:3] == ["gatys-lite,deepdream",
+                                                             "verified"]
 
 
 def test_download_files_through_a_mirror_then_skip(cache: Path, runner: CliRunner,
@@ -68,16 +70,17 @@ def test_download_of_a_bundled_engine_fetches_nothing(cache: Path, runner: CliRu
 def test_download_all_by_default_goes_on_after_a_failure(
         cache: Path, runner: CliRunner, server: FileServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    server.serve_folder(shared_dir("weights"))  # has no AdaIN files: those two 404
+    server.serve_folder(shared_dir("weights"))  # no AdaIN or GoogLeNet files: those 404
     set_env(monkeypatch, MIRROR_ENV, server.url)
     result = runner.invoke(main, ["weights", "download"])
     assert result.exit_code == 2
     errors = result.stderr.strip().splitlines()
     assert [line.split(" from ")[0] for line in errors if line.startswith("failed:")] == [
-        "failed: Downloading adain/vgg_normalised.pth", "failed: Downloading adain/decoder.pth"]
+        "failed: Downloading adain/vgg_normalised.pth", "failed: Downloading adain/decoder.pth",
+        "failed: Downloading googlenet/googlenet-1378be20.pth"]
     assert "HTTP 404" in result.stderr and "Traceback" not in result.output
-    # The five bundled files are verified already: 16 - 5 = 11 fetched or tried.
-    assert errors[-1] == "Error: 2 of 11 downloads failed (see above)"
+    # The five bundled files are verified already: 17 - 5 = 12 fetched or tried.
+    assert errors[-1] == "Error: 3 of 12 downloads failed (see above)"
     assert len(leftovers(cache)) == 9 and leftovers(cache / "adain") == []
 
 
@@ -108,7 +111,7 @@ def test_engines_lists_ready_engines_and_fixes(cache: Path, runner: CliRunner,
     result = runner.invoke(main, ["engines"])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
-    assert set(lines) == {"adain", "microast", "gatys", "gatys-lite"}
+    assert set(lines) == {"adain", "microast", "gatys", "gatys-lite", "deepdream"}
     assert " ready " in lines["microast"] and "weights verified (" in lines["microast"]
     assert "Fast" in lines["microast"] and "Style transfer" in lines["microast"]
     assert "not ready" in lines["adain"]

@@ -16,14 +16,15 @@ def test_registry_hashes_equal_shared_sha256sums() -> None:
     assert len(sums) == 14
     for name, digest in sums.items():
         assert weights.REGISTRY[name].sha256 == digest, name
-    # Everything not in the shared folder is AdaIN's (not obtainable here).
-    assert set(weights.REGISTRY) - set(sums) == {"adain/vgg_normalised.pth", "adain/decoder.pth"}
+    # Everything not in the shared folder is AdaIN's or GoogLeNet's (not obtainable here).
+    assert set(weights.REGISTRY) - set(sums) == {"adain/vgg_normalised.pth", "adain/decoder.pth",
+                                                 "googlenet/googlenet-1378be20.pth"}
 
 
 def test_registry_sizes_equal_shared_files() -> None:
     folder = shared_dir("weights")
     for file in weights.WEIGHT_FILES:
-        if file.name.startswith("adain/"):
+        if file.name.startswith(("adain/", "googlenet/")):
             assert file.size is None
         else:
             assert file.size == (folder / file.name).stat().st_size, file.name
@@ -57,7 +58,8 @@ def test_engines_map_to_the_files_they_load() -> None:
     assert get_engine("gatys-lite").weights == ("cd16x_wct/5SE.pth",)
     for spec in ENGINES:   # every file an engine names is pinned
         assert all(name in weights.REGISTRY for name in spec.weights), spec.name
-    assert weights.REGISTRY["adain/vgg_normalised.pth"].engines == ("adain", "gatys")
+    assert weights.REGISTRY["adain/vgg_normalised.pth"].engines == ("adain", "gatys",
+                                                                    "deepdream")
 
 
 def test_basenames_are_unique_so_flat_folders_are_unambiguous() -> None:

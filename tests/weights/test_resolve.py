@@ -140,7 +140,8 @@ def test_auto_engine_falls_back_to_microast_without_adain_weights(cache: Path) -
 
     store = WeightStore(cache_dir=cache)
     assert resolve_engine("auto", store).name == "microast"
-    assert [s.name for s in store.statuses()] == ["microast", "adain", "gatys-lite", "gatys"]
+    assert [s.name for s in store.statuses()] == ["microast", "adain", "gatys-lite", "gatys",
+                                                  "deepdream"]
 
 
 def test_report_lists_every_file_with_its_state(cache: Path, store: WeightStore) -> None:

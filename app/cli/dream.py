@@ -1,0 +1,96 @@
+"""``dreamgen dream``: one Deep Dream picture from the command line, with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, get_args
+
+import click
+
+from app.cli import main, user_errors, weight_store
+from app.cli.make import build_options, is_video, progress_bar
+from app.engine.errors import StyleTransferError
+from app.engine.options import DreamDepth, DreamNetwork
+
+if TYPE_CHECKING:
+    from app.engine.options import StyleOptions
+    from app.engine.weights import WeightStore
+
+DEPTHS: tuple[str, ...] = get_args(DreamDepth)
+NETWORKS: tuple[str, ...] = get_args(DreamNetwork)
+
+
+@main.command()
+@click.argument("content", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Result image.")
+@click.option("--guide", type=click.Path(path_type=Path), default=None,
+              help="Dream towards this image's features instead of the photo's own.")
+@click.option("--depth", type=click.Choice(DEPTHS), default=None,
+              help="Which layers dream, shallow to deep (default: objects).")
+@click.option("--octaves", type=int, default=None, help="Number of scales (default 4).")
+@click.option("--octave-scale", type=float, default=None,
+              help="Size ratio between octaves (default 1.4).")
+@click.option("--iterations", type=int, default=None,
+              help="Gradient-ascent steps per octave (default 10).")
+@click.option("--strength", type=float, default=None, help="Step size (default 1).")
+@click.option("--size", type=int, default=None, help="Longest output side in pixels.")
+@click.option("--network", type=click.Choice(NETWORKS), default=None,
+              help="Network to dream with (default auto: the best installed).")
+@click.option("--seed", type=int, default=None, help="Random seed (jitter, tile offsets).")
+@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N.")
+def dream(content: Path, output: Path, guide: Path | None, depth: str | None,
+          octaves: int | None, octave_scale: float | None, iterations: int | None,
+          strength: float | None, size: int | None, network: str | None, seed: int | None,
+          device: str | None) -> None:
+    """Deep Dream on CONTENT (an image): a network's dreams grown out of the photo."""
+    with user_errors():
+        for path, what in ((content, "content"), (guide, "guide image")):
+            if path is not None and not path.is_file():
+                raise StyleTransferError(f"{what} {str(path)!r} does not exist")
+        if is_video(content):
+            raise StyleTransferError("Deep Dream makes pictures only for now; clips are not "
+                                     "supported yet (give an image)")
+        options = build_options(dict(engine="deepdream", depth=depth, octaves=octaves,
+                                     octave_scale=octave_scale, dream_iterations=iterations,
+                                     strength=strength, size=size, network=network,
+                                     seed=seed), device)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        dream_picture(content, guide, output, options, weight_store())
+    click.echo(f"wrote {output}")
+
+
+def check_network(options: "StyleOptions", store: "WeightStore") -> None:
+    """A network asked for by name must be installed; say how to fetch it if not."""
+    from app.engine.deepdream_networks import NETWORKS as BY_NAME
+
+    if options.network == "auto":
+        return
+    name = BY_NAME[options.network].weight
+    found = store.locate(store.pinned(name))
+    if found.state != "verified":
+        raise StyleTransferError(f"the {options.network} network needs {name}, which is "
+                                 f"{found.state}; fetch it with `dreamgen weights download "
+                                 f"{name}` or `dreamgen weights import FOLDER`, or use "
+                                 "--network auto")
+
+
+def dream_picture(content: Path, guide: Path | None, output: Path, options: "StyleOptions",
+                  store: "WeightStore") -> None:
+    """Dream ``content`` (towards ``guide`` when given) into ``output``."""
+    from PIL import Image
+
+    from app.engine.dispatch import stylize_image
+    from app.engine.images import load_image
+
+    if output.suffix.lower() not in Image.registered_extensions():
+        raise StyleTransferError(f"cannot tell the image format of {output.name!r}; "
+                                 "use .png, .jpg or .webp")
+    check_network(options, store)
+    content_image = load_image(content, "content image", options.max_megapixels)
+    guides = [] if guide is None else [load_image(guide, "guide image",
+                                                  options.max_megapixels)]
+    with progress_bar("dream", options.engine, store) as report:
+        result = stylize_image(content_image, guides, options, store, on_progress=report)
+    extra = {"quality": 95} if output.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    result.save(output, **extra)
