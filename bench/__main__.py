@@ -8,9 +8,9 @@ Every figure is "ours" against a naive baseline measured in the same run: plain 
 default memory layout, the style encoded on every call, the whole image at once, one thread
 for video. "gain" is how many times better ours is (baseline/ours for times and memory,
 ours/baseline for rates). Timings are medians after a warm-up call; the load average is
-printed because other work on a shared machine slows every figure. AdaIN runs on generated
-checkpoints (speed does not depend on the weights' values), MicroAST on the real weights
-in ../shared/weights.
+printed because other work on a shared machine slows every figure. AdaIN and Deep Dream's
+GoogLeNet run on generated checkpoints (speed does not depend on the weights' values),
+MicroAST and the pruned VGG-19 on the real weights (../shared/weights, bundled).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from app.engine.options import StyleOptions
 from app.engine.device import pick_device
 from app.engine.feedforward import stylize_single
 from app.engine.images import load_image
-from bench import engines, microast, video
+from bench import deepdream, engines, microast, video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,6 +156,12 @@ def gatys_rows(table: Table, weights: dict[str, Path], device: torch.device, qui
               plain, "s")
 
 
+def deepdream_rows(table: Table, folder: Path, device: torch.device, quick: bool) -> None:
+    """Whole default dreams (bench/deepdream.py); no naive baseline to set against."""
+    for figure, seconds in deepdream.rows(device, quick, folder):
+        table.add(figure, seconds, unit="s")
+
+
 def video_rows(table: Table, device: torch.device, quick: bool) -> None:
     options = StyleOptions(engine="microast", max_side=854, device=str(device))
     count = 12 if quick else (96 if device.type == "cuda" else 24)
@@ -166,6 +172,11 @@ def video_rows(table: Table, device: torch.device, quick: bool) -> None:
                                      options)
     table.add("video 854x480 MicroAST end to end, stabilised (threaded pipeline vs one "
               "thread, style per frame)", fps, naive, "frames/s", higher_is_better=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, fps in video.throughput(Path(tmp), 1.0 if quick else 2.0, str(device),
+                                           full_size=not quick):
+            table.add(f"video {label}, MicroAST end to end", fps, unit="frames/s",
+                      higher_is_better=True)
     if device.type != "cuda":
         return
     with tempfile.TemporaryDirectory() as tmp:    # real time is 24-30 frames/s
@@ -252,6 +263,7 @@ def main() -> None:
         microast_rows(table, device, args.quick)
         cold_start_row(table, device)
         gatys_rows(table, weights, device, args.quick)
+        deepdream_rows(table, Path(folder), device, args.quick)
         video_rows(table, device, args.quick)
         tiled_rows(table, Path(folder), device, args.quick)
     table.print()

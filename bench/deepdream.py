@@ -1,6 +1,7 @@
 """Deep Dream speed: seconds for one dream at default settings (4 octaves of 10 steps, depth
-``objects``), at 256 and 512 px, on the bundled pruned VGG-19 and on GoogLeNet; with
-``--example PATH``, the docs example (chelsea, 384 px, JPEG quality 85).
+``objects``), at 256 and 512 px, on the bundled pruned VGG-19 and on GoogLeNet; the flicker
+of a dreamed clip (each frame started from the previous dream carried along the flow) against
+dreaming each frame alone; with ``--example PATH``, the docs example (chelsea, 384 px).
 
     .venv/bin/python -m bench.deepdream [--device cpu|cuda] [--quick] [--example PATH]
 
@@ -56,6 +57,30 @@ def rows(device: torch.device, quick: bool, folder: Path) -> list[tuple[str, flo
     return figures
 
 
+def clip_flicker(folder: Path, device: torch.device, side: int = 128,
+                 frames: int = 24) -> tuple[float, float]:
+    """(flicker carried, flicker each frame alone) in grey levels of a dreamed pan clip (the
+    delivered MP4s), default settings but 2 octaves (the clip is small)."""
+    from app.engine.deepdream import FrameDreamer
+    from app.video.pipeline import iter_frames, stylize_video
+    from app.video.probe import VideoLimits
+    from app.video.temporal import temporal_instability
+    from tests.video.clips import pan_frames, write_clip
+
+    src = write_clip(folder / "pan.mp4", pan_frames("chelsea.png", (side, side * 3 // 4),
+                                                    frames, step=2))
+    options = StyleOptions(max_side=side, octaves=2, device=str(device), seed=0)
+    dreamer = FrameDreamer(options, PRUNED)
+    outputs = {}
+    for carried in (True, False):
+        out = folder / f"dream-{carried}.mp4"
+        stylize_video(src, out, dreamer, side, VideoLimits(), stabilize=carried)
+        outputs[carried] = list(iter_frames(out))
+    inputs = list(iter_frames(src))
+    return (temporal_instability(inputs, outputs[True]).output,
+            temporal_instability(inputs, outputs[False]).output)
+
+
 def write_example(path: Path) -> None:
     """The docs picture: chelsea dreamed at default settings, 384 px, JPEG quality 85."""
     photo = load_image(MEDIA / "chelsea.png")
@@ -78,6 +103,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for figure, seconds in rows(device, args.quick, Path(folder)):
             print(f"{figure}: {seconds:.2f} s", flush=True)
+        carried, alone = clip_flicker(Path(folder), device)
+        print(f"dreamed clip, 128 px, 24 frames: flicker carried {carried:.2f}, each frame "
+              f"alone {alone:.2f} grey levels (ratio {carried / alone:.2f})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
-"""Video benchmark: end-to-end speed at 480p and flicker, naive vs stabilised.
+"""Video benchmark: throughput at 720p and 1080p, speed at 480p, and flicker, naive vs
+stabilised.
 
-    .venv/bin/python -m bench.video [--only speed]
+    .venv/bin/python -m bench.video [--only throughput|speed|flicker] [--device cuda]
+
+0. Throughput: generated 1280x720 and 1920x1080 clips through ``stylize_video`` with
+   MicroAST, at 512 px output and at full size: frames per second end to end and the share of
+   time each stage spent (decode, optical flow, stylise, blend, encode and the final join run
+   in parallel threads, so the shares are of their sum).
 
 1. Speed: a generated 854x480 clip (a pan across a photo, with a tone) through
    ``stylize_video`` with MicroAST, stabilised and not: frames per second end to end, and the
@@ -65,6 +71,35 @@ def speed(folder: Path, seconds: float, options: StyleOptions,
         print(f"{'ours ' if stabilize else 'naive'}: {count / wall:5.2f} fps end to end "
               f"({wall:.1f}s wall; per stage: {split})")
     return fps
+
+
+STAGES = ("decode", "flow", "stylise", "blend", "encode", "join")
+
+
+def throughput(folder: Path, seconds: float, device: str,
+               full_size: bool = True) -> list[tuple[str, float]]:
+    """Frames per second for 720p and 1080p inputs at 512 px and (``full_size``) at their own
+    size; prints the share of time in each stage. Returns (label, frames/s) rows."""
+    count = max(2, int(seconds * 24))
+    style = load_image(media(STYLE))
+    rows = []
+    for width, height in ((1280, 720), (1920, 1080)):
+        src = clip_480p(folder, count, (width, height))
+        for side in (512, width) if full_size else (512,):
+            options = StyleOptions(engine="microast", max_side=side, device=device)
+            stylizer = make_frame_stylizer([style], options)
+            timings: dict[str, float] = {}
+            start = time.perf_counter()
+            stylize_video(src, folder / "out.mp4", stylizer, side, VideoLimits(),
+                          timings=timings)
+            wall = time.perf_counter() - start
+            busy = sum(timings.get(k, 0.0) for k in STAGES) or 1.0
+            shares = " ".join(f"{k} {timings.get(k, 0.0) / busy:.0%}" for k in STAGES)
+            label = f"{height}p in, {'full size' if side == width else f'{side} px'} out"
+            rows.append((label, count / wall))
+            print(f"{label:<26} {count / wall:6.2f} frames/s ({count} frames, {wall:.1f} s; "
+                  f"time per stage: {shares})", flush=True)
+    return rows
 
 
 def clip_480p(folder: Path, count: int, size: tuple[int, int] = (854, 480)) -> Path:
@@ -139,10 +174,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the 480p clip")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--side", type=int, default=320, help="output side for flicker runs")
-    parser.add_argument("--only", choices=("speed", "flicker"), help="run one part")
+    parser.add_argument("--only", choices=("throughput", "speed", "flicker"),
+                        help="run one part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.only in (None, "throughput"):
+            print(f"## throughput, MicroAST, device {args.device}")
+            throughput(folder, 2.0 if args.device == "cpu" or not torch.cuda.is_available()
+                       else 8.0, args.device)
+        if args.only == "throughput":
+            return
         if args.only != "flicker":
             speed(folder, args.seconds, StyleOptions(engine="microast", max_side=854,
                                                      device=args.device))

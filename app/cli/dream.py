@@ -1,4 +1,5 @@
-"""``dreamgen dream``: one Deep Dream picture from the command line, with a progress bar."""
+"""``dreamgen dream``: a Deep Dream picture or clip from the command line, with a progress
+bar."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, get_args
 import click
 
 from app.cli import main, user_errors, weight_store
-from app.cli.make import build_options, is_video, progress_bar
+from app.cli.make import build_options, is_video, make_video, progress_bar
 from app.engine.errors import StyleTransferError
 from app.engine.options import DreamDepth, DreamNetwork
 
@@ -23,7 +24,7 @@ NETWORKS: tuple[str, ...] = get_args(DreamNetwork)
 @main.command()
 @click.argument("content", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Result image.")
+              help="Result image (or video, when CONTENT is a video).")
 @click.option("--guide", type=click.Path(path_type=Path), default=None,
               help="Dream towards this image's features instead of the photo's own.")
 @click.option("--depth", type=click.Choice(DEPTHS), default=None,
@@ -39,24 +40,32 @@ NETWORKS: tuple[str, ...] = get_args(DreamNetwork)
               help="Network to dream with (default auto: the best installed).")
 @click.option("--seed", type=int, default=None, help="Random seed (jitter, tile offsets).")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N.")
+@click.option("--start", "trim_start", type=float, default=None,
+              help="Clips: begin this many seconds in (only that stretch is made).")
+@click.option("--end", "trim_end", type=float, default=None,
+              help="Clips: stop this many seconds in.")
 def dream(content: Path, output: Path, guide: Path | None, depth: str | None,
           octaves: int | None, octave_scale: float | None, iterations: int | None,
           strength: float | None, size: int | None, network: str | None, seed: int | None,
-          device: str | None) -> None:
-    """Deep Dream on CONTENT (an image): a network's dreams grown out of the photo."""
+          device: str | None, trim_start: float | None, trim_end: float | None) -> None:
+    """Deep Dream on CONTENT (an image or a clip): a network's dreams grown out of it; in a
+    clip, each frame starts from the previous dream carried along the motion."""
     with user_errors():
         for path, what in ((content, "content"), (guide, "guide image")):
             if path is not None and not path.is_file():
                 raise StyleTransferError(f"{what} {str(path)!r} does not exist")
-        if is_video(content):
-            raise StyleTransferError("Deep Dream makes pictures only for now; clips are not "
-                                     "supported yet (give an image)")
         options = build_options(dict(engine="deepdream", depth=depth, octaves=octaves,
                                      octave_scale=octave_scale, dream_iterations=iterations,
                                      strength=strength, size=size, network=network,
-                                     seed=seed), device)
+                                     seed=seed, trim_start=trim_start, trim_end=trim_end),
+                                device)
         output.parent.mkdir(parents=True, exist_ok=True)
-        dream_picture(content, guide, output, options, weight_store())
+        store = weight_store()
+        if is_video(content):
+            check_network(options, store)
+            make_video(content, [guide] if guide else [], output, options, store)
+        else:
+            dream_picture(content, guide, output, options, store)
     click.echo(f"wrote {output}")
 
 

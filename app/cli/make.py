@@ -35,17 +35,22 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 @click.option("--iterations", type=int, default=None, help="Gatys iterations.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N.")
 @click.option("--seed", type=int, default=None, help="Random seed (Gatys noise init).")
+@click.option("--start", "trim_start", type=float, default=None,
+              help="Clips: begin this many seconds in (only that stretch is made).")
+@click.option("--end", "trim_end", type=float, default=None,
+              help="Clips: stop this many seconds in.")
 def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
             alpha: float | None, style_weights: str | None, preserve_color: bool,
             size: int | None, iterations: int | None, device: str | None,
-            seed: int | None) -> None:
+            seed: int | None, trim_start: float | None, trim_end: float | None) -> None:
     """Stylise CONTENT (an image or a video) with one or more STYLE images."""
     with user_errors():
         if not content.is_file():
             raise StyleTransferError(f"content {str(content)!r} does not exist")
         options = build_options(dict(engine=engine, alpha=alpha, style_weights=style_weights,
                                      preserve_color=preserve_color, size=size,
-                                     iterations=iterations, seed=seed), device)
+                                     iterations=iterations, seed=seed, trim_start=trim_start,
+                                     trim_end=trim_end), device)
         if options.style_weights is not None and len(options.style_weights) != len(styles):
             raise StyleTransferError(f"--style-weights has {len(options.style_weights)} "
                                      f"numbers for {len(styles)} style image(s); give one each")
@@ -72,7 +77,7 @@ def make(content: Path, styles: list[Path], output: Path, options: "StyleOptions
     names."""
     store = weight_store()
     if is_video(content):
-        _make_video(content, styles, output, options, store)
+        make_video(content, styles, output, options, store)
     else:
         _make_image(content, styles, output, options, store)
 
@@ -136,7 +141,7 @@ def _make_image(content: Path, styles: list[Path], output: Path, options: "Style
     result.save(output, **extra)
 
 
-def _make_video(content: Path, styles: list[Path], output: Path, options: "StyleOptions",
+def make_video(content: Path, styles: list[Path], output: Path, options: "StyleOptions",
                 store: "WeightStore") -> None:
     from app.engine.dispatch import make_frame_stylizer
     from app.settings import get_settings
@@ -144,7 +149,8 @@ def _make_video(content: Path, styles: list[Path], output: Path, options: "Style
     from app.video.probe import VideoLimits
 
     style_images = _load_styles(styles, options)
-    with progress_bar("stylize video", options.engine, store) as report:
+    with progress_bar("video", options.engine, store) as report:
         stylizer = make_frame_stylizer(style_images, options, store)
         stylize_video(content, output, stylizer, options.max_side,
-                      VideoLimits.from_settings(get_settings()), on_progress=report)
+                      VideoLimits.from_settings(get_settings()), on_progress=report,
+                      trim=(options.trim_start, options.trim_end))

@@ -129,10 +129,17 @@ class FrameDreamer:
     the jitter does not flicker either.
     """
 
+    carries_previous = True     # a TemporalFrameEngine: the pipeline hands it the last dream
+
     def __init__(self, options: StyleOptions, weights: Mapping[str, Path],
                  guide: Image.Image | None = None) -> None:
         self.options = options
         self.dreamer, self.device, self.network = load_dreamer(options, weights, guide)
+
+    def stylize_frame(self, frame: torch.Tensor, previous: torch.Tensor | None,
+                      reliability: torch.Tensor | None) -> torch.Tensor:
+        """The video pipeline's call (:class:`~app.engine.types.TemporalFrameEngine`)."""
+        return self.dream_frame(frame, previous, reliability)[0]
 
     def steps_for(self, reliability: torch.Tensor | None) -> int:
         """Steps per octave for a frame: all without a previous dream, fewer the more of
@@ -162,6 +169,15 @@ class FrameDreamer:
         steps = self.steps_for(reliability if previous is not None else None)
         with torch.no_grad():
             return self.dreamer.dream(start, steps, seeded(self.options))
+
+
+def make_frame_dreamer(styles: list[Image.Image], options: StyleOptions,
+                       weights: Mapping[str, Path]) -> FrameDreamer:
+    """The registry's video entry: a :class:`FrameDreamer`, ``styles`` holding at most one
+    guide image."""
+    if len(styles) > 1:
+        raise StyleTransferError(f"Deep Dream takes at most one guide image, not {len(styles)}")
+    return FrameDreamer(options, weights, styles[0] if styles else None)
 
 
 def blend(previous: torch.Tensor, frame: torch.Tensor, reliability: torch.Tensor

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from app.engine.errors import StyleTransferError
 
@@ -30,12 +31,13 @@ FIELD_NAMES = {
     "device": "device", "tile_megapixels": "tile size (megapixels)", "tile_side": "tile side",
     "max_megapixels": "image size limit", "depth": "dream depth", "octaves": "octaves",
     "octave_scale": "octave scale", "dream_iterations": "steps per octave",
-    "strength": "dream strength", "network": "network",
+    "strength": "dream strength", "network": "network", "trim_start": "start of the stretch",
+    "trim_end": "end of the stretch",
 }
 # What a person chooses (and a job row keeps); the rest is decided by the machine.
 USER_FIELDS = ("engine", "alpha", "style_weights", "preserve_color", "max_side",
                "iterations", "seed", "depth", "octaves", "octave_scale", "dream_iterations",
-               "strength", "network")
+               "strength", "network", "trim_start", "trim_end")
 DreamDepth = Literal["textures", "patterns", "shapes", "objects"]   # shallow to deep layers
 DreamNetwork = Literal["auto", "pruned-vgg19", "vgg19", "googlenet"]
 
@@ -77,6 +79,10 @@ class StyleOptions(BaseModel):
     dream_iterations: int = Field(10, ge=1, le=200)  # gradient-ascent steps per octave
     strength: float = Field(1.0, gt=0.0, le=10.0)    # step size: 1 is the classic 1.5/255
     network: DreamNetwork = "auto"   # auto: GoogLeNet, else VGG-19, else the bundled pruned
+    # Clips: only this stretch is made (seconds of the source; None: from the start, to the
+    # end), its sound trimmed to match.
+    trim_start: float | None = Field(None, ge=0.0, le=86400.0)
+    trim_end: float | None = Field(None, gt=0.0, le=86400.0)
 
     @field_validator("style_weights", mode="before")
     @classmethod
@@ -106,6 +112,13 @@ class StyleOptions(BaseModel):
             raise ValueError("are too large")
         return value
 
+    @model_validator(mode="after")
+    def _check_trim(self) -> "StyleOptions":
+        if self.trim_start is not None and self.trim_end is not None \
+                and self.trim_end <= self.trim_start:
+            raise ValueError("the end of the stretch must come after its start")
+        return self
+
     def stored(self) -> dict[str, Any]:
         """The user's choices as a job row keeps them (JSON; ``size`` for the output side)."""
         values = self.model_dump(include=set(USER_FIELDS), by_alias=True)
@@ -125,7 +138,7 @@ def describe(error: ValidationError) -> str:
         shown = ""
         if show_input and isinstance(given, (str, int, float)) and not isinstance(given, bool):
             shown = f", not {given!r}" if isinstance(given, str) else f", not {_number(given)}"
-        sentences.append(f"{name} {message}{shown}")
+        sentences.append(f"{name} {message}{shown}" if item["loc"] else message)
     return "; ".join(sentences)
 
 

@@ -87,7 +87,8 @@ ENGINES: tuple[EngineSpec, ...] = (
         summary="Dreams patterns out of the photo, step by step, with previews; no style "
                 "image (an optional guide image steers the dream).",
         mode="dream", weights=(_PRUNED_VGG,), image_entry="app.engine.deepdream:dream_image",
-        iterative=True, needs_style=False, optional_weights=(_GOOGLENET, _VGG)),
+        frames_entry="app.engine.deepdream:make_frame_dreamer", iterative=True,
+        needs_style=False, optional_weights=(_GOOGLENET, _VGG)),
 )
 BY_NAME: dict[str, EngineSpec] = {spec.name: spec for spec in ENGINES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

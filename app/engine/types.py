@@ -44,6 +44,21 @@ class FrameStylizer(Protocol):
         ...
 
 
+class TemporalFrameEngine(Protocol):
+    """An engine for clips that carries its own previous output along the motion (Deep
+    Dream): the video pipeline gives it each frame with the previous output already warped
+    to it by optical flow, and where that warp can be trusted. ``carries_previous`` is True."""
+
+    device: "torch.device"
+    carries_previous: bool
+
+    def stylize_frame(self, frame: "torch.Tensor", previous: "torch.Tensor | None",
+                      reliability: "torch.Tensor | None") -> "torch.Tensor":
+        """(3, H, W) in [0, 1] to the output frame (3, H, W) on ``self.device``; ``previous``
+        (3, H, W) and ``reliability`` (1, H, W) in 0..1, or None for a first frame."""
+        ...
+
+
 @dataclass(frozen=True)
 class EngineStatus:
     """Whether an engine can run here: ``ready`` when every weight file it needs is

@@ -71,6 +71,8 @@ class JobSpec:
     weights: WeightStore
     max_megapixels: float
     video_limits: VideoLimits
+    segments: tuple[dict[str, Any], ...] = ()   # a clip's segments committed by earlier runs
+    partial: str | None = None          # where a clip's playable partial result goes
     pause_before_rename_s: float = 0.0   # TEST ONLY: DREAMGEN_TEST_PAUSE_BEFORE_RENAME
     fault_for_tests: str = ""            # TEST ONLY: DREAMGEN_TEST_ENGINE_FAULT matched
 
@@ -88,6 +90,8 @@ class JobResult:
 
 # A progress message: (fraction in 0..1, message, whether the preview file was rewritten).
 ProgressMessage = tuple[float, str, bool]
+# Any other news for the worker thread: (kind, payload), e.g. ("segment", {...}).
+EventSender = Callable[[str, Any], None]
 
 
 class ProgressThrottle:
@@ -113,9 +117,10 @@ class ProgressThrottle:
 
 
 def execute_job(spec: JobSpec, send: Callable[[ProgressMessage], None],
-                cancel: CancelToken) -> JobResult:
+                cancel: CancelToken, events: EventSender | None = None) -> JobResult:
     """Run ``spec``'s engine work; raises :class:`StyleTransferError` (shown to the user),
-    :class:`Cancelled`, or anything else (an internal error)."""
+    :class:`Cancelled`, or anything else (an internal error). ``events`` gets a clip's
+    committed segments and partial results."""
     if spec.fault_for_tests:
         _inject_fault(spec)
     store = MediaStore(Path(spec.media_root))
@@ -126,7 +131,8 @@ def execute_job(spec: JobSpec, send: Callable[[ProgressMessage], None],
                          else f"style image {i + 1}", spec.max_megapixels)
               for i, rel in enumerate(spec.style_paths)]
     if spec.kind == "video":
-        return _run_video(spec, store, styles, options, report, cancel)
+        return _run_video(spec, store, styles, options, report, cancel,
+                          events or (lambda kind, payload: None))
     return _run_image(spec, store, styles, options, report, cancel)
 
 
@@ -158,15 +164,29 @@ def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
 
 
 def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
-               options: StyleOptions, report: ProgressThrottle,
-               cancel: CancelToken) -> JobResult:
+               options: StyleOptions, report: ProgressThrottle, cancel: CancelToken,
+               events: EventSender) -> JobResult:
+    from app.jobs.clip_segments import JobSegments
     from app.video.pipeline import extract_poster, stylize_video
+    from app.video.segments import SegmentFile
 
     dst = store.path(spec.outputs.result)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    source = store.path(spec.content_path)
+    trim = (options.trim_start, options.trim_end)
+    sink = JobSegments(store, [SegmentFile.from_json(s) for s in spec.segments], events,
+                       spec.partial, source, (trim[0] or 0.0, trim[1]))
+    if sink.done():
+        log.info("job %s: resuming after %d committed segment(s), at frame %d",
+                 spec.public_id, len(sink.done()), sink.done()[-1].next_frame)
     stylizer = make_frame_stylizer(styles, options, spec.weights)
-    info = stylize_video(store.path(spec.content_path), dst, stylizer, options.max_side,
-                         spec.video_limits, on_progress=report, cancel=cancel)
+    timings: dict[str, float] = {}
+    info = stylize_video(source, dst, stylizer, options.max_side, spec.video_limits,
+                         on_progress=report, cancel=cancel, trim=trim, sink=sink,
+                         timings=timings)
+    log.info("job %s: stylised %d frame(s) in this run", spec.public_id,
+             int(timings.get("frames", 0)))
+    sink.remove_files()
     poster = extract_poster(dst)
     poster_rel = spec.outputs.poster or spec.outputs.preview
     store.write_atomic(poster_rel, jpeg_bytes(poster, quality=90))
@@ -207,7 +227,8 @@ def serve_jobs(conn: Any, cancel: Any) -> None:
         if spec is None:
             return
         try:
-            result = execute_job(spec, lambda message: conn.send(("progress", message)), cancel)
+            result = execute_job(spec, lambda message: conn.send(("progress", message)), cancel,
+                                 lambda kind, payload: conn.send((kind, payload)))
             answer: tuple[str, Any] = ("done", result)
         except Cancelled:
             answer = ("cancelled", "")

@@ -24,6 +24,7 @@ log = logging.getLogger("dreamgen.worker")
 POLL_S = 0.2                 # how often the thread looks at the pipe, the child and cancel
 CANCEL_GRACE_S = 5.0         # a cancelled child that has not stopped by then is killed
 CLOSE_GRACE_S = 3.0
+OUTCOMES = ("failed", "cancelled", "error")
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,10 @@ class EngineProcess:
         log.info("engine process %s started (pid %s)", self.name, self._process.pid)
 
     def run(self, spec: JobSpec, on_progress: Callable[[ProgressMessage], None],
-            should_stop: Callable[[], bool]) -> Outcome:
-        """Run ``spec`` in the child. ``on_progress`` gets each progress message;
+            should_stop: Callable[[], bool],
+            on_event: Callable[[str, Any], None] | None = None) -> Outcome:
+        """Run ``spec`` in the child. ``on_progress`` gets each progress message and
+        ``on_event`` any other news (a clip's committed segments, its partial result);
         ``should_stop`` is polled and, once true, the child is asked to cancel (and killed
         if it has not stopped within :data:`CANCEL_GRACE_S`)."""
         self._ensure_started()
@@ -99,8 +102,10 @@ class EngineProcess:
                 on_progress(payload)
             elif kind == "done":
                 return Outcome("succeeded", result=payload)
-            else:
+            elif kind in OUTCOMES:
                 return Outcome(kind, message=payload)
+            elif on_event is not None:
+                on_event(kind, payload)
 
     def _crashed(self) -> Outcome:
         process = self._process

@@ -1,21 +1,25 @@
-"""Stylising a whole clip with PyAV: decode, stylise in batches, stabilise, encode H.264.
+"""Stylising a clip with PyAV: decode, stylise in batches, stabilise, encode in segments, join.
 
 Three stages run at once around bounded queues, so memory stays flat for any clip length:
 
-    decode thread  ->  [frames + audio]  ->  this thread: stylise + blend  ->  [frames + audio]
-                                                                     ->  encode thread (MP4)
+    decode thread  ->  [frames]  ->  this thread: stylise + blend  ->  [frames]  ->  encode thread
 
-The output is H.264 yuv420p in an MP4 with ``+faststart``; frame timestamps are carried over
-from the input (variable frame rate survives); frames are turned upright from the rotation
-metadata; the sound is copied packet for packet when MP4 can hold it (AAC, MP3), else
-re-encoded to AAC. The file is written to a temporary name beside ``dst`` and renamed at the
-end; a failure or a cancellation leaves nothing behind.
+The encode thread writes the output as segments of about :data:`SEGMENT_SECONDS` each
+(:mod:`app.video.encode`), each committed durably to a :class:`~app.video.segments.SegmentSink`;
+a job that was stopped part-way continues after its last committed segment (the frames before
+it are only decoded again, to warm the optical flow up, never stylised again). At the end the
+segments are joined without re-encoding, with the sound of the same stretch of the source
+(:func:`~app.video.segments.join_segments`). Frame timestamps are carried over from the input
+(variable frame rate survives), frames are turned upright from the rotation metadata, and
+``trim`` makes only a stretch of the clip. The result goes to a temporary name beside ``dst``,
+is fsynced and renamed; a failure or a cancellation leaves nothing half-written behind.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import queue
+import tempfile
 import threading
 import time
 import uuid
@@ -32,12 +36,17 @@ from PIL import Image
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import fit_size
 from app.engine.types import CancelToken, FrameStylizer, Progress, ProgressCallback
-from app.storage import TEMP_PREFIX, fsync_dir, fsync_file
+from app.storage import TEMP_PREFIX
+from app.video.encode import SegmentWriter, StreamPlan, last_frame
 from app.video.probe import VideoInfo, VideoLimits, inspect_video, open_clip, video_stream
+from app.video.segments import (FolderSegments, SegmentFile, SegmentSink, check_consecutive,
+                                fsync_rename, join_segments)
 from app.video.temporal import FlowTracker, TemporalBlender
 
-COPYABLE_AUDIO = ("aac", "mp3")
 MIN_OUTPUT_SIDE = 16       # the engines' smallest frame side (AdaIN: relu4_1 at 1/8)
+SEGMENT_SECONDS = 8.0      # a crash costs at most this much of the clip; each segment starts
+                           # with a keyframe, which shows as a small pop, so not much shorter
+PREVIEW_EVERY_S = 2.0      # a preview of the latest frame at most this often
 _END = object()
 _POLL = 0.05  # seconds between checks of the cancel token while a queue is full or empty
 
@@ -50,11 +59,15 @@ class _Plan:
     height: int
     decode_size: tuple[int, int]  # size frames are scaled to before being turned upright
     quarter_turns: int          # np.rot90 turns that make a stored frame upright
-    time_base: Fraction
     fps: float
-    frame_step: int             # one frame's duration in time_base units
-    total: int                  # expected frame count, for progress
-    audio_mode: str | None      # "copy", "encode" or None
+    start_s: float              # the stretch being made, in seconds of the source
+    end_s: float | None
+    total: int                  # expected frame count of the stretch, for progress
+    time_base: Fraction = Fraction(1, 1)
+    frame_step: int = 1         # one frame's duration in time_base units
+    base: int = 0               # source pts of the stretch's start (output pts are relative)
+    resume_pts: int = 0         # output pts from which frames are stylised (after a resume)
+    resume_frame: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -75,46 +88,6 @@ class _Stage(threading.Thread):
             self.error = exc
 
 
-def stylize_video(src: Path, dst: Path, stylizer: FrameStylizer, max_side: int,
-                  limits: VideoLimits, on_progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None, batch_size: int | None = None, *,
-                  stabilize: bool = True, timings: dict[str, float] | None = None) -> VideoInfo:
-    """Stylise the clip ``src`` with ``stylizer`` (its styles already encoded, see
-    :func:`app.engine.dispatch.make_frame_stylizer`) into an MP4 at ``dst``, the longer side
-    at most ``max_side``, and describe the result.
-
-    ``stabilize`` turns the optical-flow blending of :mod:`app.video.temporal` on (the
-    default); ``timings``, when given, is filled with seconds spent decoding, in optical
-    flow, stylising, blending and encoding. The file is written to a temporary name beside
-    ``dst`` (:data:`app.storage.TEMP_PREFIX`, which the crash sweep knows), fsynced and renamed.
-    Raises :class:`StyleTransferError` for clips we refuse and :class:`Cancelled` soon after
-    ``cancel`` is set.
-    """
-    info = inspect_video(Path(src), limits)
-    check_output_size(info, max_side)
-    plan = _make_plan(info, max_side)
-    batch_size = batch_size or (8 if stylizer.device.type == "cuda" else 2)
-    dst = Path(dst)
-    temp = dst.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}-{dst.name}")
-    try:
-        audio_codec = _run(Path(src), temp, plan, stylizer, batch_size, stabilize, limits,
-                           on_progress, cancel)
-        fsync_file(temp)
-        os.replace(temp, dst)
-        fsync_dir(dst.parent)
-    finally:
-        temp.unlink(missing_ok=True)
-    if timings is not None:
-        timings.update(plan.timings)
-    done = int(plan.timings.get("frames", 0))
-    if on_progress:
-        on_progress(Progress(1.0, f"frame {done} of {done}",
-                             extras={"fps": plan.timings.get("fps", 0.0)}))
-    return VideoInfo(width=plan.width, height=plan.height, fps=info.fps,
-                     duration=info.duration, frame_count=done, has_audio=audio_codec is not None,
-                     audio_codec=audio_codec, rotation=0, container="mp4", video_codec="h264")
-
-
 def check_output_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
     """The output size of ``info``'s clip at ``max_side``; refuses one whose shorter side
     would be under :data:`MIN_OUTPUT_SIDE` (too thin for the engines and the optical flow)."""
@@ -126,22 +99,110 @@ def check_output_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
     return width, height
 
 
-def _make_plan(info: VideoInfo, max_side: int) -> _Plan:
+def check_trim(info: VideoInfo, trim: tuple[float | None, float | None] | None
+               ) -> tuple[float, float | None]:
+    """(start, end) seconds of the stretch to make; refuses one outside the clip or empty."""
+    start, end = trim or (None, None)
+    start = float(start or 0.0)
+    if start < 0 or (end is not None and end <= start):
+        raise StyleTransferError("the end of the stretch must come after its start")
+    if start >= info.duration:
+        raise StyleTransferError(f"the clip is {info.duration:.1f} s long; the stretch starts "
+                                 f"at {start:g} s, after its end")
+    if end is not None and end >= info.duration:
+        end = None                      # up to the end of the clip
+    return start, end
+
+
+def stylize_video(src: Path, dst: Path, stylizer: FrameStylizer, max_side: int,
+                  limits: VideoLimits, on_progress: ProgressCallback | None = None,
+                  cancel: CancelToken | None = None, batch_size: int | None = None, *,
+                  stabilize: bool = True, timings: dict[str, float] | None = None,
+                  trim: tuple[float | None, float | None] | None = None,
+                  sink: SegmentSink | None = None,
+                  segment_seconds: float = SEGMENT_SECONDS) -> VideoInfo:
+    """Stylise the clip ``src`` with ``stylizer`` (its styles already encoded, see
+    :func:`app.engine.dispatch.make_frame_stylizer`) into an MP4 at ``dst``, the longer side
+    at most ``max_side``, and describe the result.
+
+    ``trim`` is (start, end) in seconds (None: from the start / to the end). ``sink`` keeps
+    the segments and says which earlier runs committed (default: a temporary folder, no
+    resume). ``stabilize`` turns the optical-flow blending of :mod:`app.video.temporal` on;
+    ``timings``, when given, is filled with seconds spent decoding, in optical flow,
+    stylising, blending and encoding, and the frames stylised in this run. Raises
+    :class:`StyleTransferError` for clips we refuse and :class:`Cancelled` soon after
+    ``cancel`` is set.
+    """
+    info = inspect_video(Path(src), limits)
+    check_output_size(info, max_side)
+    plan = _make_plan(info, max_side, check_trim(info, trim))
+    batch_size = batch_size or (8 if stylizer.device.type == "cuda" else 2)
+    with contextlib.ExitStack() as stack:
+        if sink is None:                   # a one-off run: segments in a scratch folder
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="dreamgen-"))
+            sink = FolderSegments(Path(scratch))
+        done = _run(Path(src), plan, stylizer, batch_size, stabilize, limits, sink, on_progress,
+                    cancel, segment_seconds)
+        _join(Path(src), Path(dst), sink, done, plan)
+    if timings is not None:
+        timings.update(plan.timings)
+    frames = done[-1].next_frame
+    if on_progress:
+        on_progress(Progress(1.0, f"frame {frames} of {frames}",
+                             extras={"fps": plan.timings.get("fps", 0.0)}))
+    seconds = float(done[-1].end_pts * plan.time_base)
+    return VideoInfo(width=plan.width, height=plan.height, fps=info.fps, duration=seconds,
+                     frame_count=frames, has_audio=info.has_audio,
+                     audio_codec=_output_audio(info), rotation=0, container="mp4",
+                     video_codec="h264")
+
+
+def _output_audio(info: VideoInfo) -> str | None:
+    from app.video.segments import COPYABLE_AUDIO
+
+    if not info.has_audio:
+        return None
+    return info.audio_codec if info.audio_codec in COPYABLE_AUDIO else "aac"
+
+
+def _make_plan(info: VideoInfo, max_side: int, window: tuple[float, float | None]) -> _Plan:
     width, height = fit_size(info.width, info.height, max_side)
     turns = info.rotation // 90
     decode_size = (height, width) if turns % 2 else (width, height)
-    audio_mode = None
-    if info.has_audio:
-        audio_mode = "copy" if info.audio_codec in COPYABLE_AUDIO else "encode"
+    start, end = window
+    seconds = (end if end is not None else info.duration) - start
+    share = seconds / info.duration if info.duration > 0 else 1.0
     return _Plan(width=width, height=height, decode_size=decode_size, quarter_turns=turns,
-                 time_base=Fraction(1, 1), fps=info.fps, frame_step=1,
-                 total=max(1, info.frame_count), audio_mode=audio_mode)
+                 fps=info.fps, start_s=start, end_s=end,
+                 total=max(1, round(info.frame_count * min(1.0, share))))
 
 
-def _run(src: Path, temp: Path, plan: _Plan, stylizer: FrameStylizer, batch_size: int,
-         stabilize: bool, limits: VideoLimits, on_progress: ProgressCallback | None,
-         cancel: CancelToken | None) -> str | None:
-    """Wire the three stages together; returns the output's audio codec (or ``None``)."""
+def _join(src: Path, dst: Path, sink: SegmentSink, done: list[SegmentFile],
+          plan: _Plan) -> None:
+    temp = dst.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}-{dst.name}")
+    try:
+        tick = time.perf_counter()
+        join_segments([sink.file_for(s) for s in done], temp, audio_from=src,
+                      window=(plan.start_s, plan.end_s))
+        fsync_rename(temp, dst)
+        _add(plan, "join", time.perf_counter() - tick)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _resume_point(sink: SegmentSink, plan: _Plan) -> list[SegmentFile]:
+    """The segments earlier runs committed that this run keeps (same time base, unbroken)."""
+    tb = (plan.time_base.numerator, plan.time_base.denominator)
+    done = [s for s in check_consecutive(sink.done(), sink) if s.time_base == tb]
+    if done:
+        plan.resume_pts, plan.resume_frame = done[-1].end_pts, done[-1].next_frame
+    return done
+
+
+def _run(src: Path, plan: _Plan, stylizer: FrameStylizer, batch_size: int, stabilize: bool,
+         limits: VideoLimits, sink: SegmentSink, on_progress: ProgressCallback | None,
+         cancel: CancelToken | None, segment_seconds: float) -> list[SegmentFile]:
+    """Wire the three stages together; returns every committed segment, in order."""
     container, _ = open_clip(src)
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size + 4)   # frames at output size
@@ -149,71 +210,69 @@ def _run(src: Path, temp: Path, plan: _Plan, stylizer: FrameStylizer, batch_size
     with container:
         vstream = video_stream(container)
         vstream.thread_type = "AUTO"
-        astream = container.streams.audio[0] if plan.audio_mode else None
         plan.time_base = vstream.time_base or Fraction(1, 90000)
         plan.frame_step = max(1, round(1 / (plan.fps * plan.time_base)))
-        decoder = _Stage(lambda: _decode(container, vstream, astream, plan, decoded, stop,
-                                         limits, stabilize), "video-decode")
-        encoder = _Stage(lambda: _encode(temp, plan, astream, stylised, stop), "video-encode")
+        plan.base = round(plan.start_s / plan.time_base)
+        done = _resume_point(sink, plan)
+        stream_plan = StreamPlan(plan.width, plan.height, plan.fps, plan.time_base)
+        writer = SegmentWriter(sink, stream_plan, max(1, round(segment_seconds * plan.fps)),
+                               first_index=len(done), first_frame=plan.resume_frame)
+        decoder = _Stage(lambda: _decode(container, vstream, plan, decoded, stop, limits,
+                                         stabilize), "video-decode")
+        encoder = _Stage(lambda: _encode(writer, plan, stylised, stop), "video-encode")
+        blender = _primed_blender(sink, done) if stabilize else None
         decoder.start()
         encoder.start()
         try:
-            _stylise(plan, stylizer, batch_size, stabilize, decoded, stylised, stop,
+            _stylise(plan, stylizer, batch_size, blender, decoded, stylised, stop,
                      (decoder, encoder), on_progress, cancel)
             _put(stylised, _END, stop, (encoder,), cancel)
-            _join(encoder, cancel)
+            _wait(encoder, cancel)
         finally:
             stop.set()
             decoder.join()
             encoder.join()
+            writer.abandon()
         for stage in (decoder, encoder):
             if stage.error is not None:
                 raise stage.error
-    if not plan.timings.get("frames"):
+    done = check_consecutive(sink.done(), sink)
+    if not done:
         raise StyleTransferError("no frame of the video could be decoded; the file is damaged")
-    return ("aac" if plan.audio_mode == "encode" else astream.codec_context.name) \
-        if astream is not None else None
+    return done
 
 
-def _stylise(plan: _Plan, stylizer: FrameStylizer, batch_size: int, stabilize: bool,
-             decoded: queue.Queue, stylised: queue.Queue, stop: threading.Event,
-             stages: tuple[_Stage, ...], on_progress: ProgressCallback | None,
-             cancel: CancelToken | None) -> None:
+def _primed_blender(sink: SegmentSink, done: list[SegmentFile]) -> TemporalBlender:
+    """The stabiliser, carrying on from the last frame of the last committed segment when a
+    job resumes (so the join between runs does not flicker)."""
+    blender = TemporalBlender()
+    if done:
+        rgb = last_frame(sink.file_for(done[-1]))
+        blender.prime(torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0))
+    return blender
+
+
+def _stylise(plan: _Plan, stylizer: FrameStylizer, batch_size: int,
+             blender: TemporalBlender | None, decoded: queue.Queue, stylised: queue.Queue,
+             stop: threading.Event, stages: tuple[_Stage, ...],
+             on_progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
     """The compute loop: batches of frames through the engine, then the temporal blend."""
-    blender = TemporalBlender() if stabilize else None
     batch: list[tuple] = []
-    started, done = time.perf_counter(), 0
+    started, done, previewed = time.perf_counter(), 0, 0.0
     while True:
         item = _get(decoded, stop, stages, cancel)
-        if item is not _END and item[0] == "audio":
-            _put(stylised, item, stop, stages, cancel)
-            continue
         if item is not _END:
             batch.append(item)
         if batch and (item is _END or len(batch) == batch_size):
-            tick = time.perf_counter()
-            frames = torch.from_numpy(np.stack([entry[1] for entry in batch]))
-            if stylizer.device.type == "cuda":  # uint8 (4x smaller than float), pinned, async
-                frames = frames.pin_memory()
-            frames = frames.to(stylizer.device, non_blocking=True)
-            frames = frames.permute(0, 3, 1, 2).float().div_(255.0)
-            with torch.inference_mode():
-                outputs = stylizer.stylize_frames(frames)
-                _add(plan, "stylise", time.perf_counter() - tick)
-                for (_, _, pts, duration, step), output in zip(batch, outputs):
-                    tick = time.perf_counter()
-                    if blender is not None:
-                        output = blender.blend(output, step)
-                    rgb = output.float().clamp(0, 1).mul(255).round().byte()
-                    rgb = rgb.permute(1, 2, 0).contiguous().cpu().numpy()
-                    _add(plan, "blend", time.perf_counter() - tick)
-                    _put(stylised, ("video", rgb, pts, duration), stop, stages, cancel)
-                    done += 1
-                    if on_progress:
-                        fps = done / max(time.perf_counter() - started, 1e-6)
-                        on_progress(Progress(min(done / plan.total, 0.99),
-                                             f"frame {done} of {max(done, plan.total)}",
-                                             extras={"fps": round(fps, 2)}))
+            for rgb, pts, duration in _stylise_batch(plan, stylizer, batch, blender):
+                _put(stylised, (rgb, pts, duration), stop, stages, cancel)
+                done += 1
+                if on_progress:
+                    now = time.perf_counter()
+                    preview = None
+                    if now - previewed >= PREVIEW_EVERY_S:
+                        previewed, preview = now, Image.fromarray(rgb)
+                    _report(on_progress, plan, done, now - started, preview)
             batch = []
         if item is _END:
             break
@@ -221,47 +280,123 @@ def _stylise(plan: _Plan, stylizer: FrameStylizer, batch_size: int, stabilize: b
     plan.timings["fps"] = done / max(time.perf_counter() - started, 1e-6)
 
 
-def _decode(container: av.container.InputContainer, vstream: av.VideoStream,
-            astream: av.AudioStream | None, plan: _Plan, out: queue.Queue,
-            stop: threading.Event, limits: VideoLimits, stabilize: bool) -> None:
-    """Demux, decode and scale frames; pass audio on (as packets or as decoded frames)."""
+def _stylise_batch(plan: _Plan, stylizer: FrameStylizer, batch: list[tuple],
+                   blender: TemporalBlender | None) -> Iterator[tuple[np.ndarray, int, int]]:
+    if getattr(stylizer, "carries_previous", False):
+        yield from _carry_frames(plan, stylizer, batch, blender)
+        return
+    tick = time.perf_counter()
+    frames = torch.from_numpy(np.stack([entry[0] for entry in batch]))
+    if stylizer.device.type == "cuda":  # uint8 (4x smaller than float), pinned, async
+        frames = frames.pin_memory()
+    frames = frames.to(stylizer.device, non_blocking=True)
+    frames = frames.permute(0, 3, 1, 2).float().div_(255.0)
+    with torch.inference_mode():
+        outputs = stylizer.stylize_frames(frames)
+        _add(plan, "stylise", time.perf_counter() - tick)
+        for (_, pts, duration, step), output in zip(batch, outputs):
+            tick = time.perf_counter()
+            if blender is not None:
+                output = blender.blend(output, step)
+            rgb = output.float().clamp(0, 1).mul(255).round().byte()
+            rgb = rgb.permute(1, 2, 0).contiguous().cpu().numpy()
+            _add(plan, "blend", time.perf_counter() - tick)
+            yield rgb, pts, duration
+
+
+def _carry_frames(plan: _Plan, engine: Any, batch: list[tuple],
+                  blender: TemporalBlender | None) -> Iterator[tuple[np.ndarray, int, int]]:
+    """A :class:`~app.engine.types.TemporalFrameEngine`, frame by frame: each frame gets the
+    previous output warped along the flow (none when ``stabilize`` is off), and blends it
+    itself."""
+    for rgb, pts, duration, step in batch:
+        tick = time.perf_counter()
+        frame = torch.from_numpy(rgb).permute(2, 0, 1).to(engine.device).float().div_(255.0)
+        previous, reliability = (blender.warped_previous(frame, step) if blender is not None
+                                 else (None, None))
+        output = engine.stylize_frame(frame, previous, reliability).float().clamp(0, 1)
+        if blender is not None:
+            blender.remember(output)
+        _add(plan, "stylise", time.perf_counter() - tick)
+        yield (output.mul(255).round().byte().permute(1, 2, 0).contiguous().cpu().numpy(),
+               pts, duration)
+
+
+def _report(on_progress: ProgressCallback, plan: _Plan, done: int, seconds: float,
+            preview: Image.Image | None) -> None:
+    made = plan.resume_frame + done
+    fps = done / max(seconds, 1e-6)
+    left = max(0, plan.total - made) / fps if fps > 0 else None
+    extras = {"fps": round(fps, 2), "frames_left": float(max(0, plan.total - made))}
+    if left is not None:
+        extras["eta_s"] = round(left, 1)
+    on_progress(Progress(min(made / plan.total, 0.99),
+                         f"frame {made} of {max(made, plan.total)} · {fps:.1f} frames/s",
+                         preview=preview, extras=extras))
+
+
+def _decode(container: av.container.InputContainer, vstream: av.VideoStream, plan: _Plan,
+            out: queue.Queue, stop: threading.Event, limits: VideoLimits,
+            stabilize: bool) -> None:
+    """Demux, decode and scale the stretch's frames (after a resume, the frames before the
+    resume point are decoded only to warm the optical flow up)."""
     tracker = FlowTracker() if stabilize else None
-    streams = [s for s in (vstream, astream) if s is not None]
+    skip_to = plan.resume_pts
+    if plan.base + skip_to > 0:      # a little before, so the flow sees the frame before
+        _seek(container, vstream, max(0, plan.base + skip_to - 2 * plan.frame_step))
     count, last_pts = 0, None
-    for packet in container.demux(*streams):
+    for frame in _frames(container, vstream, plan):
         if stop.is_set():
             return
-        if packet.stream is astream:
-            if plan.audio_mode == "copy" and packet.size and packet.pts is not None:
-                _put(out, ("audio", packet), stop)
-            elif plan.audio_mode == "encode":
-                for frame in packet.decode():
-                    _put(out, ("audio", frame), stop)
+        pts = frame.pts
+        if pts is None or (last_pts is not None and pts <= last_pts):
+            pts = 0 if last_pts is None else last_pts + plan.frame_step
+        last_pts = pts
+        rel = pts - plan.base
+        if plan.end_s is not None and rel * plan.time_base >= plan.end_s - plan.start_s:
+            break
+        if rel < skip_to:                               # before the stretch, or already made
+            if tracker is not None and rel >= skip_to - 4 * plan.frame_step:
+                tracker.step(_upright_rgb(frame, plan))
             continue
+        count += 1
+        if count > limits.max_frames:
+            raise StyleTransferError(f"the video has more than {limits.max_frames} frames; "
+                                     f"the limit is {limits.max_frames}")
+        tick = time.perf_counter()
+        rgb = _upright_rgb(frame, plan)
+        _add(plan, "decode", time.perf_counter() - tick)
+        tick = time.perf_counter()
+        step = tracker.step(rgb) if tracker else None
+        _add(plan, "flow", time.perf_counter() - tick)
+        _put(out, (rgb, rel, frame.duration or plan.frame_step, step), stop)
+    _put(out, _END, stop)
+
+
+def _seek(container: av.container.InputContainer, vstream: av.VideoStream, pts: int) -> None:
+    """Jump to the keyframe at or before ``pts`` (a format that cannot seek is decoded from
+    its start instead: the frames before ``pts`` are skipped either way)."""
+    try:
+        container.seek(pts, stream=vstream, backward=True)
+    except (av.FFmpegError, OSError, ValueError):
+        container.seek(0)
+
+
+def _frames(container: av.container.InputContainer, vstream: av.VideoStream,
+            plan: _Plan) -> Iterator[av.VideoFrame]:
+    """The stream's frames in order; a decoding error is a damaged file."""
+    decoded = 0
+    for packet in container.demux(vstream):
         tick = time.perf_counter()
         try:
             frames = packet.decode()
         except av.FFmpegError as exc:
             raise StyleTransferError(f"the video is damaged; decoding stopped at frame "
-                                     f"{count + 1} ({exc})") from exc
+                                     f"{decoded + 1} ({exc})") from exc
         _add(plan, "decode", time.perf_counter() - tick)
         for frame in frames:
-            count += 1
-            if count > limits.max_frames:
-                raise StyleTransferError(f"the video has more than {limits.max_frames} frames; "
-                                         f"the limit is {limits.max_frames}")
-            pts = frame.pts
-            if pts is None or (last_pts is not None and pts <= last_pts):
-                pts = 0 if last_pts is None else last_pts + plan.frame_step
-            last_pts = pts
-            tick = time.perf_counter()
-            rgb = _upright_rgb(frame, plan)
-            _add(plan, "decode", time.perf_counter() - tick)
-            tick = time.perf_counter()
-            step = tracker.step(rgb) if tracker else None
-            _add(plan, "flow", time.perf_counter() - tick)
-            _put(out, ("video", rgb, pts, frame.duration or plan.frame_step, step), stop)
-    _put(out, _END, stop)
+            decoded += 1
+            yield frame
 
 
 def _upright_rgb(frame: av.VideoFrame, plan: _Plan) -> np.ndarray:
@@ -272,55 +407,19 @@ def _upright_rgb(frame: av.VideoFrame, plan: _Plan) -> np.ndarray:
     return rgb
 
 
-def _encode(temp: Path, plan: _Plan, astream: av.AudioStream | None, items: queue.Queue,
+def _encode(writer: SegmentWriter, plan: _Plan, items: queue.Queue,
             stop: threading.Event) -> None:
-    """H.264 yuv420p + the sound into an MP4 with the index (moov) at the front."""
-    with av.open(str(temp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
-        video = out.add_stream("libx264", rate=Fraction(plan.fps).limit_denominator(100000))
-        video.width, video.height, video.pix_fmt = plan.width, plan.height, "yuv420p"
-        video.codec_context.time_base = plan.time_base
-        video.time_base = plan.time_base
-        video.options = {"crf": "20", "preset": "veryfast"}
-        audio = _audio_output(out, astream, plan.audio_mode)
-        while True:
-            item = _get(items, stop)
-            if item is _END:
-                break
-            tick = time.perf_counter()
-            if item[0] == "audio":
-                _mux_audio(out, audio, item[1], plan.audio_mode)
-            else:
-                frame = av.VideoFrame.from_ndarray(item[1], format="rgb24")
-                frame.pts, frame.duration, frame.time_base = item[2], item[3], plan.time_base
-                out.mux(video.encode(frame.reformat(format="yuv420p")))
-            _add(plan, "encode", time.perf_counter() - tick)
+    """Stylised frames into segments; the last (shorter) one is closed at the end."""
+    while True:
+        item = _get(items, stop)
+        if item is _END:
+            break
         tick = time.perf_counter()
-        out.mux(video.encode(None))
-        if plan.audio_mode == "encode":
-            out.mux(audio.encode(None))
+        writer.add(*item)
         _add(plan, "encode", time.perf_counter() - tick)
-
-
-def _audio_output(out: av.container.OutputContainer, astream: av.AudioStream | None,
-                  mode: str | None) -> av.AudioStream | None:
-    if astream is None or mode is None:
-        return None
-    if mode == "copy":
-        return out.add_stream_from_template(astream)
-    rate = astream.codec_context.sample_rate or 48000
-    stream = out.add_stream("aac", rate=rate)
-    stream.layout = "stereo" if astream.codec_context.channels >= 2 else "mono"
-    return stream
-
-
-def _mux_audio(out: av.container.OutputContainer, audio: av.AudioStream, item: Any,
-               mode: str | None) -> None:
-    if mode == "copy":
-        item.stream = audio
-        out.mux(item)
-    else:
-        item.pts = None   # the AAC encoder re-times samples in its own frame size
-        out.mux(audio.encode(item))
+    tick = time.perf_counter()
+    writer.finish()
+    _add(plan, "encode", time.perf_counter() - tick)
 
 
 def _put(target: queue.Queue, item: Any, stop: threading.Event,
@@ -360,7 +459,7 @@ class _Stopped(Exception):
     """Ends a stage quietly because the main loop is ending (cancelled or failed)."""
 
 
-def _join(stage: _Stage, cancel: CancelToken | None) -> None:
+def _wait(stage: _Stage, cancel: CancelToken | None) -> None:
     while stage.is_alive():
         if cancel is not None and cancel.is_set():
             raise Cancelled("video stylisation cancelled")

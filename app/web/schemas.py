@@ -104,8 +104,8 @@ def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
         page=f"/jobs/{job.public_id}",
         result=media_url(job.result_path) if done else None,
         thumb=media_url(job.thumb_path) if done else None,
-        preview=media_url(job.preview_path, as_utc(job.updated_at)) if job.kind == "image"
-        else None,
+        preview=media_url(job.preview_path, as_utc(job.updated_at))
+        if job.kind == "image" or job.state == JobState.RUNNING else None,
         poster=media_url(job.preview_path) if done and job.kind == "video" else None,
         content=media_url(job.content_path) if job.kind == "image" else None,
         styles=[media_url(p) or "" for p in job.style_paths],

@@ -8,7 +8,7 @@ child process, fsynced) and only then the job row. Any failure removes what was 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, File, Form, UploadFile
@@ -55,18 +55,22 @@ class SubmittedForm:
     iterations: int
     visibility: str
     style_from: str | None
+    mode: str = "style"
+    extra: dict[str, str] = field(default_factory=dict)   # Deep Dream and clip fields
 
     def options(self, settings: Settings) -> StyleOptions:
         """The options schema applied to the fields, plus this server's own limits; raises
         :class:`UploadRejected` (422) naming every refused value."""
-        if self.engine not in CHOICES:
-            raise UploadRejected(f"unknown engine {self.engine!r}; choose one of "
+        engine = "deepdream" if self.mode == "dream" else self.engine
+        if engine not in CHOICES:
+            raise UploadRejected(f"unknown engine {engine!r}; choose one of "
                                  f"{', '.join(CHOICES)}")
+        given = {k: v for k, v in self.extra.items() if v.strip()}   # blank: the default
         try:
-            options = parse_options(dict(engine=self.engine, alpha=self.alpha,
+            options = parse_options(dict(engine=engine, alpha=self.alpha,
                                          style_weights=self.style_weights,
                                          preserve_color=self.preserve_color, size=self.size,
-                                         iterations=self.iterations),
+                                         iterations=self.iterations, **given),
                                     max_megapixels=settings.max_image_megapixels)
         except StyleTransferError as exc:
             raise UploadRejected(str(exc)) from None
@@ -87,10 +91,27 @@ def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
                    size: Annotated[int, Form()] = 512,
                    iterations: Annotated[int, Form()] = 300,
                    visibility: Annotated[str, Form()] = "public",
-                   style_from: Annotated[str, Form()] = "") -> SubmittedForm:
-    """The multipart fields of a create request (``content`` plus one or more ``style``)."""
+                   style_from: Annotated[str, Form()] = "",
+                   mode: Annotated[str, Form(description="style (transfer) or dream; dream "
+                                                          "means engine=deepdream")] = "style",
+                   depth: Annotated[str, Form(description="Deep Dream: textures, patterns, "
+                                                           "shapes or objects")] = "",
+                   octaves: Annotated[str, Form(description="Deep Dream: scales")] = "",
+                   dream_iterations: Annotated[str, Form(description="Deep Dream: steps per "
+                                                                     "octave")] = "",
+                   strength: Annotated[str, Form(description="Deep Dream: intensity")] = "",
+                   network: Annotated[str, Form(description="Deep Dream: network")] = "",
+                   seed: Annotated[str, Form(description="random seed")] = "",
+                   trim_start: Annotated[str, Form(description="clips: start, seconds")] = "",
+                   trim_end: Annotated[str, Form(description="clips: end, seconds")] = "",
+                   ) -> SubmittedForm:
+    """The multipart fields of a create request (``content`` plus one or more ``style``;
+    none is needed for Deep Dream, where one is the guide)."""
+    extra = dict(depth=depth, octaves=octaves, dream_iterations=dream_iterations,
+                 strength=strength, network=network, seed=seed, trim_start=trim_start,
+                 trim_end=trim_end)
     return SubmittedForm(content, style or [], engine, alpha, style_weights, preserve_color,
-                         size, iterations, visibility, style_from or None)
+                         size, iterations, visibility, style_from or None, mode, extra)
 
 
 FormDep = Annotated[SubmittedForm, Depends(submitted_form)]
@@ -146,13 +167,16 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     count = len(raws) - 1 + len(reused)
     if spec.needs_style and count == 0:
         raise UploadRejected("choose at least one style image")
+    if spec.mode == "dream" and count > 1:
+        raise UploadRejected(f"{spec.label} takes at most one guide image, not {count}")
     if options.style_weights is not None and len(options.style_weights) != count:
         raise UploadRejected(f"{len(options.style_weights)} style weights given for {count} "
                              "style images; give one per style or none")
     check_free_disk(store, settings)
     stored: list[StoredUpload] = []
     try:
-        stored = store_uploads(store, settings, raws, options.max_side)
+        stored = store_uploads(store, settings, raws, options.max_side,
+                               (options.trim_start, options.trim_end))
         if stored[0].kind == "video" and not spec.takes_video:
             raise UploadRejected(video_refusal(spec))
         stored += [copy_stored(store, rel) for rel in reused]

@@ -59,6 +59,7 @@ class UploadCheck:
     max_megapixels: float
     video_limits: VideoLimits
     output_side: int            # the requested output size (clip geometry)
+    trim: tuple[float | None, float | None] = (None, None)   # the stretch of a clip to make
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _clean_image(check: UploadCheck, kind: str) -> Checked:
 
 
 def _check_clip(check: UploadCheck) -> Checked:
-    from app.video.pipeline import check_output_size
+    from app.video.pipeline import check_output_size, check_trim
     from app.video.probe import inspect_video, sniff_container
 
     container = sniff_container(Path(check.raw_path))
@@ -198,12 +199,14 @@ def _check_clip(check: UploadCheck) -> Checked:
                              "(MP4, MOV, WebM, MKV, AVI, animated GIF)", 415)
     info = inspect_video(Path(check.raw_path), check.video_limits)
     check_output_size(info, check.output_side)
+    check_trim(info, check.trim)
     return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height)
 
 
 # ----------------------------------------------------------------------------- in the server
 def store_uploads(store: MediaStore, settings: Settings, raws: list[tuple[Path, str, str]],
-                  output_side: int) -> list[StoredUpload]:
+                  output_side: int,
+                  trim: tuple[float | None, float | None] = (None, None)) -> list[StoredUpload]:
     """Check the raw files ``raws`` — (temporary path, role, what) with the content first —
     in a child process and keep clean copies under ``uploads/``; returns them in order.
     Raises :class:`UploadRejected` for anything refused; removes every temporary file."""
@@ -212,7 +215,7 @@ def store_uploads(store: MediaStore, settings: Settings, raws: list[tuple[Path, 
 
     limits = VideoLimits.from_settings(settings)
     checks = [UploadCheck(str(raw), str(raw.with_name(raw.name + ".clean")), role, what,
-                          settings.max_image_megapixels, limits, output_side)
+                          settings.max_image_megapixels, limits, output_side, trim)
               for raw, role, what in raws]
     stored: list[StoredUpload] = []
     try:

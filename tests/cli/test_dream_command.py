@@ -57,8 +57,9 @@ def test_bad_inputs_exit_2_with_one_line(cache: Path, runner: CliRunner, tmp_pat
                                         str(tmp_path / "nope.png")]),
                    "guide image '")
     clip = shared_dir("media") / "pan_24fps_2s.mp4"
-    one_line_error(runner.invoke(main, ["dream", str(clip), "-o", out]),
-                   "Deep Dream makes pictures only for now")
+    one_line_error(runner.invoke(main, ["dream", str(clip), "-o", out, "--start", "3",
+                                        "--end", "1"]),
+                   "the end of the stretch must come after its start")
     one_line_error(runner.invoke(main, ["dream", content, "-o", str(tmp_path / "o.xyz")]),
                    "cannot tell the image format of 'o.xyz'")
 
@@ -94,3 +95,19 @@ def test_a_real_dream_with_a_guide_and_a_progress_bar(cache: Path, runner: CliRu
                                   str(tiny_images["style"])])
     assert guided.exit_code == 0, guided.output
     assert np.abs(np.asarray(Image.open(guided_out), dtype=float) - dream).mean() > 1
+
+
+def test_a_clip_is_dreamed_with_its_sound(cache: Path, runner: CliRunner, tmp_path: Path) -> None:
+    import av
+
+    out = tmp_path / "dream.mp4"
+    result = runner.invoke(main, ["dream", str(shared_dir("media") / "pan_24fps_2s.mp4"), "-o",
+                                  str(out), "--size", "64", "--octaves", "1", "--iterations",
+                                  "2", "--depth", "textures", "--start", "0.5", "--end", "1.0",
+                                  "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as clip:
+        video = clip.streams.video[0]
+        frames = sum(1 for _ in clip.decode(video=0))
+        assert max(video.width, video.height) == 64 and clip.streams.audio
+    assert frames == 12 and "100%" in result.stderr          # half a second at 24 fps

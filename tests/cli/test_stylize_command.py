@@ -92,8 +92,8 @@ def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner
     calls = []
 
     def fake_stylize_video(src, dst, stylizer, max_side, limits, on_progress=None,
-                           cancel=None):
-        calls.append((src, dst, stylizer, max_side, cancel))
+                           cancel=None, trim=None):
+        calls.append((src, dst, stylizer, max_side, cancel, trim))
         for step in range(5):
             on_progress(Progress(step / 4, f"frame {step}"))
         dst.write_bytes(b"video")
@@ -105,10 +105,11 @@ def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner
     result = runner.invoke(main, ["stylize", str(clip), str(tiny_images["style"]),
                                   str(tiny_images["style2"]), "-o", str(out), "--alpha", "0.6",
                                   "--style-weights", "3,1", "--engine", "microast",
-                                  "--preserve-color", "--size", "96", "--device", "cpu"])
+                                  "--preserve-color", "--size", "96", "--device", "cpu",
+                                  "--start", "0.5"])
     assert result.exit_code == 0, result.output
-    [(src, dst, stylizer, max_side, cancel)] = calls
-    assert (src, dst, max_side, cancel) == (clip, out, 96, None)
+    [(src, dst, stylizer, max_side, cancel, trim)] = calls
+    assert (src, dst, max_side, cancel, trim) == (clip, out, 96, None, (0.5, None))
     assert isinstance(stylizer, MicroASTStylizer)
     assert (stylizer.alpha, stylizer.preserve_color, str(stylizer.device)) == (0.6, True, "cpu")
     assert "100%" in result.stderr and "frame 4" in result.stderr

@@ -12,6 +12,9 @@ import torch.nn.functional as F
 
 
 
+SEPIA = [[0.39, 0.77, 0.19], [0.35, 0.69, 0.17], [0.27, 0.53, 0.13]]
+
+
 class StandInStylizer:
     """A sepia colour mix (or the identity), and optional per-call random flicker."""
 
@@ -23,8 +26,16 @@ class StandInStylizer:
         self.frames_seen = 0
         self._generator = torch.Generator().manual_seed(seed)
         self.fail_at_call = fail_at_call
-        sepia = [[0.39, 0.77, 0.19], [0.35, 0.69, 0.17], [0.27, 0.53, 0.13]]
-        self._mix = torch.eye(3) if identity else torch.tensor(sepia)
+        self._mix = torch.eye(3) if identity else torch.tensor(SEPIA)
+
+    @staticmethod
+    def sepia(rgb) -> "np.ndarray":  # type: ignore[no-untyped-def]
+        """What the default stand-in makes of one RGB uint8 frame (to find a frame in the
+        output by its content)."""
+        import numpy as np
+
+        mix = np.array(SEPIA, dtype=np.float32)
+        return np.clip(rgb.astype(np.float32) @ mix.T, 0, 255)
 
     def stylize_frames(self, frames: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = frames.shape

@@ -47,3 +47,51 @@ def test_a_clip_over_the_duration_limit_names_the_limit(make_settings) -> None: 
                                    ("style", ("s.png", png_bytes(), "image/png"))])
         assert response.status_code == 422 and "limit" in response.json()["detail"]
         assert job_count(client) == 0
+
+
+def test_only_the_trimmed_stretch_is_made_with_its_sound(client: TestClient) -> None:
+    import av
+    import io
+
+    clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
+    files = [("content", ("clip.mp4", clip, "video/mp4")),
+             ("style", ("s.png", png_bytes(seed=2), "image/png"))]
+    job = submit(client, files, size=64, trim_start="0.5", trim_end="1.5")
+    assert job.status_code == 201, job.text
+    assert (job.json()["options"]["trim_start"], job.json()["options"]["trim_end"]) == (0.5, 1.5)
+    done = wait_for(client, job.json()["id"], timeout_s=300)
+    assert done["state"] == "succeeded", done["error"]
+    with av.open(io.BytesIO(client.get(done["links"]["result"]).content)) as result:
+        frames = sum(1 for _ in result.decode(video=0))
+        audio = result.streams.audio[0]
+        assert abs(float(audio.duration * audio.time_base) - 1.0) < 0.06
+    assert frames == 24
+
+
+def test_a_stretch_outside_the_clip_is_refused(paused_client: TestClient) -> None:
+    clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
+    files = [("content", ("clip.mp4", clip, "video/mp4")),
+             ("style", ("s.png", png_bytes(), "image/png"))]
+    late = submit(paused_client, files, trim_start="5")
+    assert late.status_code == 422 and "after its end" in late.json()["detail"]
+    backwards = submit(paused_client, files, trim_start="1.5", trim_end="0.5")
+    assert backwards.status_code == 422
+    assert "the end of the stretch must come after its start" in backwards.json()["detail"]
+    assert job_count(paused_client) == 0 and paused_client.app.state.store.files() == set()
+
+
+def test_a_dream_needs_no_style_image_and_takes_one_guide(client: TestClient) -> None:
+    photo = [("content", ("photo.png", png_bytes((96, 64)), "image/png"))]
+    job = submit(client, photo, engine="deepdream", size=64, octaves="1",
+                 dream_iterations="2", depth="textures")
+    assert job.status_code == 201, job.text
+    assert job.json()["engine"] == "deepdream" and job.json()["options"]["depth"] == "textures"
+    done = wait_for(client, job.json()["id"], timeout_s=300)
+    assert done["state"] == "succeeded", done["error"]
+    by_mode = submit(client, photo, mode="dream", size=64, octaves="1", dream_iterations="1")
+    assert by_mode.status_code == 201 and by_mode.json()["engine"] == "deepdream"
+    guides = photo + [("style", (f"g{i}.png", png_bytes(seed=i), "image/png")) for i in (1, 2)]
+    refused = submit(client, guides, engine="deepdream")
+    assert refused.status_code == 422 and "at most one guide image" in refused.json()["detail"]
+    bad = submit(client, photo, engine="deepdream", depth="dreams")
+    assert bad.status_code == 422 and "dream depth must be one of" in bad.json()["detail"]
