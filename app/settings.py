@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_video_frames: int = Field(3600, description="Most frames accepted in a clip.")
     max_video_side: int = Field(1920, description="Largest accepted video frame side.")
     max_attempts: int = Field(3, description="Runs of a job interrupted by crashes before it fails.")
+    lease_seconds: float = Field(60.0, ge=3.0, description="A worker whose heartbeat is older "
+                                 "than this has lost its jobs: live workers take them over "
+                                 "(heartbeats every third of it).")
     min_free_disk_mb: int = Field(500, description="Uploads are refused below this free space.")
     rate_limit_per_minute: int = Field(20, description="Jobs one client may create per minute.")
 

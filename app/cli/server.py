@@ -1,10 +1,16 @@
-"""``dreamgen serve`` (the studio) and ``dreamgen worker`` (job workers on their own)."""
+"""``dreamgen serve`` (the studio), ``dreamgen worker`` (job workers on their own) and
+``dreamgen workers`` (who is working, from the shared database)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from app.cli import main
+from app.cli import UserError, main
+
+if TYPE_CHECKING:
+    from app.jobs.leases import WorkerStatus
 
 
 @main.command()
@@ -48,3 +54,54 @@ def worker() -> None:
         pool.supervise()
     pool.stop()
     db_engine.dispose()
+
+
+WORKER_COLUMNS = ("WORKER", "HOST", "PID", "DEVICE", "JOB", "HEARTBEAT", "STATUS")
+
+
+def worker_table(statuses: list["WorkerStatus"]) -> str:
+    """The workers as an aligned text table, one line each (what `dreamgen workers` prints)."""
+    rows = [WORKER_COLUMNS] + [
+        (w.id, w.host, str(w.pid), w.device, w.job_public_id or "-",
+         f"{w.heartbeat_age_s:.0f} s ago", "alive" if w.alive else "stale")
+        for w in statuses]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(WORKER_COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per worker instead.")
+def workers(as_json: bool) -> None:
+    """List the workers sharing the database: host, pid, device, current job, heartbeat age,
+    and whether they are alive or stale (no heartbeat for DREAMGEN_LEASE_SECONDS)."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from app.jobs.db import make_db_engine
+    from app.jobs.leases import list_workers
+    from app.settings import get_settings
+
+    settings = get_settings()
+    db_engine = make_db_engine(settings.database_url, pool_size=1)
+    try:
+        with Session(db_engine) as session:
+            statuses = list_workers(session, settings.lease_seconds)
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot read the workers from {settings.database_url}: "
+                        f"{type(exc).__name__} (has `dreamgen serve` or `dreamgen worker` run "
+                        "on this database yet? they create its tables)") from None
+    finally:
+        db_engine.dispose()
+    if as_json:
+        for w in statuses:
+            click.echo(json.dumps({"id": w.id, "host": w.host, "pid": w.pid,
+                                   "device": w.device, "job": w.job_public_id,
+                                   "heartbeat_age_s": round(w.heartbeat_age_s, 1),
+                                   "alive": w.alive}))
+    elif statuses:
+        click.echo(worker_table(statuses))
+    else:
+        click.echo("No workers are registered in this database.", err=True)

@@ -11,9 +11,10 @@ sum_k w_k AdaIN(f(c), f(s_k)). AdaIN is affine in the style statistics for a fix
 content, so that equals AdaIN with the mixed statistics (sum w_k mu_k, sum w_k sigma_k):
 :class:`AdaINStylizer` mixes the statistics once and reuses them for every frame.
 
-Large images run in overlapping tiles (:mod:`app.engine.tiling`): the content statistics
-mu(f(c)), sigma(f(c)) are summed over the whole image first, so every tile is normalised
-alike and the blended tiles show no seams.
+Large images run in overlapping tiles (:mod:`app.engine.tiling`): each tile is computed
+with :data:`TILE_CONTEXT` pixels of context around it (then cut away), and the content
+statistics mu(f(c)), sigma(f(c)) are summed over the whole image first, so every tile is
+computed as in the whole image and the blended tiles show no seams.
 
 Preserve colours: luminance-only transfer after decoding
 (:func:`app.engine.color.keep_content_chroma`): the stylised luma with the content frame's
@@ -46,6 +47,11 @@ DOWNSCALE = 8        # relu4_1 resolution
 # fp32 on the CPU (``python -m bench --measure-once AdaIN:1024:1024:whole:cpu:DIR``), rounded
 # up. Decides when a batch is tiled; halved for fp16.
 BYTES_PER_PIXEL = 600
+# Receptive field of decoder(encoder(x)) as a radius: relu4_1 sees 34 px each way (68 px
+# field of VGG-19's conv4_1), the decoder adds one conv at 1/8 (8 px), four at 1/4, two at
+# 1/2 and two at full size plus its nearest upsamplings; an impulse moves outputs up to
+# 67 px away (tests/perf/test_tiling.py). Rounded up to the 1/8 grid.
+TILE_CONTEXT = 72
 
 
 def calc_mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,15 +183,17 @@ class AdaINStylizer:
     def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:
         """:meth:`stylize_frames` tile by tile: encode every tile and sum the relu4_1
         statistics over the pixels each tile owns, then normalise every tile with those
-        whole-image statistics, decode it and blend the tiles with raised-cosine windows."""
+        whole-image statistics, decode it and blend the tiles with raised-cosine windows.
+        Tiles are run with :data:`TILE_CONTEXT` pixels of context, cut away after decoding."""
         side, overlap = tile_layout(self._max_pixels() // frames.shape[0],
-                                    tile_side or self.tile_side)
-        tiles = tile_grid(frames.shape[-2], frames.shape[-1], side, overlap, DOWNSCALE)
+                                    tile_side or self.tile_side, TILE_CONTEXT)
+        tiles = tile_grid(frames.shape[-2], frames.shape[-1], side, overlap, DOWNSCALE,
+                          TILE_CONTEXT)
         features: list[torch.Tensor | None] = []
         sums = ChannelSums()
         with torch.inference_mode():
             for tile in tiles:
-                features.append(self.encoder(self._to_device(tile.crop(frames))))
+                features.append(self.encoder(self._to_device(tile.crop_with_context(frames))))
                 sums.add(tile.owned(features[-1], DOWNSCALE))
             stats = sums.mean_std(EPS)
 
@@ -193,7 +201,7 @@ class AdaINStylizer:
                 for index, tile in enumerate(tiles):
                     feat, features[index] = features[index], None   # free as we go
                     out = self.decoder(self.target_features(feat, stats))  # type: ignore[arg-type]
-                    yield tile, self._finish(out, tile.crop(frames))
+                    yield tile, self._finish(tile.without_context(out), tile.crop(frames))
 
             return assemble(decoded(), tuple(frames.shape), overlap, self.device)
 

@@ -15,9 +15,10 @@ The decoder applies, deepest first: AdaIN(f_deep_c, deep stats) -> residual bloc
 (w_deep, b_deep) -> AdaIN(., shallow stats) -> residual block with FiM (w_shallow,
 b_shallow) -> two bilinear x2 upsamplings with depthwise/pointwise convs -> a 9x9 conv to RGB.
 
-Large images run in overlapping tiles (:mod:`app.engine.tiling`, :func:`stylize_tiled`):
-both AdaIN steps and the content's own style code use statistics summed over the whole
-image, so every tile is normalised alike and the blended tiles show no seams.
+Large images run in overlapping tiles (:mod:`app.engine.tiling`, :func:`stylize_tiled`),
+each computed with :data:`TILE_CONTEXT` pixels of context around it (then cut away); both
+AdaIN steps and the content's own style code use statistics summed over the whole image, so
+every tile is computed as in the whole image and the blended tiles show no seams.
 
 Everything the decoder needs from a style is a :class:`StyleCode` of eight (1, 64, 1, 1)
 vectors, so a style is encoded once and several styles are mixed by a weighted average of
@@ -61,6 +62,11 @@ TILE_MULTIPLE = 8  # tiled images are reflection-padded to this
 # the CPU (``python -m bench``'s tiled rows), rounded up. Decides when a batch is tiled;
 # halved for fp16.
 BYTES_PER_PIXEL = 400
+# Receptive field of the content encoder + decoder as a radius: a 9x9 conv, two stride-2
+# convs and two residual blocks at 1/4 (16 px) in the encoder, two residual blocks at 1/4,
+# the upsampling convs and a 9x9 conv in the decoder; an impulse moves outputs up to 52 px
+# away (tests/perf/test_tiling.py). Rounded up to the tile grid.
+TILE_CONTEXT = 56
 
 
 # ----------------------------------------------------------------------------- networks
@@ -352,13 +358,14 @@ class MicroASTStylizer:
         """:meth:`stylize_frames` tile by tile with whole-image statistics (see
         :func:`stylize_tiled`)."""
         side, overlap = tile_layout(self._max_pixels() // frames.shape[0],
-                                    tile_side or self.tile_side)
+                                    tile_side or self.tile_side, TILE_CONTEXT)
         height, width = frames.shape[-2:]
         pad_h, pad_w = (-height) % TILE_MULTIPLE, (-width) % TILE_MULTIPLE
         with torch.inference_mode():
             padded = F.pad(frames.float(), (0, pad_w, 0, pad_h), mode="reflect") \
                 if pad_h or pad_w else frames.float()
-            tiles = tile_grid(padded.shape[-2], padded.shape[-1], side, overlap, TILE_MULTIPLE)
+            tiles = tile_grid(padded.shape[-2], padded.shape[-1], side, overlap, TILE_MULTIPLE,
+                              TILE_CONTEXT)
             out = stylize_tiled(self, padded, tiles, overlap)[..., :height, :width]
             content = frames.to(self.device, torch.float32)
             return self._finish(out, content) if self.preserve_color else out
@@ -396,10 +403,12 @@ def stylize_tiled(stylizer: MicroASTStylizer, frames: torch.Tensor, tiles: list[
     encoder -> deep features, whose whole-image statistics feed the first AdaIN; (2) AdaIN and
     the deep-modulated residual block -> features whose whole-image statistics feed the second
     AdaIN; (3) AdaIN, the shallow-modulated block and the upsampling decoder per tile, blended
-    with raised-cosine windows. With alpha < 1 the content's own style code is computed
-    from tiles too (:func:`_own_code_tiled`)."""
+    with raised-cosine windows. Every tile runs on its
+    :meth:`~app.engine.tiling.Tile.crop_with_context`, whose margins are cut away at the end.
+    With alpha < 1 the content's own style code is computed from tiles too
+    (:func:`_own_code_tiled`)."""
     nets, dtype = stylizer.nets, stylizer.dtype
-    crops = [stylizer._to_device(tile.crop(frames)).to(dtype) for tile in tiles]
+    crops = [stylizer._to_device(tile.crop_with_context(frames)).to(dtype) for tile in tiles]
     code = stylizer.style_code
     if stylizer.alpha < 1.0:
         code = mix_style_codes([code, _own_code_tiled(nets, tiles, crops)],
@@ -417,7 +426,8 @@ def stylize_tiled(stylizer: MicroASTStylizer, frames: torch.Tensor, tiles: list[
         for index, tile in enumerate(tiles):
             x = adain(feats[index], code.mean_shallow, code.std_shallow, shallow_stats)
             feats[index] = None  # type: ignore[call-overload]   # free as we go
-            yield tile, nets.decoder.dec3(nets.decoder.dec2(x, w_shallow, b_shallow)).float()
+            out = nets.decoder.dec3(nets.decoder.dec2(x, w_shallow, b_shallow))
+            yield tile, tile.without_context(out).float()
 
     return assemble(decoded(), tuple(frames.shape), overlap, stylizer.device).clamp_(0.0, 1.0)
 

@@ -1,16 +1,22 @@
 """Large images in overlapping tiles, blended without seams.
 
-A feed-forward engine that does not fit in memory at full size runs tile by tile. Three
+A feed-forward engine that does not fit in memory at full size runs tile by tile. Four
 things keep the joins invisible:
 
-1. **Overlap.** Neighbouring tiles share at least ``overlap`` pixels, so every output pixel
-   near a tile's edge is also computed by a tile where it lies away from the edge (the
-   networks' reflection padding only disturbs a tile's border).
-2. **Global statistics.** AdaIN-style normalisation uses per-channel means and standard
+1. **Context.** A convolution at a tile's edge sees reflection padding where the whole image
+   has real pixels, and the error travels inwards as far as the networks' receptive field
+   (AdaIN's encoder + decoder: 67 px, MicroAST's: 52 px; far more than the overlap). So each
+   tile is computed on a larger crop, ``context`` pixels more on every side that has image
+   there (:meth:`Tile.crop_with_context`), and the margin is cut away afterwards
+   (:meth:`Tile.without_context`): every pixel that is kept was computed with all the
+   pixels it depends on, exactly as in the whole image.
+2. **Overlap.** Neighbouring tiles share at least ``overlap`` pixels, where their outputs are
+   cross-faded (what is left to hide is float rounding, or fp16 on a GPU).
+3. **Global statistics.** AdaIN-style normalisation uses per-channel means and standard
    deviations of the *whole* image. Each tile adds the sums over the pixels it *owns* (the
    overlap is split at its middle, so the owned regions partition the image) to
    :class:`ChannelSums`; every tile is then normalised with the same global statistics.
-3. **Smooth blending.** Each tile's output is weighted by a raised-cosine window that falls
+4. **Smooth blending.** Each tile's output is weighted by a raised-cosine window that falls
    towards the edges it shares with a neighbour (and stays 1 at the image border); the canvas
    is divided by the summed weights (:func:`assemble`).
 """
@@ -30,8 +36,9 @@ MIN_TILE = 64
 
 @dataclass(frozen=True)
 class Tile:
-    """One tile: rows ``top:top+height``, columns ``left:left+width`` of the image, and the
-    part of it this tile owns (for statistics), relative to the tile."""
+    """One tile: rows ``top:top+height``, columns ``left:left+width`` of the image, the part
+    of it this tile owns (for statistics), relative to the tile, and the context margins
+    taken around it (``context_*``: 0 at the image border, where there is nothing to take)."""
 
     top: int
     left: int
@@ -41,15 +48,32 @@ class Tile:
     own_bottom: int
     own_left: int
     own_right: int
+    context_top: int = 0
+    context_bottom: int = 0
+    context_left: int = 0
+    context_right: int = 0
 
     def crop(self, image: torch.Tensor) -> torch.Tensor:
         """This tile's pixels of a (B, C, H, W) tensor."""
         return image[..., self.top:self.top + self.height, self.left:self.left + self.width]
 
+    def crop_with_context(self, image: torch.Tensor) -> torch.Tensor:
+        """This tile's pixels and its context margins: what the networks are run on."""
+        return image[..., self.top - self.context_top:self.top + self.height + self.context_bottom,
+                     self.left - self.context_left:self.left + self.width + self.context_right]
+
+    def without_context(self, out: torch.Tensor, scale: int = 1) -> torch.Tensor:
+        """The tile's own part of ``out``, computed from :meth:`crop_with_context`, at
+        1/``scale`` resolution (the margins, computed without full context, cut away)."""
+        top, left = self.context_top // scale, self.context_left // scale
+        return out[..., top:top + self.height // scale, left:left + self.width // scale]
+
     def owned(self, feat: torch.Tensor, scale: int) -> torch.Tensor:
-        """The owned part of this tile's features at 1/``scale`` resolution."""
-        return feat[..., self.own_top // scale:self.own_bottom // scale,
-                    self.own_left // scale:self.own_right // scale]
+        """The owned part of features at 1/``scale`` resolution computed from
+        :meth:`crop_with_context` (the tile itself when it has no context)."""
+        top, left = self.context_top + self.own_top, self.context_left + self.own_left
+        bottom, right = self.context_top + self.own_bottom, self.context_left + self.own_right
+        return feat[..., top // scale:bottom // scale, left // scale:right // scale]
 
 
 def axis_starts(length: int, tile: int, overlap: int, multiple: int = TILE_MULTIPLE) -> list[int]:
@@ -94,18 +118,23 @@ def owned_ranges(starts: list[int], tile: int, length: int,
 
 
 def tile_grid(height: int, width: int, tile: int, overlap: int,
-              multiple: int = TILE_MULTIPLE) -> list[Tile]:
+              multiple: int = TILE_MULTIPLE, context: int = 0) -> list[Tile]:
     """Tiles (row-major) covering a ``height`` x ``width`` image, sides multiples of
     ``multiple``: at most ``tile`` per side, sized by :func:`axis_tile_size`; a side that fits
-    in one tile gets one tile of its full length."""
-    if height % multiple or width % multiple or tile % multiple:
-        raise ValueError(f"sides {width}x{height} and tile {tile} must be multiples of {multiple}")
+    in one tile gets one tile of its full length. Each tile gets up to ``context`` pixels of
+    context on every side (a multiple of ``multiple``, so feature grids stay aligned), as
+    far as the image reaches."""
+    if height % multiple or width % multiple or tile % multiple or context % multiple:
+        raise ValueError(f"sides {width}x{height}, tile {tile} and context {context} must be "
+                         f"multiples of {multiple}")
     h, w = (axis_tile_size(height, tile, overlap, multiple),
             axis_tile_size(width, tile, overlap, multiple))
     rows, cols = axis_starts(height, h, overlap, multiple), axis_starts(width, w, overlap, multiple)
     row_owned = owned_ranges(rows, h, height, multiple)
     col_owned = owned_ranges(cols, w, width, multiple)
-    return [Tile(top, left, h, w, oy0 - top, oy1 - top, ox0 - left, ox1 - left)
+    return [Tile(top, left, h, w, oy0 - top, oy1 - top, ox0 - left, ox1 - left,
+                 min(context, top), min(context, height - top - h),
+                 min(context, left), min(context, width - left - w))
             for top, (oy0, oy1) in zip(rows, row_owned)
             for left, (ox0, ox1) in zip(cols, col_owned)]
 
@@ -192,10 +221,12 @@ def max_untiled_pixels(device: torch.device, bytes_per_pixel: float,
     return max(MIN_TILE * MIN_TILE, int(0.5 * _free_bytes(device) / bytes_per_pixel))
 
 
-def tile_layout(max_pixels: int, tile_side: int = 0) -> tuple[int, int]:
+def tile_layout(max_pixels: int, tile_side: int = 0, context: int = 0) -> tuple[int, int]:
     """(tile side, overlap): ``tile_side`` when given, else the largest square (multiple of 64,
-    256..2048 px) within ``max_pixels``; the overlap is an eighth of the side, at least 32."""
-    side = tile_side or max(256, min(2048, int(math.sqrt(max_pixels)) // 64 * 64))
+    256..2048 px) that, with ``context`` pixels more on each side, fits in ``max_pixels``;
+    the overlap is an eighth of the side, at least 32."""
+    fitting = int(math.sqrt(max_pixels)) - 2 * context
+    side = tile_side or max(256, min(2048, fitting // 64 * 64))
     side = max(MIN_TILE, side // TILE_MULTIPLE * TILE_MULTIPLE)
     overlap = max(32, side // 8 // TILE_MULTIPLE * TILE_MULTIPLE)
     return side, min(overlap, side // 2)

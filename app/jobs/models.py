@@ -1,4 +1,5 @@
-"""The job table: one row per Generate click, the queue and the gallery at once."""
+"""The tables: ``jobs`` (one row per Generate click: the queue and the gallery at once) and
+``workers`` (one row per worker thread, with its heartbeat: :mod:`app.jobs.leases`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -88,6 +89,24 @@ class Job(Base):
         paths = [self.content_path, *self.style_paths, self.result_path, self.thumb_path,
                  self.preview_path]
         return [p for p in paths if p]
+
+
+class WorkerRecord(Base):
+    """A worker thread somewhere (``id`` is its worker id, ``<host>-<pid>-w<N>``). Both times
+    are the database's clock (:class:`app.jobs.dbtime.db_now`), never a worker's, so machines
+    with skewed clocks still agree on whose lease ran out."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # the job it runs
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=text("CURRENT_TIMESTAMP"))
+    last_heartbeat: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                     server_default=text("CURRENT_TIMESTAMP"))
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

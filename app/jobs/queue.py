@@ -8,24 +8,26 @@ RETURNING …``; on SQLite it runs inside ``BEGIN IMMEDIATE`` so two claimers ca
 Every claim carries a fresh random ``claim_token`` (a fencing token): progress, the result,
 a failure or a release are written only ``WHERE claim_token = <the claimer's token>``, so a
 worker that lost its job (re-queued after a restart, taken over by another worker) can no
-longer change it, and a job's final result is written exactly once.
+longer change it, and a job's final result is written exactly once. Workers that stop
+heartbeating lose their jobs the same way (:mod:`app.jobs.leases`).
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, JobState, utcnow
+from app.jobs.models import Job, JobState, WorkerRecord, utcnow
 
 _IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 
 
-def _write_session(db_engine: Engine) -> Session:
-    """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade deadlocks)."""
+def write_session(db_engine: Engine) -> Session:
+    """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade deadlocks):
+    use it for every short write transaction."""
     session = Session(db_engine, expire_on_commit=False)
     session.connection(execution_options=_IMMEDIATE)
     return session
@@ -50,7 +52,7 @@ def new_claim_token() -> str:
 
 def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
     """Atomically move the oldest queued job to ``running`` for ``worker_id`` and return it
-    (with its new ``claim_token``)."""
+    (with its new ``claim_token``); the worker's row, if it has one, names the job."""
     oldest = (select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
               .with_for_update(skip_locked=True).scalar_subquery())
     claim = (update(Job).where(Job.id == oldest, Job.state == JobState.QUEUED)
@@ -59,15 +61,18 @@ def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
                      progress=0.0, message="starting", cancel_requested=False)
              .returning(Job)
              .execution_options(synchronize_session=False))
-    with _write_session(db_engine) as session:
+    with write_session(db_engine) as session:
         job = session.scalars(claim).one_or_none()
+        if job is not None:
+            session.execute(update(WorkerRecord).where(WorkerRecord.id == worker_id)
+                            .values(job_id=job.id))
         session.commit()
         return job
 
 
 def _update_claimed(db_engine: Engine, job_id: int, token: str, **values: Any) -> bool:
     """Write ``values`` to a running job only while ``token`` still holds its claim."""
-    with _write_session(db_engine) as session:
+    with write_session(db_engine) as session:
         result = session.execute(
             update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING,
                               Job.claim_token == token)
@@ -150,6 +155,20 @@ def is_cancel_requested(db_engine: Engine, job_id: int, token: str | None = None
     return bool(row[0]) or (token is not None and row[1] != token)
 
 
+ClaimStatus = Literal["ours", "cancel requested", "lost"]
+
+
+def claim_status(db_engine: Engine, job_id: int, token: str) -> ClaimStatus:
+    """Where a worker's claim on ``job_id`` stands: still ``ours``, ours but its owner asked
+    to ``cancel requested``, or ``lost`` (taken over, finished, or the job deleted)."""
+    with Session(db_engine) as session:
+        row = session.execute(select(Job.state, Job.claim_token, Job.cancel_requested)
+                              .where(Job.id == job_id)).one_or_none()
+    if row is None or row[0] != JobState.RUNNING or row[1] != token:
+        return "lost"
+    return "cancel requested" if row[2] else "ours"
+
+
 def recover_interrupted_jobs(db_engine: Engine, max_attempts: int,
                              worker_ids: list[str] | None = None) -> int:
     """On start: jobs left ``running`` by a crash go back to the queue, or fail once they
@@ -158,7 +177,7 @@ def recover_interrupted_jobs(db_engine: Engine, max_attempts: int,
     where = [Job.state == JobState.RUNNING]
     if worker_ids is not None:
         where.append(Job.worker_id.in_(worker_ids))
-    with _write_session(db_engine) as session:
+    with write_session(db_engine) as session:
         failed = session.execute(
             update(Job).where(*where, Job.attempts >= max_attempts)
             .values(state=JobState.FAILED, message="failed", finished_at=utcnow(),

@@ -10,7 +10,10 @@ thread itself is logged with its traceback and the loop goes on after a back-off
 that dies anyway is restarted by :meth:`WorkerPool.supervise`.
 
 On shutdown a running job is put back in the queue; a kill leaves it ``running`` and the next
-start re-queues it (:func:`recover_abandoned_jobs`).
+start on this machine re-queues it (:func:`~app.jobs.recovery.recover_abandoned_jobs`), or any
+live worker does once the dead one's lease has run out (:mod:`app.jobs.leases`). A worker that
+lost its claim (taken over while it was paused or cut off) stops its engine, writes nothing
+more for the job and removes what it had written.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import os
 import socket
 import threading
 import time
+from typing import Callable
 
 from sqlalchemy import Engine
 
 from app.engine.weights import WeightStore
-from app.jobs import queue
+from app.jobs import leases, queue
 from app.jobs.execute import JobSpec, OutputPaths, ProgressMessage
 from app.jobs.models import Job
+from app.jobs.outputs import PreviewKeeper, discard, output_paths
+from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
 from app.jobs.runner import EngineProcess, Outcome
 from app.jobs.sweep import MediaFolderLock
 from app.settings import Settings
@@ -38,17 +44,27 @@ log = logging.getLogger("dreamgen.worker")
 CANCEL_CHECK_INTERVAL_S = 0.5
 IDLE_POLL_S = 1.0               # how often an idle worker looks for jobs added elsewhere
 MAX_BACKOFF_S = 30.0
+LOST_TOUCH = "waiting in the queue (its worker lost touch with the database)"
 CRASH_MESSAGE = ("the engine crashed on this input ({how}, {count} time{s}); try a smaller "
                  "size, another engine or another file")
 
 
+def never() -> bool:
+    """The lease check of a worker with no lease keeper (tests): never lost."""
+    return False
+
+
 class JobCancelToken:
     """True once the job's owner asked to cancel, or its claim moved elsewhere (read from
-    the database at most every half second), or the worker is stopping."""
+    the database at most every half second), or the worker is stopping. While the database
+    cannot be read, true once this process's lease is lost (``lease_lost``): by then another
+    worker may run the job. Never raises (the engine child must always be told to stop)."""
 
-    def __init__(self, db_engine: Engine, job: Job, stopping: threading.Event) -> None:
+    def __init__(self, db_engine: Engine, job: Job, stopping: threading.Event,
+                 lease_lost: Callable[[], bool] = never) -> None:
         self.db_engine, self.job, self.stopping = db_engine, job, stopping
-        self._checked_at, self._requested = 0.0, False
+        self.lease_lost = lease_lost
+        self._checked_at, self._requested, self._unreadable = 0.0, False, False
 
     def is_set(self) -> bool:
         if self.stopping.is_set():
@@ -56,19 +72,18 @@ class JobCancelToken:
         now = time.monotonic()
         if not self._requested and now - self._checked_at >= CANCEL_CHECK_INTERVAL_S:
             self._checked_at = now
-            self._requested = queue.is_cancel_requested(self.db_engine, self.job.id,
-                                                        self.job.claim_token)
+            try:
+                status = queue.claim_status(self.db_engine, self.job.id,
+                                            self.job.claim_token or "")
+                self._requested, self._unreadable = status != "ours", False
+            except Exception as exc:  # noqa: BLE001 - cut off from the database
+                self._requested = self.lease_lost()
+                if self._requested or not self._unreadable:   # once, not twice a second
+                    log.warning("job %s: cannot read its claim (%s)%s", self.job.public_id,
+                                type(exc).__name__, "; no heartbeat for a lease, stopping "
+                                "its engine" if self._requested else "")
+                self._unreadable = True
         return self._requested
-
-
-def output_paths(store: MediaStore, job: Job) -> OutputPaths:
-    """Fresh paths for a job's result, thumbnail and (reused) preview; a clip also gets a
-    poster."""
-    suffix = ".mp4" if job.kind == "video" else ".png"
-    return OutputPaths(result=store.new_result_path(suffix),
-                       thumb=store.new_path("thumbs", ".jpg"),
-                       preview=job.preview_path or store.new_path("previews", ".jpg"),
-                       poster=store.new_path("thumbs", ".jpg") if job.kind == "video" else None)
 
 
 def fault_for_tests(job: Job) -> str:
@@ -88,10 +103,12 @@ class Worker(threading.Thread):
 
     def __init__(self, db_engine: Engine, store: MediaStore, settings: Settings,
                  worker_id: str, wake: threading.Event, device: str | None = None,
-                 weights: WeightStore | None = None) -> None:
+                 weights: WeightStore | None = None,
+                 lease_lost: Callable[[], bool] = never) -> None:
         super().__init__(name=f"dreamgen-{worker_id}", daemon=True)
         self.db_engine, self.store, self.settings = db_engine, store, settings
         self.worker_id, self.wake, self.device = worker_id, wake, device
+        self.lease_lost = lease_lost
         self.weights = weights or WeightStore.from_settings(settings)
         self.stopping = threading.Event()
         self.engine_process = EngineProcess(worker_id)
@@ -140,43 +157,49 @@ class Worker(threading.Thread):
         log.info("job %s (%s, %s) started, attempt %d", job.public_id, job.kind, job.engine,
                  job.attempts)
         outputs = output_paths(self.store, job)
-        cancel = JobCancelToken(self.db_engine, job, self.stopping)
+        cancel = JobCancelToken(self.db_engine, job, self.stopping, self.lease_lost)
+        previews = PreviewKeeper(self.store, job.preview_path)
         started = time.monotonic()
 
         def on_progress(message: ProgressMessage) -> None:
             fraction, text, wrote_preview = message
-            queue.update_progress(self.db_engine, job.id, token, fraction, text,
-                                  outputs.preview if wrote_preview else None)
+            preview = outputs.preview if wrote_preview else None
+            try:
+                recorded = queue.update_progress(self.db_engine, job.id, token, fraction, text,
+                                                 preview)
+            except Exception as exc:  # noqa: BLE001 - progress is not worth stopping for
+                log.warning("job %s: progress not recorded (%s)", job.public_id, exc)
+                return
+            if recorded and preview:
+                previews.recorded()
 
         try:
             outcome = self.engine_process.run(self.spec_for(job, outputs), on_progress,
                                               cancel.is_set)
         except BaseException:
-            self._discard(outputs, job)
+            self.engine_process.close()   # a child still busy with this job must not answer
+            self._discard(outputs, previews)   # the next one's messages with its own
             self._put_back(job, token, "waiting in the queue (the worker hit an error)")
+            self._clear_current_job()
             raise
-        self._record(job, token, outcome, outputs)
-        if outcome.kind == "succeeded":
+        try:
+            succeeded = self._record(job, token, outcome, outputs, previews)
+        finally:
+            # also when the database refused the last write: a job this worker's row no
+            # longer names is taken back after a lease (leases.expired_claims)
+            self._clear_current_job()
+        if succeeded:
             log.info("job %s succeeded in %.1f s", job.public_id, time.monotonic() - started)
 
-    def _record(self, job: Job, token: str, outcome: Outcome, outputs: OutputPaths) -> None:
+    def _record(self, job: Job, token: str, outcome: Outcome, outputs: OutputPaths,
+                previews: PreviewKeeper) -> bool:
+        """Write how the job ended (only while ``token`` holds it); True when its result
+        was recorded."""
         if outcome.kind == "succeeded" and outcome.result is not None:
-            result = outcome.result
-            if not queue.finish_job(self.db_engine, job.id, token,
-                                    result_path=result.result_path,
-                                    thumb_path=result.thumb_path, width=result.width,
-                                    height=result.height, preview_path=result.preview_path):
-                self._discard(outputs, job)   # deleted or taken over meanwhile: keep nothing
-                log.info("job %s finished but is no longer ours; result dropped", job.public_id)
-            return
-        self._discard(outputs, job)
+            return self._record_result(job, token, outcome, outputs, previews)
+        self._discard(outputs, previews)
         if outcome.kind == "cancelled":
-            if self.stopping.is_set() and not queue.is_cancel_requested(self.db_engine, job.id):
-                self._put_back(job, token, "waiting in the queue (resumed after restart)")
-                log.info("job %s put back in the queue (worker stopping)", job.public_id)
-            else:
-                queue.cancel_running_job(self.db_engine, job.id, token)
-                log.info("job %s cancelled", job.public_id)
+            self._record_cancelled(job, token)
         elif outcome.kind == "failed":
             queue.fail_job(self.db_engine, job.id, token, outcome.message)
             log.info("job %s failed: %s", job.public_id, outcome.message)
@@ -187,6 +210,52 @@ class Worker(threading.Thread):
             queue.fail_job(self.db_engine, job.id, token, f"internal error: {summary}")
         else:
             self._engine_crashed(job, token, outcome.message)
+        return False
+
+    def _record_result(self, job: Job, token: str, outcome: Outcome, outputs: OutputPaths,
+                       previews: PreviewKeeper) -> bool:
+        """Write the result once, under the token; a refused write keeps nothing of ours."""
+        result = outcome.result
+        assert result is not None
+        try:
+            written = queue.finish_job(self.db_engine, job.id, token,
+                                       result_path=result.result_path,
+                                       thumb_path=result.thumb_path, width=result.width,
+                                       height=result.height, preview_path=result.preview_path)
+        except BaseException:
+            self._discard(outputs, previews)   # not recorded: nobody would ever name them
+            raise
+        if not written:
+            self._discard(outputs, previews)   # deleted or taken over meanwhile
+            log.warning("job %s finished but is no longer ours (taken over by another worker "
+                        "or deleted); result dropped", job.public_id)
+            return False
+        if result.preview_path:
+            previews.replaced_by(result.preview_path, outputs.preview)
+        return True
+
+    def _record_cancelled(self, job: Job, token: str) -> None:
+        """The engine stopped before the end: say why in the job row, if it is still ours."""
+        status = queue.claim_status(self.db_engine, job.id, token)
+        if status == "lost":
+            log.warning("job %s is no longer ours (taken over by another worker or deleted); "
+                        "engine stopped, result dropped", job.public_id)
+        elif status == "cancel requested":
+            queue.cancel_running_job(self.db_engine, job.id, token)
+            log.info("job %s cancelled", job.public_id)
+        elif self.stopping.is_set():
+            self._put_back(job, token, "waiting in the queue (resumed after restart)")
+            log.info("job %s put back in the queue (worker stopping)", job.public_id)
+        else:                              # lease lost locally, yet the claim is still ours
+            self._put_back(job, token, LOST_TOUCH)
+            log.warning("job %s put back in the queue: this worker lost touch with the "
+                        "database for a whole lease", job.public_id)
+
+    def _clear_current_job(self) -> None:
+        try:
+            leases.set_current_job(self.db_engine, self.worker_id, None)
+        except Exception:  # noqa: BLE001 - display only; the next claim overwrites it
+            log.debug("could not clear the current job of %s", self.worker_id, exc_info=True)
 
     def _engine_crashed(self, job: Job, token: str, how: str) -> None:
         """The child died running ``job``: retry while attempts remain, else fail it."""
@@ -207,12 +276,9 @@ class Worker(threading.Thread):
         except Exception:  # noqa: BLE001 - the database may be what failed
             log.exception("job %s could not be put back in the queue", job.public_id)
 
-    def _discard(self, outputs: OutputPaths, job: Job) -> None:
-        """Remove what the child may have written for this run, half-written files too. The
-        preview stays: the job row names it once a preview was reported."""
-        made = [p for p in (outputs.result, outputs.thumb, outputs.poster) if p]
-        self.store.remove(made)
-        self.store.remove_temps_for(made + [outputs.preview])
+    def _discard(self, outputs: OutputPaths, previews: PreviewKeeper) -> None:
+        """Remove what the child may have written for this run (see :func:`discard`)."""
+        discard(self.store, outputs, previews)
 
 
 def worker_devices(settings: Settings) -> list[str | None]:
@@ -229,56 +295,17 @@ def worker_devices(settings: Settings) -> list[str | None]:
     return [f"cuda:{i % gpus}" if gpus else None for i in range(count)]
 
 
-def host_prefix() -> str:
-    """The start of every worker id on this machine: ``<hostname>-``."""
-    return f"{socket.gethostname()}-"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False          # our own workers have not started yet: an older run's jobs
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return pid < 2**22    # exists under another user (or an impossible pid)
-    return True
-
-
-def abandoned_worker_ids(db_engine: Engine) -> list[str]:
-    """Ids of workers on this machine that hold running jobs but whose process is gone.
-    Workers of other machines sharing the database, and live processes here, are left
-    alone: their jobs are still running."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from app.jobs.models import JobState
-
-    with Session(db_engine) as session:
-        ids = session.scalars(select(Job.worker_id).where(Job.state == JobState.RUNNING)
-                              .distinct()).all()
-    abandoned = []
-    for worker_id in ids:
-        rest = (worker_id or "").removeprefix(host_prefix())
-        pid = rest.split("-", 1)[0]
-        if worker_id and rest != worker_id and pid.isdigit() and not _pid_alive(int(pid)):
-            abandoned.append(worker_id)
-    return abandoned
-
-
-def recover_abandoned_jobs(db_engine: Engine, max_attempts: int) -> int:
-    """Put this machine's interrupted jobs back in the queue (or fail them after
-    ``max_attempts`` runs); returns how many jobs changed."""
-    ids = abandoned_worker_ids(db_engine)
-    count = queue.recover_interrupted_jobs(db_engine, max_attempts, ids) if ids else 0
-    if count:
-        log.info("recovered %d job(s) interrupted by a restart", count)
-    return count
+def device_label(settings: Settings, device: str | None) -> str:
+    """What the workers table shows as a worker's device."""
+    if device:
+        return device
+    return "cpu" if settings.device == "auto" else settings.device
 
 
 class WorkerPool:
-    """The worker threads of one process, with a supervisor that restarts dead ones."""
+    """The worker threads of one process, with a supervisor that restarts dead ones and a
+    :class:`~app.jobs.leases.LeaseKeeper` that heartbeats them and takes over the jobs of
+    workers elsewhere that stopped heartbeating."""
 
     SUPERVISE_EVERY_S = 2.0
 
@@ -291,22 +318,36 @@ class WorkerPool:
         self._folder_lock = MediaFolderLock(store.root)
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self.leases: leases.LeaseKeeper | None = None
         self.restarts = 0
 
     def start(self) -> None:
+        """Register the workers' rows (before any claims a job), start the lease keeper
+        and the worker threads."""
         self._folder_lock.acquire_shared()    # no other process sweeps while we write
         prefix = f"{host_prefix()}{os.getpid()}"
-        self.workers = [self._new_worker(f"{prefix}-w{i}", device)
-                        for i, device in enumerate(worker_devices(self.settings))]
+        devices = worker_devices(self.settings)
+        identities = [leases.WorkerIdentity(f"{prefix}-w{i}", socket.gethostname(),
+                                            os.getpid(), device_label(self.settings, device))
+                      for i, device in enumerate(devices)]
+        leases.register_workers(self.db_engine, identities)
+        self.leases = leases.LeaseKeeper(self.db_engine, identities,
+                                         self.settings.lease_seconds, self.settings.max_attempts)
+        self.leases.start()
+        self.workers = [self._new_worker(identity.id, device)
+                        for identity, device in zip(identities, devices)]
         self._supervisor = threading.Thread(target=self._supervise_loop, daemon=True,
                                             name="dreamgen-supervisor")
         self._supervisor.start()
 
     def _new_worker(self, worker_id: str, device: str | None) -> Worker:
         worker = Worker(self.db_engine, self.store, self.settings, worker_id, self._wake,
-                        device, self.weights)
+                        device, self.weights, self._lease_lost)
         worker.start()
         return worker
+
+    def _lease_lost(self) -> bool:
+        return self.leases is not None and self.leases.lease_lost()
 
     def _supervise_loop(self) -> None:
         while not self._stopping.wait(self.SUPERVISE_EVERY_S):
@@ -335,7 +376,9 @@ class WorkerPool:
 
     def stop(self, timeout_s: float = 8.0) -> None:
         """Stop every worker: a running job is cancelled and put back in the queue; engine
-        children that do not stop in time are killed."""
+        children that do not stop in time are killed. Then the heartbeats stop and the
+        workers' rows are deleted (one still running a job keeps its row: its lease runs
+        out and another worker takes the job)."""
         self._stopping.set()
         for worker in self.workers:
             worker.stop()
@@ -344,4 +387,12 @@ class WorkerPool:
             worker.join(max(0.1, deadline - time.monotonic()))
             if worker.is_alive():
                 log.warning("worker %s did not stop within %.0f s", worker.worker_id, timeout_s)
+        if self.leases is not None:
+            self.leases.stop()
+            stopped = [w.worker_id for w in self.workers if not w.is_alive()]
+            try:
+                if stopped:
+                    leases.unregister_workers(self.db_engine, stopped)
+            except Exception:  # noqa: BLE001 - the rows go stale and are forgotten later
+                log.exception("could not delete the rows of the stopped workers")
         self._folder_lock.release()

@@ -1,5 +1,6 @@
 """The admin page (``/admin``): each engine's weights, downloads of what is missing with live
-progress, and imports from a folder on the server. Who may use it: :mod:`app.web.admin_access`.
+progress, imports from a folder on the server, and the workers sharing the database with
+their heartbeats. Who may use it: :mod:`app.web.admin_access`.
 
 The page works without JavaScript (plain form posts); ``static/admin.js`` turns the download
 buttons into background requests and polls ``GET /api/admin/weights`` to move the progress
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -20,21 +22,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.engine.downloads import WeightsDownloadError, import_weights, refuse_if_offline
 from app.engine.errors import StyleTransferError
 from app.engine.registry import get_engine
 from app.engine.weights import WeightFile, WeightStore
+from app.jobs.leases import list_workers
 from app.web.admin_access import (ADMIN_COOKIE, NEEDS_SIGN_IN, SESSION_S, WRONG_TOKEN,
                                   admin_refusal, served_over_https, session_cookie)
 from app.web.admin_downloads import DownloadTracker, start_downloads
 from app.web.admin_schemas import (AdminOverview, DownloadRequest, DownloadStarted, ImportOut,
-                                   ImportRequest, import_out, optional_weights, overview)
+                                   ImportRequest, WorkersOverview, import_out, optional_weights,
+                                   overview, workers_out)
 from app.web.deps import WeightsDep
 from app.web.errors import UploadRejected
 from app.web.limits import RateLimiter
 from app.web.pages import render
 
+log = logging.getLogger("dreamgen.web")
 router = APIRouter(include_in_schema=False)
 SIGN_INS_PER_MINUTE = 10
 IMPORT_FILE_LIMIT = 5000     # more files than any weights folder has: likely a wrong folder
@@ -124,13 +131,31 @@ def run_import(store: WeightStore, folder_text: str) -> ImportOut:
         raise AdminRequestRefused(f"Importing from {folder} failed: {exc}.") from None
 
 
+def workers_overview(request: Request) -> WorkersOverview | None:
+    """Every worker row in the shared database, alive or stale; None when the database
+    cannot be read (the weights part of the page works without it)."""
+    lease = request.app.state.settings.lease_seconds
+    db_engine = getattr(request.app.state, "db_engine", None)
+    if db_engine is None:
+        return None
+    try:
+        with Session(db_engine) as session:
+            return workers_out(list_workers(session, lease), lease)
+    except SQLAlchemyError:
+        log.warning("the admin page could not list the workers", exc_info=True)
+        return None
+
+
 # ----------------------------------------------------------------------------- the page
 def admin_page_response(request: Request, store: WeightStore, status_code: int = 200,
                         **context: Any) -> Response:
-    """The page for an allowed visitor, with the store's state as it is now."""
+    """The page for an allowed visitor, with the store's state and the workers as they are
+    now."""
     state = admin_state(request)
     return render(request, "admin.html", status_code=status_code,
                   overview=overview(store, state.downloads.snapshot()),
+                  workers=workers_overview(request),
+                  lease_seconds=request.app.state.settings.lease_seconds,
                   signed_in=ADMIN_COOKIE in request.cookies, **context)
 
 
@@ -223,3 +248,14 @@ def post_download(body: DownloadRequest, store: WeightsDep, state: AdminDep) -> 
 def post_import(body: ImportRequest, store: WeightsDep) -> ImportOut:
     """Import weight files, recognised by SHA-256, from a folder on the server."""
     return run_import(store, body.folder)
+
+
+@router.get("/api/admin/workers", response_model=WorkersOverview,
+            dependencies=[Depends(require_admin)])
+def get_workers(request: Request) -> WorkersOverview:
+    """Every worker sharing the database: host, pid, device, job, heartbeat age, alive
+    (503 when the database cannot be read)."""
+    workers = workers_overview(request)
+    if workers is None:
+        raise HTTPException(503, "The database does not answer; the workers cannot be listed.")
+    return workers

@@ -1,5 +1,5 @@
 """What the admin page and its JSON endpoints show: each engine, each of its weight files
-(state, where, size, download progress), and the outcome of an import."""
+(state, where, size, download progress), the outcome of an import, and the workers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from app.engine.downloads import ImportReport
 from app.engine.registry import ENGINES, EngineSpec
 from app.engine.weights import WeightState, WeightStore
+from app.jobs.leases import WorkerStatus
 from app.web.admin_downloads import DownloadState, FileProgress
 
 SOURCE_LABELS = {"folder": "weights folder", "cache": "cache", "bundled": "bundled with dreamgen"}
@@ -163,3 +164,31 @@ def import_out(folder: Path, report: ImportReport) -> ImportOut:
     return ImportOut(folder=str(folder), imported=copied(report.imported),
                      already_present=copied(report.already_present),
                      skipped=[str(p) for p in report.skipped])
+
+
+class WorkerOut(BaseModel):
+    """One worker row: ``alive`` while its heartbeat is younger than the lease; ``job`` is the
+    public id of the job it runs."""
+
+    id: str
+    host: str
+    pid: int
+    device: str
+    job: str | None
+    heartbeat_age_s: float
+    alive: bool
+
+
+class WorkersOverview(BaseModel):
+    """Every worker sharing this database, and the lease that decides alive or stale."""
+
+    lease_seconds: float
+    workers: list[WorkerOut]
+
+
+def workers_out(statuses: list[WorkerStatus], lease_seconds: float) -> WorkersOverview:
+    """The page's view of :func:`app.jobs.leases.list_workers`."""
+    return WorkersOverview(lease_seconds=lease_seconds, workers=[
+        WorkerOut(id=w.id, host=w.host, pid=w.pid, device=w.device, job=w.job_public_id,
+                  heartbeat_age_s=round(w.heartbeat_age_s, 1), alive=w.alive)
+        for w in statuses])

@@ -67,3 +67,26 @@ def test_failed_upgrade_restores_the_database(tmp_path: Path, monkeypatch: pytes
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
     assert not list(tmp_path.glob("*.pre-upgrade"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_workers_table_comes_and_goes_with_revision_0003(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from sqlalchemy import inspect
+
+    url = (f"sqlite:///{tmp_path / 'db.sqlite'}" if backend == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
+    config = alembic_config(url)
+    engine = create_engine(url)
+
+    def tables() -> set[str]:
+        engine.dispose()
+        return set(inspect(engine).get_table_names())
+
+    command.upgrade(config, "head")
+    assert {"jobs", "workers"} <= tables()
+    command.downgrade(config, "0002")
+    assert "jobs" in tables() and "workers" not in tables()
+    command.upgrade(config, "head")
+    assert "workers" in tables()
+    engine.dispose()

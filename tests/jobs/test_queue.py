@@ -1,45 +1,17 @@
-"""The SQLite job queue on a real database file: claim order, atomicity, cancel, recovery."""
+"""The job queue on real databases (a SQLite file and PostgreSQL): claim order, atomicity,
+cancel, recovery, fencing."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import text
 
 from app.jobs import queue
-from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
+from app.jobs.db import make_db_engine
 from app.jobs.models import Job, JobState
-from tests.postgres_server import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def postgres() -> PostgresServer:
-    server = PostgresServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    else:
-        url = request.getfixturevalue("postgres").new_database()
-    upgrade_to_head(url)
-    engine = make_db_engine(url)
-    yield engine, make_session_factory(engine)
-    engine.dispose()
-
-
-def _enqueue(factory: sessionmaker[Session], n: int, **overrides: object) -> list[Job]:
-    fields = dict(owner_id="owner-a", kind="image", engine="microast", options={"alpha": 1.0},
-                  content_path="uploads/c.png", style_paths=["uploads/s.png"])
-    fields.update(overrides)
-    with factory() as session:
-        return [queue.enqueue_job(session, **fields) for _ in range(n)]  # type: ignore[arg-type]
+from tests.jobs.conftest import enqueue
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
@@ -51,7 +23,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
 
 def test_claims_oldest_first_and_each_job_once_across_threads(db) -> None:
     engine, factory = db
-    jobs = _enqueue(factory, 30)
+    jobs = enqueue(factory, 30)
     claimed: list[int] = []
     lock = threading.Lock()
 
@@ -74,14 +46,14 @@ def test_claims_oldest_first_and_each_job_once_across_threads(db) -> None:
 
 def test_single_worker_respects_queue_order(db) -> None:
     engine, factory = db
-    jobs = _enqueue(factory, 5)
+    jobs = enqueue(factory, 5)
     order = [queue.claim_next_job(engine, "w").id for _ in jobs]  # type: ignore[union-attr]
     assert order == [job.id for job in jobs]
 
 
 def test_progress_finish_and_gallery(db) -> None:
     engine, factory = db
-    first, second, hidden = _enqueue(factory, 2) + _enqueue(factory, 1, visibility="unlisted")
+    first, second, hidden = enqueue(factory, 2) + enqueue(factory, 1, visibility="unlisted")
     for job in (first, second, hidden):
         claimed = queue.claim_next_job(engine, "w")
         token = claimed.claim_token
@@ -103,7 +75,7 @@ def test_progress_finish_and_gallery(db) -> None:
 
 def test_cancel_queued_is_immediate_and_running_is_flagged(db) -> None:
     engine, factory = db
-    running, waiting = _enqueue(factory, 2)
+    running, waiting = enqueue(factory, 2)
     token = queue.claim_next_job(engine, "w").claim_token
     with factory() as session:
         job = queue.get_job(session, waiting.public_id)
@@ -121,7 +93,7 @@ def test_cancel_queued_is_immediate_and_running_is_flagged(db) -> None:
 
 def test_queue_position_counts_jobs_ahead(db) -> None:
     engine, factory = db
-    jobs = _enqueue(factory, 3)
+    jobs = enqueue(factory, 3)
     with factory() as session:
         assert [queue.queue_position(session, j) for j in jobs] == [1, 2, 3]
         queue.claim_next_job(engine, "w")
@@ -131,7 +103,7 @@ def test_queue_position_counts_jobs_ahead(db) -> None:
 
 def test_recovery_requeues_until_the_attempt_limit(db) -> None:
     engine, factory = db
-    (job,) = _enqueue(factory, 1)
+    (job,) = enqueue(factory, 1)
     for attempt in range(1, 3):
         claimed = queue.claim_next_job(engine, "w")
         assert claimed.attempts == attempt
@@ -144,7 +116,7 @@ def test_recovery_requeues_until_the_attempt_limit(db) -> None:
 
 def test_release_job_puts_it_back_first_in_line(db) -> None:
     engine, factory = db
-    first, _ = _enqueue(factory, 2)
+    first, _ = enqueue(factory, 2)
     claimed = queue.claim_next_job(engine, "w")
     assert queue.release_job(engine, claimed.id, claimed.claim_token)
     again = queue.claim_next_job(engine, "w")
@@ -155,7 +127,7 @@ def test_a_stale_claim_can_no_longer_write(db) -> None:
     """Fencing: once a job was re-queued and claimed again, the first claimer's token is
     worthless: its progress, result, failure and release are all refused."""
     engine, factory = db
-    (job,) = _enqueue(factory, 1)
+    (job,) = enqueue(factory, 1)
     first = queue.claim_next_job(engine, "w1")
     assert queue.recover_interrupted_jobs(engine, max_attempts=3) == 1   # "w1 died"
     second = queue.claim_next_job(engine, "w2")
@@ -178,7 +150,7 @@ def test_a_stale_claim_can_no_longer_write(db) -> None:
 
 def test_delete_returns_media_paths_and_running_jobs_are_cancelled_instead(db) -> None:
     engine, factory = db
-    running, done = _enqueue(factory, 2)
+    running, done = enqueue(factory, 2)
     queue.claim_next_job(engine, "w")
     with factory() as session:
         job = queue.get_job(session, done.public_id)
@@ -191,7 +163,7 @@ def test_delete_returns_media_paths_and_running_jobs_are_cancelled_instead(db) -
 
 def test_a_vanished_job_counts_as_cancelled(db) -> None:
     engine, factory = db
-    (job,) = _enqueue(factory, 1)
+    (job,) = enqueue(factory, 1)
     with factory() as session:
         session.execute(text("DELETE FROM jobs"))
         session.commit()
