@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_video_seconds: float = Field(120.0, description="Longest accepted video clip.")
     max_video_frames: int = Field(3600, description="Most frames accepted in a clip.")
     max_video_side: int = Field(1920, description="Largest accepted video frame side.")
+    video_segment_seconds: float = Field(8.0, ge=0.5, le=600.0,
+                                         description="Clips are made in committed segments of "
+                                         "about this length: a crash costs at most this much.")
     max_attempts: int = Field(3, description="Runs of a job interrupted by crashes before it fails.")
     lease_seconds: float = Field(60.0, ge=3.0, description="A worker whose heartbeat is older "
                                  "than this has lost its jobs: live workers take them over "

@@ -50,9 +50,11 @@ class OutputPaths:
     thumb: str
     preview: str
     poster: str | None = None
+    partial: str | None = None      # a clip's playable partial result while it runs
 
     def all(self) -> list[str]:
-        return [p for p in (self.result, self.thumb, self.preview, self.poster) if p]
+        return [p for p in (self.result, self.thumb, self.preview, self.poster, self.partial)
+                if p]
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class JobSpec:
     max_megapixels: float
     video_limits: VideoLimits
     segments: tuple[dict[str, Any], ...] = ()   # a clip's segments committed by earlier runs
-    partial: str | None = None          # where a clip's playable partial result goes
+    segment_seconds: float = 8.0        # DREAMGEN_VIDEO_SEGMENT_SECONDS
     pause_before_rename_s: float = 0.0   # TEST ONLY: DREAMGEN_TEST_PAUSE_BEFORE_RENAME
     fault_for_tests: str = ""            # TEST ONLY: DREAMGEN_TEST_ENGINE_FAULT matched
 
@@ -175,7 +177,7 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     source = store.path(spec.content_path)
     trim = (options.trim_start, options.trim_end)
     sink = JobSegments(store, [SegmentFile.from_json(s) for s in spec.segments], events,
-                       spec.partial, source, (trim[0] or 0.0, trim[1]))
+                       spec.outputs.partial, source, (trim[0] or 0.0, trim[1]))
     if sink.done():
         log.info("job %s: resuming after %d committed segment(s), at frame %d",
                  spec.public_id, len(sink.done()), sink.done()[-1].next_frame)
@@ -183,7 +185,7 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     timings: dict[str, float] = {}
     info = stylize_video(source, dst, stylizer, options.max_side, spec.video_limits,
                          on_progress=report, cancel=cancel, trim=trim, sink=sink,
-                         timings=timings)
+                         timings=timings, segment_seconds=spec.segment_seconds)
     log.info("job %s: stylised %d frame(s) in this run", spec.public_id,
              int(timings.get("frames", 0)))
     sink.remove_files()

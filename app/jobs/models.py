@@ -73,6 +73,11 @@ class Job(Base):
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A clip's committed output segments (app.video.segments.SegmentFile as JSON), kept
+    # across runs so a job stopped part-way continues after the last one; and the playable
+    # partial result made from them while the job runs.
+    segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    partial_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -85,9 +90,10 @@ class Job(Base):
         return self.state in JobState.FINISHED
 
     def media_paths(self) -> list[str]:
-        """Every media file this job owns (inputs, outputs, previews)."""
+        """Every media file this job owns (inputs, outputs, previews, a clip's segments)."""
         paths = [self.content_path, *self.style_paths, self.result_path, self.thumb_path,
-                 self.preview_path]
+                 self.preview_path, self.partial_path,
+                 *(s.get("path") for s in self.segments or [])]
         return [p for p in paths if p]
 
 

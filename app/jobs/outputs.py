@@ -18,10 +18,12 @@ def output_paths(store: MediaStore, job: Job) -> OutputPaths:
     Fresh for every run, the preview too: a worker that lost the job and has not stopped
     yet writes only into files of its own, which it removes (or the next run replaces)."""
     suffix = ".mp4" if job.kind == "video" else ".png"
+    clip = job.kind == "video"
     return OutputPaths(result=store.new_result_path(suffix),
                        thumb=store.new_path("thumbs", ".jpg"),
                        preview=store.new_path("previews", ".jpg"),
-                       poster=store.new_path("thumbs", ".jpg") if job.kind == "video" else None)
+                       poster=store.new_path("thumbs", ".jpg") if clip else None,
+                       partial=store.new_path("segments", ".mp4") if clip else None)
 
 
 class PreviewKeeper:
@@ -51,9 +53,43 @@ class PreviewKeeper:
 
 def discard(store: MediaStore, outputs: OutputPaths, previews: PreviewKeeper) -> None:
     """Remove what the child may have written for this run, half-written files too. The
-    preview stays once it was recorded: the job row may name it."""
+    preview and a clip's partial result stay once recorded: the job row may name them
+    (:class:`ClipFiles` looks after the partial result and the segments)."""
     made = [p for p in (outputs.result, outputs.thumb, outputs.poster) if p]
     if not previews.was_recorded:
         made.append(outputs.preview)
     store.remove(made)
-    store.remove_temps_for(made + [outputs.preview])
+    store.remove_temps_for(made + [p for p in (outputs.preview, outputs.partial) if p])
+
+
+class ClipFiles:
+    """A clip job's segment files and partial results, across runs: what the job row names
+    (segments committed by earlier runs, and by this one once recorded) and what this run
+    made but could not record (another worker holds the job now: removed at once). Once the
+    job ends for good, every one of them goes."""
+
+    def __init__(self, store: MediaStore, job: Job) -> None:
+        self.store = store
+        self.paths = [s["path"] for s in job.segments or [] if s.get("path")]
+        self.partial = job.partial_path
+
+    def segment(self, path: str, recorded: bool) -> None:
+        """A segment the child committed: kept if the row now names it, else removed."""
+        if recorded:
+            self.paths.append(path)
+        else:
+            self.store.remove([path])
+
+    def partial_result(self, path: str, recorded: bool) -> None:
+        """A new partial result: it replaces the one the row named before."""
+        if not recorded:
+            self.store.remove([path])
+            return
+        if self.partial and self.partial != path:
+            self.store.remove([self.partial])
+        self.partial = path
+
+    def remove_all(self) -> None:
+        """The job ended (succeeded, failed, cancelled): its row names none of them now."""
+        self.store.remove([*self.paths, *([self.partial] if self.partial else [])])
+        self.paths, self.partial = [], None

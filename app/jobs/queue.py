@@ -91,6 +91,11 @@ def update_progress(db_engine: Engine, job_id: int, token: str, fraction: float,
     return _update_claimed(db_engine, job_id, token, **values)
 
 
+# A finished job keeps no clip segments and no partial result (their files are removed by
+# the worker that finished it).
+_NO_CLIP_STATE = {"segments": [], "partial_path": None}
+
+
 def finish_job(db_engine: Engine, job_id: int, token: str, *, result_path: str,
                thumb_path: str | None, width: int, height: int,
                preview_path: str | None = None) -> bool:
@@ -98,19 +103,44 @@ def finish_job(db_engine: Engine, job_id: int, token: str, *, result_path: str,
     extra = {"preview_path": preview_path} if preview_path else {}
     return _update_claimed(db_engine, job_id, token, state=JobState.SUCCEEDED, progress=1.0,
                            message="done", result_path=result_path, thumb_path=thumb_path,
-                           width=width, height=height, finished_at=utcnow(), **extra)
+                           width=width, height=height, finished_at=utcnow(),
+                           **_NO_CLIP_STATE, **extra)
+
+
+def record_segment(db_engine: Engine, job_id: int, token: str, segment: dict[str, Any]) -> bool:
+    """Add a clip's committed segment to the job row (in index order, replacing one with the
+    same index), only while ``token`` holds the claim; False when it no longer does."""
+    with write_session(db_engine) as session:
+        segments = session.scalar(
+            select(Job.segments).where(Job.id == job_id, Job.state == JobState.RUNNING,
+                                       Job.claim_token == token).with_for_update())
+        if segments is None:
+            return False
+        kept = [s for s in segments if s.get("index") != segment["index"]] + [segment]
+        result = session.execute(
+            update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING,
+                              Job.claim_token == token)
+            .values(segments=sorted(kept, key=lambda s: s["index"]), updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+        session.commit()
+        return result.rowcount == 1
+
+
+def set_partial(db_engine: Engine, job_id: int, token: str, path: str) -> bool:
+    """Name a running clip's playable partial result (fenced by ``token``)."""
+    return _update_claimed(db_engine, job_id, token, partial_path=path)
 
 
 def fail_job(db_engine: Engine, job_id: int, token: str, error: str) -> bool:
     """Mark a running job failed with a message a person can read."""
     return _update_claimed(db_engine, job_id, token, state=JobState.FAILED, error=error[:2000],
-                           message="failed", finished_at=utcnow())
+                           message="failed", finished_at=utcnow(), **_NO_CLIP_STATE)
 
 
 def cancel_running_job(db_engine: Engine, job_id: int, token: str) -> bool:
     """Mark a running job cancelled (the worker calls this once the engine has stopped)."""
     return _update_claimed(db_engine, job_id, token, state=JobState.CANCELLED,
-                           message="cancelled", finished_at=utcnow())
+                           message="cancelled", finished_at=utcnow(), **_NO_CLIP_STATE)
 
 
 def release_job(db_engine: Engine, job_id: int, token: str,
@@ -167,6 +197,12 @@ def claim_status(db_engine: Engine, job_id: int, token: str) -> ClaimStatus:
     if row is None or row[0] != JobState.RUNNING or row[1] != token:
         return "lost"
     return "cancel requested" if row[2] else "ours"
+
+
+def job_state(db_engine: Engine, job_id: int) -> str | None:
+    """The job's state now (None once it is deleted)."""
+    with Session(db_engine) as session:
+        return session.scalar(select(Job.state).where(Job.id == job_id))
 
 
 def recover_interrupted_jobs(db_engine: Engine, max_attempts: int,

@@ -6,7 +6,7 @@ names. Deleting such files is only safe when no other process is writing into th
 every process that uses the folder holds a shared ``flock`` on a lock file beside it
 (``data/.media.dreamgen.lock`` for ``data/media``) while it runs (the kernel drops it when the process dies, SIGKILL included). At start-up a process
 that can take the lock exclusively is alone: it removes every temporary file and every file
-no job row names under ``uploads/``, ``results/``, ``thumbs/`` and ``previews/`` (never
+no job row names under ``uploads/``, ``results/``, ``thumbs/``, ``previews/`` and ``segments/`` (never
 anything else in the folder). Otherwise it removes only temporary files older than an hour.
 """
 
@@ -25,7 +25,7 @@ from app.storage import TEMP_PREFIX, MediaStore
 
 log = logging.getLogger("dreamgen.sweep")
 
-MEDIA_KINDS = ("uploads", "results", "thumbs", "previews")
+MEDIA_KINDS = ("uploads", "results", "thumbs", "previews", "segments")
 SHARED_TEMP_AGE_S = 3600.0
 
 
@@ -75,10 +75,12 @@ def referenced_paths(engine: Engine) -> set[str]:
     """Every media path some job row names."""
     with Session(engine) as session:
         rows = session.execute(select(Job.content_path, Job.style_paths, Job.result_path,
-                                      Job.thumb_path, Job.preview_path)).all()
+                                      Job.thumb_path, Job.preview_path, Job.partial_path,
+                                      Job.segments)).all()
     paths: set[str] = set()
-    for content, styles, result, thumb, preview in rows:
-        paths.update(p for p in (content, *(styles or []), result, thumb, preview) if p)
+    for content, styles, result, thumb, preview, partial, segments in rows:
+        paths.update(p for p in (content, *(styles or []), result, thumb, preview, partial,
+                                 *(s.get("path") for s in segments or [])) if p)
     return paths
 
 

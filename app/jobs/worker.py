@@ -23,15 +23,15 @@ import os
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import Engine
 
 from app.engine.weights import WeightStore
 from app.jobs import leases, queue
 from app.jobs.execute import JobSpec, OutputPaths, ProgressMessage
-from app.jobs.models import Job
-from app.jobs.outputs import PreviewKeeper, discard, output_paths
+from app.jobs.models import Job, JobState
+from app.jobs.outputs import ClipFiles, PreviewKeeper, discard, output_paths
 from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
 from app.jobs.runner import EngineProcess, Outcome
 from app.jobs.sweep import MediaFolderLock
@@ -148,6 +148,8 @@ class Worker(threading.Thread):
             device=self.device or self.settings.device, weights=self.weights,
             max_megapixels=self.settings.max_image_megapixels,
             video_limits=VideoLimits.from_settings(self.settings),
+            segments=tuple(job.segments or ()),
+            segment_seconds=self.settings.video_segment_seconds,
             pause_before_rename_s=float(os.environ.get("DREAMGEN_TEST_PAUSE_BEFORE_RENAME") or 0),
             fault_for_tests=fault_for_tests(job))
 
@@ -159,6 +161,7 @@ class Worker(threading.Thread):
         outputs = output_paths(self.store, job)
         cancel = JobCancelToken(self.db_engine, job, self.stopping, self.lease_lost)
         previews = PreviewKeeper(self.store, job.preview_path)
+        clip = ClipFiles(self.store, job)
         started = time.monotonic()
 
         def on_progress(message: ProgressMessage) -> None:
@@ -173,9 +176,22 @@ class Worker(threading.Thread):
             if recorded and preview:
                 previews.recorded()
 
+        def on_event(kind: str, payload: Any) -> None:
+            """A clip's committed segment or new partial result: recorded under the token
+            (a worker that lost the job keeps nothing)."""
+            try:
+                if kind == "segment":
+                    clip.segment(payload["path"], queue.record_segment(
+                        self.db_engine, job.id, token, payload))
+                elif kind == "partial":
+                    clip.partial_result(payload, queue.set_partial(
+                        self.db_engine, job.id, token, payload))
+            except Exception as exc:  # noqa: BLE001 - made again by the next run if need be
+                log.warning("job %s: %s not recorded (%s)", job.public_id, kind, exc)
+
         try:
             outcome = self.engine_process.run(self.spec_for(job, outputs), on_progress,
-                                              cancel.is_set)
+                                              cancel.is_set, on_event)
         except BaseException:
             self.engine_process.close()   # a child still busy with this job must not answer
             self._discard(outputs, previews)   # the next one's messages with its own
@@ -184,6 +200,8 @@ class Worker(threading.Thread):
             raise
         try:
             succeeded = self._record(job, token, outcome, outputs, previews)
+            if queue.job_state(self.db_engine, job.id) in (*JobState.FINISHED, None):
+                clip.remove_all()              # a job that ended keeps no segments
         finally:
             # also when the database refused the last write: a job this worker's row no
             # longer names is taken back after a lease (leases.expired_claims)

@@ -19,6 +19,7 @@ class JobLinks(BaseModel):
     thumb: str | None = None
     preview: str | None = None
     poster: str | None = None
+    partial: str | None = None      # a running clip's playable first part
     content: str | None = None
     styles: list[str] = []
     share: str | None = None
@@ -107,6 +108,8 @@ def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
         preview=media_url(job.preview_path, as_utc(job.updated_at))
         if job.kind == "image" or job.state == JobState.RUNNING else None,
         poster=media_url(job.preview_path) if done and job.kind == "video" else None,
+        partial=media_url(job.partial_path, as_utc(job.updated_at))
+        if job.state == JobState.RUNNING else None,
         content=media_url(job.content_path) if job.kind == "image" else None,
         styles=[media_url(p) or "" for p in job.style_paths],
         share=f"/s/{job.share_token}" if done else None,

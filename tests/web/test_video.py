@@ -95,3 +95,36 @@ def test_a_dream_needs_no_style_image_and_takes_one_guide(client: TestClient) ->
     assert refused.status_code == 422 and "at most one guide image" in refused.json()["detail"]
     bad = submit(client, photo, engine="deepdream", depth="dreams")
     assert bad.status_code == 422 and "dream depth must be one of" in bad.json()["detail"]
+
+
+def test_a_running_clip_offers_its_first_segments_to_play(make_settings) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import time
+
+    import av
+
+    from app.web.main import create_app
+
+    clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
+    files = [("content", ("clip.mp4", clip, "video/mp4")),
+             ("style", ("s.png", png_bytes(seed=2), "image/png"))]
+    with TestClient(create_app(make_settings(video_segment_seconds=0.5))) as client:
+        job = submit(client, files, size=256).json()
+        seen, deadline = None, time.monotonic() + 240
+        while time.monotonic() < deadline:
+            state = client.get(f"/api/jobs/{job['id']}").json()
+            if state["links"]["partial"] and seen is None:
+                seen = client.get(state["links"]["partial"]).content
+                assert state["links"]["preview"]          # the latest frame, as a picture
+            if state["state"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        assert state["state"] == "succeeded", state["error"]
+        assert seen is not None, "no partial result was offered while the clip ran"
+        with av.open(io.BytesIO(seen)) as partial:
+            frames = sum(1 for _ in partial.decode(video=0))
+            assert partial.streams.audio                  # with its sound so far
+        assert 12 <= frames < 48
+        assert state["links"]["partial"] is None
+        media = client.app.state.store.root
+        assert list((media / "segments").rglob("*.mp4")) == []
