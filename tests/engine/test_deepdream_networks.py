@@ -56,7 +56,8 @@ def test_the_registry_entry() -> None:
         "Deep Dream", "dream", True, False)
     assert spec.weights == ("cd16x_wct/5SE.pth",) and spec.auto_rank is None
     assert spec.optional_weights == (GOOGLENET.weight, VGG19.weight)
-    assert spec.image_entry == "app.engine.deepdream:dream_image" and not spec.takes_video
+    assert spec.image_entry == "app.engine.deepdream:dream_image"
+    assert spec.takes_video  # clips dream frame by frame, warped along the flow
     for name in spec.optional_weights:
         assert name in weights_module.REGISTRY
         assert "deepdream" in weights_module.REGISTRY[name].engines
