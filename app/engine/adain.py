@@ -149,6 +149,14 @@ class AdaINStylizer:
             from app.engine.compiled import compile_for_cuda
 
             self._decode_features = compile_for_cuda(self._eager_decode)
+        self.kept: dict[str, torch.Tensor] | None = None
+
+    def keep_for_strength_preview(self) -> None:
+        """Record the next untiled pass's input and relu4_1 content features in
+        :attr:`kept` (:mod:`app.engine.strength_preview`); eager, so nothing compiled has to
+        know."""
+        self.kept = {}
+        self._decode_features = self._eager_decode
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type == "cpu" and self.device.type == "cuda":
@@ -164,7 +172,10 @@ class AdaINStylizer:
         return trade_off(content_feat, target, self.alpha)
 
     def _eager_decode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.target_features(self.encoder(x)))
+        feat = self.encoder(x)
+        if self.kept is not None:
+            self.kept.update(content=x, feat=feat)
+        return self.decoder(self.target_features(feat))
 
     def _finish(self, out: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         out = out.float()

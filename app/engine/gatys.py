@@ -12,6 +12,13 @@ of its final-scale iterations; see :func:`pyramid_sizes`), ``preserve_color`` (t
 images get the content's colour mean and covariance before their Grams are taken:
 :func:`app.engine.color.match_color`, Gatys et al. 2017 Sec. 5.2), ``preview_every``.
 
+Deep Style's own settings: ``alpha`` (style strength) sets the style term's weight on a log
+scale, relative to the photo's own style loss (:func:`style_weight_for`; 0 is the photo
+itself); ``style_scale`` scales the style image against the output before its Gram matrices
+are taken (2: brush strokes twice as large); ``enhance`` paints at 1/2**k of the size first
+and refines at each doubling, the coarse passes taking most of the iterations
+(:func:`enhance_sizes`, :func:`_weighted_split`).
+
 ``feature_net="vgg19"`` uses the normalised VGG-19 (``adain/vgg_normalised.pth``);
 ``"cd16x"`` the 16x-pruned VGG-19 of :mod:`app.engine.pruned_vgg` (same tap names).
 """
@@ -41,6 +48,10 @@ MIN_SIDE = 32          # relu5_1 is at 1/16 resolution and needs 2 px for reflec
 ADAM_LR = 0.02         # in [0, 1] pixel units
 FEATURE_NETS = ("vgg19", "cd16x")
 COARSEST_SIDE = 256    # coarse-to-fine: the pyramid's smallest stage is about this size
+ENHANCE_MIN_SIDE = 192 # enhance: no pass smaller than this (longer side)
+STRENGTH_DECADES = 4   # style strength 0..1 spans this many factors of ten of style weight
+RANGE_WEIGHT = 100.0   # the out-of-range penalty against the larger loss term (see _optimise)
+STYLE_SIDE_CAP = 2048  # style scale never makes a style larger than this (or the stage)
 
 
 class FeatureNet(Protocol):
@@ -54,6 +65,7 @@ class Targets:
     content: torch.Tensor
     grams: list[dict[str, torch.Tensor]]
     style_mix: list[float]
+    photo_style_loss: float = 1.0   # the content image's own (weighted) style loss
 
 
 def load_feature_net(name: str, device: torch.device,
@@ -91,10 +103,25 @@ def compute_targets(net: FeatureNet, content: torch.Tensor, styles: list[torch.T
                     style_mix: list[float]) -> Targets:
     """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size."""
     with torch.no_grad():
-        content_feat = net.encode(content, (CONTENT_TAP,))[CONTENT_TAP]
+        content_feats = net.encode(content, ALL_TAPS)
         grams = [{tap: gram_matrix(f) for tap, f in net.encode(style, STYLE_TAPS).items()}
                  for style in styles]
-    return Targets(content_feat, grams, style_mix)
+        photo = sum(w * style_loss(content_feats, g) for w, g in zip(style_mix, grams))
+    return Targets(content_feats[CONTENT_TAP], grams, style_mix, float(photo))
+
+
+def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float) -> float:
+    """The style term's weight for style strength ``alpha`` in [0, 1]:
+
+        w(alpha) = style_weight * (10**(D*alpha) - 1) / (10**D - 1) / S0
+
+    with D = :data:`STRENGTH_DECADES` and S0 the photo's own style loss against the style.
+    Dividing by S0 makes the balance independent of the network and the pictures (the
+    pruned and the full VGG-19 give style losses orders of magnitude apart); the log scale
+    makes each 0.05 of the slider about double the weight, where a linear one would leave
+    the top half of the slider saturated. ``alpha`` 0 gives 0: content only."""
+    curve = (10.0 ** (STRENGTH_DECADES * alpha) - 1.0) / (10.0 ** STRENGTH_DECADES - 1.0)
+    return style_weight * curve / max(photo_style_loss, 1e-12)
 
 
 def losses(net: FeatureNet, image: torch.Tensor, targets: Targets
@@ -105,6 +132,13 @@ def losses(net: FeatureNet, image: torch.Tensor, targets: Targets
     s_loss = sum(w * style_loss(feats, grams) for w, grams in zip(targets.style_mix,
                                                                    targets.grams))
     return c_loss, s_loss  # type: ignore[return-value]
+
+
+def style_side(stage_side: int, style_scale: float) -> int:
+    """The longer side the style image is scaled to for a stage whose longer side is
+    ``stage_side``: ``style_scale`` times it, never above :data:`STYLE_SIDE_CAP` (or the
+    stage itself, when larger), so a large output cannot ask for a huge style pass."""
+    return min(round(stage_side * style_scale), max(stage_side, STYLE_SIDE_CAP))
 
 
 def _scaled_to(image: Image.Image, side: int) -> torch.Tensor:
@@ -138,14 +172,18 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     if min(full.shape[-2:]) < MIN_SIDE:
         raise StyleTransferError(f"content image is {full.shape[-1]}x{full.shape[-2]} after "
                                  f"resizing; Gatys needs at least {MIN_SIDE} px per side")
+    if options.alpha == 0.0:        # style strength 0: the photo itself, nothing to optimise
+        if on_progress is not None:
+            on_progress(Progress(1.0, "style strength 0: the photo as it is"))
+        return tensor_to_pil(full.cpu())
     generator = torch.Generator().manual_seed(0 if options.seed is None else options.seed)
-    sizes = pyramid_sizes(full.shape[-2], full.shape[-1], options.coarse_to_fine)
-    budgets = _split(options.iterations, len(sizes))
+    sizes, budgets = stage_plan(full.shape[-2], full.shape[-1], options)
     image: torch.Tensor | None = None
     done = 0
     for size, budget in zip(sizes, budgets):
         stage_content = F.interpolate(full, size=size, mode="area") if size != sizes[-1] else full
-        style_tensors = [_scaled_to(style, max(size)).to(device) for style in styles]
+        side = style_side(max(size), options.style_scale)
+        style_tensors = [_scaled_to(style, side).to(device) for style in styles]
         if options.preserve_color:
             style_tensors = [match_color(s, stage_content) for s in style_tensors]
         targets = compute_targets(net, stage_content, style_tensors, style_mix)
@@ -158,6 +196,40 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
         done += budget
     assert image is not None
     return tensor_to_pil(image.detach().cpu())
+
+
+def stage_plan(height: int, width: int, options: StyleOptions
+               ) -> tuple[list[tuple[int, int]], list[int]]:
+    """The stage sizes, coarsest first, and each stage's iterations: ``enhance`` passes
+    (coarse-heavy budgets), else the ``coarse_to_fine`` pyramid (equal budgets), else one
+    stage at the full size."""
+    if options.enhance > 0:
+        sizes = enhance_sizes(height, width, options.enhance)
+        return sizes, _weighted_split(options.iterations, len(sizes))
+    sizes = pyramid_sizes(height, width, options.coarse_to_fine)
+    return sizes, _split(options.iterations, len(sizes))
+
+
+def enhance_sizes(height: int, width: int, passes: int) -> list[tuple[int, int]]:
+    """Up to ``passes`` halvings below the full size, coarsest first, while the coarsest
+    stage keeps a longer side of at least :data:`ENHANCE_MIN_SIDE` (below it relu4_2, the
+    content layer, is too coarse to hold the picture's layout): 1024 px with 2 passes gives
+    256, 512, 1024; 512 px gets one pass (256, 512) whatever is asked; 256 px none."""
+    sizes = [(height, width)]
+    while len(sizes) <= passes and max(sizes[0]) >= 2 * ENHANCE_MIN_SIDE \
+            and min(sizes[0]) >= 2 * MIN_SIDE:
+        sizes.insert(0, (sizes[0][0] // 2, sizes[0][1] // 2))
+    return sizes
+
+
+def _weighted_split(iterations: int, stages: int) -> list[int]:
+    """Iterations per stage halving from the coarsest (4:2:1 for three stages), the rest to
+    the finest. Each stage has 4x the pixels of the one before, so each costs about half
+    the one after it, and three stages cost about a quarter of a run at the final size
+    alone: the coarse passes settle the painting, the fine ones add detail."""
+    weights = [2.0 ** (stages - 1 - i) for i in range(stages)]
+    shares = [int(iterations * w / sum(weights)) for w in weights[:-1]]
+    return shares + [iterations - sum(shares)]
 
 
 def pyramid_sizes(height: int, width: int, coarse_to_fine: bool) -> list[tuple[int, int]]:
@@ -191,6 +263,13 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
     progress and cancellation are checked once per evaluation, also inside L-BFGS's strong-Wolfe
     line search, and the budget is exact."""
     image = start.detach().clone().requires_grad_(True)
+    style_weight = style_weight_for(options.alpha, options.style_weight,
+                                    targets.photo_style_loss)
+    # As heavy as the larger of the two terms at the start, times RANGE_WEIGHT: without it
+    # a strong style drives pixels far outside [0, 1] and the clamped picture saved is not
+    # the one optimised (its style loss was 20x the optimised one's at 128 px).
+    range_weight = RANGE_WEIGHT * max(options.content_weight,
+                                      style_weight * targets.photo_style_loss)
     if options.optimizer == "lbfgs":
         optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
             [image], lr=1.0, max_iter=budget, max_eval=budget + 25, history_size=100,
@@ -207,8 +286,9 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
             raise _BudgetSpent()
         optimizer.zero_grad(set_to_none=True)
         c_loss, s_loss = losses(net, image, targets)
-        total = (options.content_weight * c_loss + options.style_weight * s_loss
-                 + options.tv_weight * total_variation(image))
+        total = (options.content_weight * c_loss + style_weight * s_loss
+                 + options.tv_weight * total_variation(image)
+                 + range_weight * out_of_range(image))
         total.backward()
         image.grad = image.grad.contiguous()  # channels_last nets give strided grads; L-BFGS views
         count += 1
@@ -229,6 +309,12 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
     except _BudgetSpent:
         pass
     return best.clamp(0.0, 1.0)
+
+
+def out_of_range(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance of the pixels from [0, 1] (0 inside): a smooth penalty that
+    keeps L-BFGS, which cannot clamp, inside the range an image can be saved in."""
+    return (F.relu(image - 1.0).pow(2) + F.relu(-image).pow(2)).mean()
 
 
 def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, options: StyleOptions,

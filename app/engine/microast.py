@@ -215,14 +215,20 @@ def mix_style_codes(codes: list[StyleCode], weights: list[float]) -> StyleCode:
 
 def modulate_and_decode(nets: MicroASTNetworks, shallow_c: torch.Tensor, deep_c: torch.Tensor,
                         code: StyleCode) -> torch.Tensor:
-    """Decode content features under a style code (paper Fig. 2, test time): AdaIN with the
-    deep statistics, a residual block under the deep filter modulation, AdaIN with the
-    shallow statistics, a residual block under the shallow filter modulation, upsampling."""
+    """Decode content features under a style code (paper Fig. 2, test time): see
+    :func:`decode` (only the deep content features are used)."""
+    return decode(nets.decoder, deep_c, code)
+
+
+def decode(decoder: MicroDecoder, deep_c: torch.Tensor, code: StyleCode) -> torch.Tensor:
+    """AdaIN with the deep statistics, a residual block under the deep filter modulation,
+    AdaIN with the shallow statistics, a residual block under the shallow filter
+    modulation, upsampling (the decoder alone: what a strength preview re-runs)."""
     x = adain(deep_c, code.mean_deep, code.std_deep)
-    x = nets.decoder.dec1(x, code.w_deep.to(x.dtype), code.b_deep.to(x.dtype))
+    x = decoder.dec1(x, code.w_deep.to(x.dtype), code.b_deep.to(x.dtype))
     x = adain(x, code.mean_shallow, code.std_shallow)
-    x = nets.decoder.dec2(x, code.w_shallow.to(x.dtype), code.b_shallow.to(x.dtype))
-    return nets.decoder.dec3(x)
+    x = decoder.dec2(x, code.w_shallow.to(x.dtype), code.b_shallow.to(x.dtype))
+    return decoder.dec3(x)
 
 
 def blend_with_own_style(nets: MicroASTNetworks, code: StyleCode, content: torch.Tensor,
@@ -316,6 +322,14 @@ class MicroASTStylizer:
             from app.engine.compiled import compile_for_cuda
 
             self._forward = compile_for_cuda(self._eager_forward)
+        self.kept: dict[str, torch.Tensor] | None = None
+
+    def keep_for_strength_preview(self) -> None:
+        """Record the next untiled forward pass's network input and deep content features
+        in :attr:`kept` (:mod:`app.engine.strength_preview`); eager, so nothing compiled
+        has to know."""
+        self.kept = {}
+        self._forward = self._eager_forward
 
     def _max_pixels(self) -> int:
         per_pixel = BYTES_PER_PIXEL * (0.5 if self.dtype == torch.float16 else 1.0)
@@ -335,6 +349,8 @@ class MicroASTStylizer:
     def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
         code = blend_with_own_style(self.nets, self.style_code, x, self.alpha)
         shallow, deep = self.nets.content_encoder(x)
+        if self.kept is not None:
+            self.kept.update(content=x, deep=deep)
         return modulate_and_decode(self.nets, shallow, deep, code)
 
     def stylize_frames(self, frames: torch.Tensor) -> torch.Tensor:

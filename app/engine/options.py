@@ -10,7 +10,8 @@ what only the machine decides (device, memory limits). Torch-free.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
@@ -32,14 +33,17 @@ FIELD_NAMES = {
     "max_megapixels": "image size limit", "depth": "dream depth", "octaves": "octaves",
     "octave_scale": "octave scale", "dream_iterations": "steps per octave",
     "strength": "dream strength", "network": "network", "trim_start": "start of the stretch",
-    "trim_end": "end of the stretch",
+    "trim_end": "end of the stretch", "style_scale": "style scale (brush size)",
+    "enhance": "enhance passes", "preset": "quality",
 }
 # What a person chooses (and a job row keeps); the rest is decided by the machine.
 USER_FIELDS = ("engine", "alpha", "style_weights", "preserve_color", "max_side",
                "iterations", "seed", "depth", "octaves", "octave_scale", "dream_iterations",
-               "strength", "network", "trim_start", "trim_end")
+               "strength", "network", "trim_start", "trim_end", "style_scale", "enhance",
+               "preset")
 DreamDepth = Literal["textures", "patterns", "shapes", "objects"]   # shallow to deep layers
 DreamNetwork = Literal["auto", "pruned-vgg19", "vgg19", "googlenet"]
+PresetName = Literal["fast", "balanced", "best"]
 
 
 class OptionsError(StyleTransferError):
@@ -60,10 +64,17 @@ class StyleOptions(BaseModel):
     iterations: int = Field(300, ge=1, le=MAX_ITERATIONS)           # Gatys
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"                    # Gatys
     content_weight: float = Field(1.0, ge=0.0)                       # Gatys
-    style_weight: float = Field(1e6, ge=0.0)                         # Gatys
+    style_weight: float = Field(1e4, ge=0.0)   # Gatys: at full strength, vs the photo's own
     tv_weight: float = Field(1e-6, ge=0.0)                           # Gatys, per pixel
     init: Literal["content", "noise"] = "content"                    # Gatys start image
     coarse_to_fine: bool = False      # Gatys: small pass, upsample, refine
+    # Gatys, Deep Style's own settings: the style image's size relative to the output before
+    # its Gram matrices are taken (2: brush strokes twice as large), and how many passes at
+    # half, quarter ... size come before the final one (a big picture in a fraction of the
+    # time; the coarse passes get most of the iterations: app/engine/gatys.py).
+    style_scale: float = Field(1.0, ge=0.25, le=2.0)
+    enhance: int = Field(0, ge=0, le=3)
+    preset: PresetName | None = None   # the quality choice the other values came from
     preview_every: int = Field(25, ge=0)                             # Gatys previews
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     device: str = "auto"
@@ -124,6 +135,47 @@ class StyleOptions(BaseModel):
         values = self.model_dump(include=set(USER_FIELDS), by_alias=True)
         values["style_weights"] = list(self.style_weights) if self.style_weights else None
         return values
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A quality choice in plain words (the create page's first question). It fills only
+    the fields a person left blank: an explicit engine, size or iterations wins."""
+
+    label: str
+    summary: str
+    engines: tuple[str, ...]    # style transfer: the first of these installed here
+    size: int
+    iterations: int             # Painterly engines
+    enhance: int                # Painterly engines: passes at smaller sizes first
+    dream_size: int             # Deep Dream: its own size, octaves and steps
+    octaves: int
+    dream_iterations: int
+
+
+PRESETS: dict[str, Preset] = {
+    "fast": Preset("Fast", "seconds", ("microast",), 512, 100, 0, 512, 3, 6),
+    "balanced": Preset("Balanced", "a minute or two, painted step by step",
+                       ("gatys-lite",), 512, 200, 1, 768, 4, 10),
+    "best": Preset("Best", "many minutes: the finest painting installed, larger",
+                   ("gatys", "gatys-lite"), 1024, 400, 2, 1024, 5, 15),
+}
+
+
+def preset_values(name: str, mode: str, is_ready: Callable[[str], bool]) -> dict[str, Any]:
+    """The field values the quality choice ``name`` gives in ``mode`` (``style`` or
+    ``dream``); ``is_ready(engine)`` says whether an engine is installed here, so Best means
+    the finest one this server has. Raises :class:`OptionsError` for an unknown name."""
+    preset = PRESETS.get(name)
+    if preset is None:
+        raise OptionsError(f"{FIELD_NAMES['preset']} must be one of "
+                           f"{', '.join(PRESETS)}, not {name!r}")
+    if mode == "dream":
+        return {"preset": name, "size": preset.dream_size, "octaves": preset.octaves,
+                "dream_iterations": preset.dream_iterations}
+    engine = next((e for e in preset.engines if is_ready(e)), "auto")
+    return {"preset": name, "engine": engine, "size": preset.size,
+            "iterations": preset.iterations, "enhance": preset.enhance}
 
 
 def describe(error: ValidationError) -> str:
