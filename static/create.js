@@ -1,57 +1,282 @@
-// Create page: file previews, drag and drop, Gatys-only fields, and a fetch submit that
-// keeps the page when the server refuses something. Without JS the form posts normally.
+// Create page: the mode switch, files checked by their first bytes (not their names), style
+// cards added one by one with their own weight sliders, library picks, trim for clips, the
+// quality choice's values as hints, and a fetch submit that keeps the page (and moves the
+// focus to the message) when something is refused. Without JS the form posts as it is.
 (() => {
   const form = document.getElementById("create-form");
-  const errorBox = document.getElementById("client-error");
-  const engine = document.getElementById("engine");
-  const iterationsField = document.getElementById("iterations-field");
-  const alpha = document.getElementById("alpha");
-  const alphaOut = document.getElementById("alpha-out");
+  const $ = (id) => document.getElementById(id);
+  const errorBox = $("client-error");
+  const styleInput = $("style");
+  const cards = $("style-preview");
+  const uploads = [];               // {file, card}: the style files, in the order added
+  let contentProblem = null;
+  form.classList.add("js");
 
-  function showPreviews(input, box) {
-    if (!input.files.length) return;
-    box.replaceChildren();
-    for (const file of input.files) {
-      const url = URL.createObjectURL(file);
-      const isVideo = file.type.startsWith("video/");
-      const el = document.createElement(isVideo ? "video" : "img");
-      el.src = url;
-      if (isVideo) { el.muted = true; el.autoplay = true; el.loop = true; el.playsInline = true; }
-      else { el.alt = `Preview of ${file.name}`; }
-      box.append(el);
+  // ------------------------------------------------------------------ what a file really is
+  const HEIF = ["heic", "heix", "hevc", "heim", "heis", "mif1", "msf1", "avif"];
+  async function sniff(file) {
+    const b = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+    const text = (i, n) => String.fromCharCode(...b.slice(i, i + n));
+    if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image";
+    if (b[0] === 0x89 && text(1, 3) === "PNG") return "image";
+    if (text(0, 4) === "RIFF" && text(8, 4) === "WEBP") return "image";
+    if (text(0, 4) === "GIF8") return "image";
+    if (text(4, 4) === "ftyp") return HEIF.includes(text(8, 4)) ? "heif" : "video";
+    if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return "video";
+    if (text(0, 4) === "RIFF" && text(8, 4) === "AVI ") return "video";
+    return b.length && b.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127))
+      ? "text" : null;
+  }
+  function refusal(file, kind, allowVideo) {
+    const what = allowVideo ? "an image or a clip" : "an image";
+    if (kind === "text") return `“${file.name}” is not ${what}: it starts with text, whatever its name says.`;
+    if (kind === null) return `“${file.name}” is not ${what} we can read (JPEG, PNG, WebP, GIF or HEIC${allowVideo ? "; MP4, MOV, WebM, MKV or AVI" : ""}).`;
+    if (kind === "video" && !allowVideo) return `“${file.name}” is a clip; a style must be a picture.`;
+    return null;
+  }
+  function warn(box, message) {
+    box.textContent = message || "";
+    box.hidden = !message;
+    if (message) box.focus();
+  }
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    errorBox.focus();
+  }
+  function previewOf(file, kind) {
+    if (kind === "heif") {
+      const note = document.createElement("span");
+      note.className = "note";
+      note.textContent = `${file.name} (HEIC: no preview in this browser)`;
+      return note;
     }
+    const el = document.createElement(kind === "video" ? "video" : "img");
+    el.src = URL.createObjectURL(file);
+    if (kind === "video") Object.assign(el, { muted: true, autoplay: true, loop: true, playsInline: true });
+    else el.alt = `Preview of ${file.name}`;
+    return el;
   }
 
-  for (const [inputId, boxId] of [["content", "content-preview"], ["style", "style-preview"]]) {
-    const input = document.getElementById(inputId);
-    const box = document.getElementById(boxId);
-    const drop = input.closest(".drop");
-    input.addEventListener("change", () => showPreviews(input, box));
+  // ------------------------------------------------------------------ content, trim
+  const contentInput = $("content");
+  const contentBox = $("content-preview");
+  const trim = $("trim");
+  function showTrim(video) {
+    trim.hidden = !video;
+    if (!video) return;
+    $("clip-length").textContent = "Reading the clip's length…";
+    video.addEventListener("loadedmetadata", () => {
+      const length = video.duration;
+      if (!Number.isFinite(length)) return;
+      $("clip-length").textContent = `The clip is ${length.toFixed(1)} s long. Leave blank to make all of it.`;
+      for (const id of ["trim_start", "trim_end"]) $(id).max = length.toFixed(1);
+      $("trim_end").placeholder = length.toFixed(1);
+    }, { once: true });
+    video.addEventListener("error", () => {
+      $("clip-length").textContent = "This browser cannot play the clip, so its length is not shown; the server checks the times.";
+    }, { once: true });
+  }
+  function dropReusedContent() {
+    $("content-reused")?.remove();
+  }
+  async function takeContent(file) {
+    warn($("content-warning"), "");
+    contentProblem = null;
+    if (!file) return;
+    const kind = await sniff(file);
+    contentProblem = refusal(file, kind, true);
+    contentBox.replaceChildren();
+    if (contentProblem) { showTrim(null); warn($("content-warning"), contentProblem); return; }
+    const el = previewOf(file, kind);
+    contentBox.append(el);
+    showTrim(kind === "video" ? el : null);
+  }
+  contentInput.addEventListener("change", () => takeContent(contentInput.files[0]));
+  $("content-reused-remove")?.addEventListener("click", () => { dropReusedContent(); showTrim(null); contentInput.focus(); });
+  const reusedClip = document.querySelector("#content-reused video");
+  showTrim(reusedClip);
+
+  // ------------------------------------------------------------------ style cards
+  function syncStyleFiles() {
+    const transfer = new DataTransfer();
+    for (const u of uploads) transfer.items.add(u.file);
+    styleInput.files = transfer.files;
+  }
+  function dropReusedStyles() {
+    for (const el of cards.querySelectorAll('[data-source="reused"]')) el.remove();
+    $("style_from")?.remove();
+    $("style-from-note")?.remove();
+  }
+  function renumber() {
+    [...cards.children].forEach((card, i) => {
+      card.querySelector("img").alt = `Style ${i + 1}`;
+      card.querySelector(".style-weight").setAttribute("aria-label", `Weight of style ${i + 1}`);
+      card.querySelector(".remove-style").setAttribute("aria-label", `Remove style ${i + 1}`);
+    });
+  }
+  function newCard(image, source) {
+    const card = document.createElement("li");
+    card.className = "style-card";
+    card.dataset.source = source;
+    const label = document.createElement("label");
+    label.className = "weight";
+    const out = document.createElement("output");
+    out.textContent = "1";
+    const slider = Object.assign(document.createElement("input"),
+      { type: "range", className: "style-weight", min: "0", max: "5", step: "0.5", value: "1" });
+    label.append("Weight ", out, slider);
+    const remove = Object.assign(document.createElement("button"),
+      { type: "button", className: "button small remove-style", textContent: "Remove" });
+    card.append(image, label, remove);
+    return card;
+  }
+  async function addStyleFiles(files) {
+    warn($("style-warning"), "");
+    for (const file of files) {
+      const kind = await sniff(file);
+      const problem = refusal(file, kind, false);
+      if (problem) { warn($("style-warning"), problem); continue; }
+      dropReusedStyles();
+      const card = newCard(previewOf(file, kind), "upload");
+      const firstPick = cards.querySelector('[data-source="library"]');
+      cards.insertBefore(card, firstPick);      // uploads come before picks, as the server orders them
+      uploads.push({ file, card });
+    }
+    syncStyleFiles();
+    renumber();
+  }
+  styleInput.addEventListener("change", () => {
+    const chosen = [...styleInput.files].filter((f) => !uploads.some((u) => u.file === f));
+    syncStyleFiles();                           // the input keeps every card's file, not just the last pick
+    addStyleFiles(chosen);
+  });
+  cards.addEventListener("input", (e) => {
+    if (e.target.classList.contains("style-weight")) e.target.previousElementSibling.value = e.target.value;
+  });
+  cards.addEventListener("click", (e) => {
+    const button = e.target.closest(".remove-style");
+    if (!button) return;
+    const card = button.closest(".style-card");
+    const index = uploads.findIndex((u) => u.card === card);
+    if (index >= 0) uploads.splice(index, 1);
+    const next = card.nextElementSibling || card.previousElementSibling;
+    card.remove();
+    syncStyleFiles();
+    renumber();
+    (next?.querySelector(".remove-style") || styleInput).focus();
+  });
+  $("library-picker")?.addEventListener("click", (e) => {
+    const pick = e.target.closest(".pick");
+    if (!pick) return;
+    e.preventDefault();
+    const chosen = cards.querySelector(`[data-style-id="${pick.dataset.styleId}"]`);
+    if (chosen) { chosen.querySelector(".style-weight").focus(); return; }
+    dropReusedStyles();
+    const image = Object.assign(document.createElement("img"), { src: pick.dataset.image, alt: "" });
+    const card = newCard(image, "library");
+    card.dataset.styleId = pick.dataset.styleId;
+    card.append(Object.assign(document.createElement("input"),
+      { type: "hidden", name: "style_id", value: pick.dataset.styleId }));
+    cards.append(card);
+    renumber();
+    card.querySelector(".style-weight").focus();
+  });
+  function fillWeights() {
+    const weights = [...cards.querySelectorAll(".style-weight")].map((s) => Number(s.value));
+    const field = $("style_weights");
+    field.value = weights.length > 1 && weights.some((w) => w !== weights[0]) ? weights.join(",") : "";
+  }
+  $("style-weights-field").hidden = true;       // the sliders say which weight goes with which image
+
+  // ------------------------------------------------------------------ guide (Deep Dream)
+  const guideInput = $("guide");
+  guideInput.addEventListener("change", async () => {
+    const file = guideInput.files[0];
+    warn($("guide-warning"), "");
+    $("guide-preview").replaceChildren();
+    if (!file) return;
+    const kind = await sniff(file);
+    const problem = refusal(file, kind, false);
+    if (problem) { guideInput.value = ""; warn($("guide-warning"), problem); return; }
+    $("guide-preview").append(previewOf(file, kind));
+  });
+  $("guide-reused-remove")?.addEventListener("click", () => { $("guide-reused").remove(); guideInput.focus(); });
+
+  // ------------------------------------------------------------------ drag and drop
+  for (const drop of document.querySelectorAll(".drop")) {
     drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("dragging"); });
     drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
     drop.addEventListener("drop", (e) => {
       e.preventDefault();
       drop.classList.remove("dragging");
-      if (!e.dataTransfer.files.length) return;
-      input.files = e.dataTransfer.files;
-      showPreviews(input, box);
+      const files = e.dataTransfer.files;
+      if (!files.length) return;
+      if (drop.dataset.kind === "style") { addStyleFiles([...files]); return; }
+      const input = drop.dataset.kind === "guide" ? guideInput : contentInput;
+      input.files = files;
+      input.dispatchEvent(new Event("change"));
     });
   }
 
-  const engineHint = document.getElementById("engine-hint");
-  function syncEngine() {
-    const option = engine.selectedOptions[0];
-    iterationsField.hidden = option.dataset.iterative !== "true";
-    engineHint.textContent = option.dataset.hint || "";
+  // ------------------------------------------------------------------ mode and quality
+  const engine = $("engine");
+  function mode() { return form.querySelector('input[name="mode"]:checked').value; }
+  function preset() {
+    const checked = form.querySelector('input[name="preset"]:checked');
+    return checked && checked.value ? checked.dataset : null;    // null: my own settings
   }
-  engine.addEventListener("change", syncEngine);
-  syncEngine();
-  alpha.addEventListener("input", () => { alphaOut.value = Number(alpha.value).toFixed(2); });
+  function syncMode() {
+    form.dataset.mode = mode();
+    // the hidden box's fields are not sent: its files never become a style or a guide
+    for (const el of form.querySelectorAll(".style-only, .dream-only")) {
+      const off = el.classList.contains(mode() === "dream" ? "style-only" : "dream-only");
+      for (const field of el.querySelectorAll("input, select")) field.disabled = off;
+      if (el.matches("input, select")) el.disabled = off;
+    }
+    syncQuality();
+  }
+  const words = { size: (n) => `${n} px`, enhance: (n) => (Number(n) ? `${n} pass${n > 1 ? "es" : ""}` : "off") };
+  function syncQuality() {
+    const p = preset();
+    const dream = mode() === "dream";
+    const pick = (key, fallback) => (p && p[key] !== undefined ? p[key] : fallback);
+    const engineName = engine.value || pick("engine", "auto");
+    const option = engine.querySelector(`option[value="${engineName}"]`);
+    const iterative = option?.dataset.iterative === "true";
+    const from = p ? "Quality's pick" : "Default";
+    engine.options[0].textContent = `${from}: ${engine.querySelector(`option[value="${pick("engine", "auto")}"]`)?.textContent || "Automatic"}`;
+    $("size").options[0].textContent = `${from}: ${words.size(dream ? pick("dreamSize", 512) : pick("size", 512))}`;
+    $("enhance").options[0].textContent = `${from}: ${words.enhance(pick("enhance", 0))}`;
+    $("iterations").placeholder = pick("iterations", 300);
+    $("octaves").placeholder = pick("octaves", 4);
+    $("dream_iterations").placeholder = pick("dreamIterations", 10);
+    $("engine-hint").textContent = (engine.value ? engine.selectedOptions[0] : option)?.dataset.hint || "";
+    for (const el of form.querySelectorAll(".painterly")) el.hidden = !iterative;
+  }
+  form.addEventListener("change", (e) => {
+    if (["mode", "preset", "engine"].includes(e.target.name)) e.target.name === "mode" ? syncMode() : syncQuality();
+  });
+  const shown = { alpha: (x) => x.toFixed(2), style_scale: (x) => `${x.toFixed(2)}×`, strength: (x) => String(x) };
+  for (const [id, format] of Object.entries(shown)) {
+    $(id).addEventListener("input", () => { $(`${id}-out`).value = format(Number($(id).value)); });
+  }
+  syncMode();
 
+  // ------------------------------------------------------------------ submit
+  function problems() {
+    if (contentProblem) return contentProblem;
+    if (!contentInput.files.length && !$("content-reused")) return "Choose your photo or clip first.";
+    if (mode() === "style" && !cards.children.length) return "Add at least one style image, or pick one from the library.";
+    return null;
+  }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const button = document.getElementById("generate");
     errorBox.hidden = true;
+    const problem = problems();
+    if (problem) { showError(problem); return; }
+    fillWeights();
+    const button = $("generate");
     button.disabled = true;
     button.textContent = "Uploading…";
     try {
@@ -60,14 +285,12 @@
       if (response.status === 201) { window.location.assign(body.links.page); return; }
       const detail = typeof body.detail === "string" ? body.detail
         : (body.detail || []).map((d) => d.msg).join("; ") || `error ${response.status}`;
-      errorBox.textContent = detail;
-      errorBox.hidden = false;
-      errorBox.focus?.();
+      showError(detail);
     } catch (err) {
-      errorBox.textContent = "The upload failed: " + err.message;
-      errorBox.hidden = false;
+      showError("The upload failed: " + err.message);
     }
     button.disabled = false;
     button.textContent = "Generate";
   });
+  $("form-error")?.focus();
 })();

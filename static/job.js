@@ -1,4 +1,6 @@
 // Job page: live progress from server-sent events, falling back to polling the JSON API.
+// A queued job shows its place in line and its wait; a running clip its latest frame and a
+// player for the part finished so far.
 (() => {
   const root = document.getElementById("job");
   const id = root.dataset.jobId;
@@ -6,10 +8,40 @@
   const titles = { queued: "Waiting in the queue", running: "Painting…", failed: "It didn't work", cancelled: "Cancelled" };
   let finished = false;
 
-  function seconds(s) {
+  // exact under 10 minutes, then to the minute (as templates/job.html writes them)
+  function seconds(s, about = true) {
     if (s === null || s === undefined) return "—";
     s = Math.round(s);
-    return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+    let text = `${s} s`;
+    if (s >= 3600) text = `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+    else if (s >= 600) text = `${Math.round(s / 60)} min`;
+    else if (s >= 60) text = `${Math.floor(s / 60)} min ${s % 60} s`;
+    return about ? "about " + text : text;
+  }
+
+  // "waiting in the queue (resumed after restart)" → "Resumed after restart": the title
+  // already says it is waiting (or that it failed, or was cancelled).
+  function note(job) {
+    if (job.state === "failed" || job.state === "cancelled") return "";
+    if (job.state !== "queued") return job.message;
+    const rest = job.message.replace(/^waiting in the queue/, "").trim().replace(/^\(|\)$/g, "");
+    return rest ? rest.charAt(0).toUpperCase() + rest.slice(1) : "";
+  }
+
+  // The partial clip is rewritten at most every 15 s (app/jobs/clip_segments.py); its URL
+  // changes with every committed segment. Swap the newer one in when nobody is watching:
+  // at once if there is none yet or the old one played to its end, else at most every 15 s
+  // while it sits untouched at its start.
+  let swappedAt = $("partial").getAttribute("src") ? Date.now() : 0;   // the page brought one
+  function showPartial(url) {
+    const player = $("partial");
+    if (!url || player.getAttribute("src") === url) return;
+    const untouched = player.paused && player.currentTime === 0 && Date.now() - swappedAt > 15000;
+    if (!player.getAttribute("src") || player.ended || untouched) {
+      player.src = url;
+      swappedAt = Date.now();
+      $("partial-figure").hidden = false;
+    }
   }
 
   function show(job) {
@@ -18,20 +50,30 @@
     const pct = Math.round(job.progress * 1000) / 10;
     $("bar").style.width = pct + "%";
     $("progress").setAttribute("aria-valuenow", Math.round(pct));
-    $("message").textContent = job.message;
+    const text = note(job);
+    $("message").textContent = text;
+    $("message").hidden = !text;
     $("position").hidden = job.queue_position === 0;
-    $("position-n").textContent = job.queue_position;
-    $("elapsed").textContent = seconds(job.elapsed_s);
+    $("position").textContent = job.queue_position === 1 ? "Next in line" : `Number ${job.queue_position} in line`;
+    const queued = job.state === "queued";
+    const active = queued || job.state === "running";
+    $("wait-row").hidden = !queued;
+    $("wait").textContent = seconds(job.wait_s);
+    $("elapsed-row").hidden = queued;
+    $("elapsed").textContent = seconds(job.elapsed_s, false);
+    $("eta-row").hidden = !active || (queued && job.eta_s === null);
+    $("eta-label").textContent = queued ? "Done in" : "Remaining";
     $("eta").textContent = seconds(job.eta_s);
     if (job.links.preview && job.state === "running") {
       $("preview-figure").hidden = false;
       if ($("preview").getAttribute("src") !== job.links.preview) $("preview").src = job.links.preview;
     }
+    if (job.state === "running") showPartial(job.links.partial);
     if (job.error) { $("error").textContent = job.error; $("error").hidden = false; }
-    const active = job.state === "queued" || job.state === "running";
     const cancel = $("cancel-form");
     if (cancel && !active) cancel.hidden = true;
-    $("again").hidden = active;
+    if ($("finished-actions")) $("finished-actions").hidden = active;
+    if ($("again")) $("again").hidden = active;
     if (job.state === "succeeded" && !finished) {
       finished = true;
       window.location.replace(job.links.page);

@@ -155,9 +155,9 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset("Fast", "seconds", ("microast",), 512, 100, 0, 512, 3, 6),
-    "balanced": Preset("Balanced", "a minute or two, painted step by step",
+    "balanced": Preset("Balanced", "about a minute, painted step by step",
                        ("gatys-lite",), 512, 200, 1, 768, 4, 10),
-    "best": Preset("Best", "many minutes: the finest painting installed, larger",
+    "best": Preset("Best", "a few minutes: the finest painting installed, larger",
                    ("gatys", "gatys-lite"), 1024, 400, 2, 1024, 5, 15),
 }
 

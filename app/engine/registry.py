@@ -52,6 +52,14 @@ class EngineSpec:
     def mode_label(self) -> str:
         return MODE_LABELS[self.mode]
 
+    @property
+    def how(self) -> str:
+        """The mode and the engine in plain words, said once where they are the same:
+        "Style transfer · Fast", "Deep Dream"."""
+        if self.label == self.mode_label:
+            return self.label
+        return f"{self.mode_label} · {self.label}"
+
 
 _VGG = "adain/vgg_normalised.pth"
 _PRUNED_VGG = "cd16x_wct/5SE.pth"

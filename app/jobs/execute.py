@@ -26,10 +26,11 @@ from typing import Any, Callable
 import torch  # noqa: F401
 from PIL import Image
 
-from app.engine.dispatch import make_frame_stylizer, stylize_image
+from app.engine.dispatch import make_frame_stylizer
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import load_image
 from app.engine.options import StyleOptions, parse_options
+from app.engine.strength_preview import save_state, stylize_keeping_state
 from app.engine.types import CancelToken, Progress
 from app.engine.weights import WeightStore
 from app.jobs.thumbnails import jpeg_bytes, write_preview, write_thumbnail
@@ -51,10 +52,11 @@ class OutputPaths:
     preview: str
     poster: str | None = None
     partial: str | None = None      # a clip's playable partial result while it runs
+    strength: str | None = None     # a picture's strength-preview state (fast engines)
 
     def all(self) -> list[str]:
-        return [p for p in (self.result, self.thumb, self.preview, self.poster, self.partial)
-                if p]
+        return [p for p in (self.result, self.thumb, self.preview, self.poster, self.partial,
+                            self.strength) if p]
 
 
 @dataclass(frozen=True)
@@ -88,25 +90,52 @@ class JobResult:
     width: int
     height: int
     preview_path: str | None = None
+    strength_path: str | None = None
 
 
-# A progress message: (fraction in 0..1, message, whether the preview file was rewritten).
-ProgressMessage = tuple[float, str, bool]
+# A progress message: (fraction in 0..1, message, whether the preview file was rewritten,
+# seconds the engine still needs or None while it cannot tell).
+ProgressMessage = tuple[float, str, bool, float | None]
 # Any other news for the worker thread: (kind, payload), e.g. ("segment", {...}).
 EventSender = Callable[[str, Any], None]
 
 
+class RemainingTime:
+    """Seconds an engine still needs, from its pace since its first report: the setup before
+    it (loading networks, encoding styles) does not count, so an iterative engine has an
+    estimate from its second iteration on."""
+
+    MIN_SPAN_S = 0.5     # a pace measured over less than this is noise
+
+    def __init__(self) -> None:
+        self._first: tuple[float, float] | None = None
+
+    def update(self, fraction: float, now: float) -> float | None:
+        if self._first is None:
+            self._first = (fraction, now)
+            return None
+        first_fraction, first_at = self._first
+        done, span = fraction - first_fraction, now - first_at
+        if done <= 0 or span < self.MIN_SPAN_S:
+            return None
+        return max(0.0, 1.0 - fraction) * span / done
+
+
 class ProgressThrottle:
-    """Turns the engines' :class:`Progress` reports into at most 4 messages a second;
-    previews are written as small JPEGs to the job's preview path."""
+    """Turns the engines' :class:`Progress` reports into at most 4 messages a second, with
+    the time left (the engine's own ``eta_s`` extra when it gives one, as the video pipeline
+    does; else :class:`RemainingTime`); previews are written as small JPEGs to the job's
+    preview path."""
 
     def __init__(self, store: MediaStore, preview_path: str,
                  send: Callable[[ProgressMessage], None]) -> None:
         self.store, self.preview_path, self.send = store, preview_path, send
         self._sent_at = 0.0
+        self._remaining = RemainingTime()
 
     def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
+        paced = self._remaining.update(progress.fraction, now)
         if progress.preview is None and progress.fraction < 1.0 and \
                 now - self._sent_at < PROGRESS_INTERVAL_S:
             return
@@ -115,7 +144,8 @@ class ProgressThrottle:
         if progress.preview is not None:
             write_preview(self.store, progress.preview, self.preview_path)
             wrote = True
-        self.send((progress.fraction * 0.98, progress.message, wrote))
+        eta = progress.extras.get("eta_s", paced)
+        self.send((progress.fraction * 0.98, progress.message, wrote, eta))
 
 
 def execute_job(spec: JobSpec, send: Callable[[ProgressMessage], None],
@@ -154,15 +184,20 @@ def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
                cancel: CancelToken) -> JobResult:
     content = load_image(store.path(spec.content_path), "the content image",
                          spec.max_megapixels)
-    result = stylize_image(content, styles, options, spec.weights, on_progress=report,
-                           cancel=cancel)
+    # the fast engines also hand back what a strength preview re-renders from
+    result, state = stylize_keeping_state(content, styles, options, spec.weights,
+                                          on_progress=report, cancel=cancel)
     clean = Image.new("RGB", result.size)   # no metadata of any kind in the PNG
     clean.paste(result.convert("RGB"))
     buffer = io.BytesIO()
     clean.save(buffer, "PNG", optimize=False)
+    strength = spec.outputs.strength if state is not None else None
+    if strength is not None:
+        store.write_atomic(strength, lambda temp: save_state(state, temp))
     store.write_atomic(spec.outputs.result, _writer(buffer.getvalue(), spec.pause_before_rename_s))
     write_thumbnail(store, clean, spec.outputs.thumb)
-    return JobResult(spec.outputs.result, spec.outputs.thumb, clean.width, clean.height)
+    return JobResult(spec.outputs.result, spec.outputs.thumb, clean.width, clean.height,
+                     strength_path=strength)
 
 
 def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
@@ -193,7 +228,7 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     poster_rel = spec.outputs.poster or spec.outputs.preview
     store.write_atomic(poster_rel, jpeg_bytes(poster, quality=90))
     write_thumbnail(store, poster, spec.outputs.thumb)
-    report.send((0.99, "finishing", False))
+    report.send((0.99, "finishing", False, None))
     return JobResult(spec.outputs.result, spec.outputs.thumb, info.width, info.height,
                      preview_path=poster_rel)
 

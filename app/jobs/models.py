@@ -1,5 +1,7 @@
-"""The tables: ``jobs`` (one row per Generate click: the queue and the gallery at once) and
-``workers`` (one row per worker thread, with its heartbeat: :mod:`app.jobs.leases`)."""
+"""The tables: ``jobs`` (one row per Generate click: the queue and the gallery at once),
+``workers`` (one row per worker thread, with its heartbeat: :mod:`app.jobs.leases`), and the
+style library: ``styles`` (one row per distinct style image) and ``job_styles`` (who used it),
+and ``owner_keys`` (carrying one's results to another browser)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -48,6 +51,11 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_state_id", "state", "id"),
         Index("ix_jobs_gallery", "state", "visibility", "finished_at"),
+        # the media route looks a file up by the column that names it (privacy, moderation)
+        Index("ix_jobs_content_path", "content_path"),
+        Index("ix_jobs_result_path", "result_path"),
+        Index("ix_jobs_thumb_path", "thumb_path"),
+        Index("ix_jobs_preview_path", "preview_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -78,6 +86,19 @@ class Job(Base):
     # partial result made from them while the job runs.
     segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     partial_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # What people see and choose (revision 0006): a title (None: from the content's file
+    # name), the uploads' original names (download names), whether others may see the
+    # original photo, whether the admin hid it, when its owner deleted it (it goes for good
+    # after an undo window), what a strength preview re-renders from, and when the engine
+    # expects to finish.
+    title: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    content_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    style_names: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    show_original: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    strength_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    eta_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -92,9 +113,20 @@ class Job(Base):
     def media_paths(self) -> list[str]:
         """Every media file this job owns (inputs, outputs, previews, a clip's segments)."""
         paths = [self.content_path, *self.style_paths, self.result_path, self.thumb_path,
-                 self.preview_path, self.partial_path,
+                 self.preview_path, self.partial_path, self.strength_path,
                  *(s.get("path") for s in self.segments or [])]
         return [p for p in paths if p]
+
+
+class OwnerKey(Base):
+    """A key that lets another browser take on an owner id (``/me/key``): only its SHA-256
+    is kept, one per owner; making a new one replaces the old."""
+
+    __tablename__ = "owner_keys"
+
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class WorkerRecord(Base):
@@ -113,6 +145,37 @@ class WorkerRecord(Base):
                                                  server_default=text("CURRENT_TIMESTAMP"))
     last_heartbeat: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                      server_default=text("CURRENT_TIMESTAMP"))
+
+
+class StyleImage(Base):
+    """One distinct style image in the library (``styles``), known by the SHA-256 of its bytes,
+    so the same painting uploaded twice is one entry. ``path``/``thumb_path`` are the library's
+    own copy (relative to media), kept when the jobs that used it are deleted. ``curated`` ones
+    were added by the admin; ``hidden`` ones are never listed nor usable by ``style_id``."""
+
+    __tablename__ = "styles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(255))
+    thumb_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    curated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobStyle(Base):
+    """Which library style a job used at which position of its ``style_paths`` (``job_styles``):
+    what the library counts uses from (only public, finished jobs count)."""
+
+    __tablename__ = "job_styles"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id", ondelete="CASCADE"),
+                                          index=True)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

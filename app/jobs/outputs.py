@@ -23,7 +23,8 @@ def output_paths(store: MediaStore, job: Job) -> OutputPaths:
                        thumb=store.new_path("thumbs", ".jpg"),
                        preview=store.new_path("previews", ".jpg"),
                        poster=store.new_path("thumbs", ".jpg") if clip else None,
-                       partial=store.new_path("segments", ".mp4") if clip else None)
+                       partial=store.new_path("segments", ".mp4") if clip else None,
+                       strength=None if clip else store.new_path("results", ".pt"))
 
 
 class PreviewKeeper:
@@ -55,7 +56,7 @@ def discard(store: MediaStore, outputs: OutputPaths, previews: PreviewKeeper) ->
     """Remove what the child may have written for this run, half-written files too. The
     preview and a clip's partial result stay once recorded: the job row may name them
     (:class:`ClipFiles` looks after the partial result and the segments)."""
-    made = [p for p in (outputs.result, outputs.thumb, outputs.poster) if p]
+    made = [p for p in (outputs.result, outputs.thumb, outputs.poster, outputs.strength) if p]
     if not previews.was_recorded:
         made.append(outputs.preview)
     store.remove(made)

@@ -15,6 +15,7 @@ heartbeating lose their jobs the same way (:mod:`app.jobs.leases`).
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select, update
@@ -23,24 +24,53 @@ from sqlalchemy.orm import Session
 from app.jobs.models import Job, JobState, WorkerRecord, utcnow
 
 _IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
+_WRITE_TRANSACTION = "dreamgen_write_transaction"   # session.info key (see begin_write)
 
 
 def write_session(db_engine: Engine) -> Session:
     """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade deadlocks):
     use it for every short write transaction."""
     session = Session(db_engine, expire_on_commit=False)
-    session.connection(execution_options=_IMMEDIATE)
+    begin_write(session)
     return session
+
+
+def begin_write(session: Session) -> None:
+    """Start a write transaction on a session that may have read already (a request's): end
+    its read snapshot and take SQLite's write lock at BEGIN. In WAL mode a read transaction
+    that tries to write after another connection committed fails at once with "database is
+    locked" (SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply), so every write through
+    a request's session starts here. Call it before changing any loaded object; the objects
+    loaded so far stay usable (the sessions keep them after commit). Idempotent: inside
+    the write transaction it began, it does nothing."""
+    current = session.get_transaction()
+    if current is not None and session.info.get(_WRITE_TRANSACTION) is current:
+        return
+    if current is not None:
+        session.commit()             # nothing pending: it only ends the read
+    session.connection(execution_options=_IMMEDIATE)
+    session.info[_WRITE_TRANSACTION] = session.get_transaction()
 
 
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],
-                visibility: str = "public") -> Job:
-    """Commit a new queued job. Call only after its input files are safely on disk."""
+                visibility: str = "public", style_ids: list[int] | None = None,
+                **details: Any) -> Job:
+    """Commit a new queued job. Call only after its input files are safely on disk, inside
+    the caller's write transaction (:func:`begin_write`) or a new one.
+    ``details``: the columns people choose or see (``title``, ``content_name``,
+    ``style_names``, ``show_original``); ``style_ids``: the style library's id of each
+    style file, in order (:mod:`app.jobs.styles`), written in the same transaction."""
+    begin_write(session)
     job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
               content_path=content_path, style_paths=style_paths, visibility=visibility,
-              state=JobState.QUEUED, message="waiting in the queue")
+              state=JobState.QUEUED, message="waiting in the queue", **details)
     session.add(job)
+    if style_ids:
+        from app.jobs.styles import link_styles
+
+        session.flush()                      # the job's id, for its job_styles rows
+        link_styles(session, job, style_ids)
     session.commit()
     return job
 
@@ -58,7 +88,7 @@ def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
     claim = (update(Job).where(Job.id == oldest, Job.state == JobState.QUEUED)
              .values(state=JobState.RUNNING, worker_id=worker_id, attempts=Job.attempts + 1,
                      claim_token=new_claim_token(), started_at=utcnow(), updated_at=utcnow(),
-                     progress=0.0, message="starting", cancel_requested=False)
+                     progress=0.0, message="starting", cancel_requested=False, eta_at=None)
              .returning(Job)
              .execution_options(synchronize_session=False))
     with write_session(db_engine) as session:
@@ -83,11 +113,14 @@ def _update_claimed(db_engine: Engine, job_id: int, token: str, **values: Any) -
 
 
 def update_progress(db_engine: Engine, job_id: int, token: str, fraction: float, message: str,
-                    preview_path: str | None = None) -> bool:
-    """Record progress of a running job; False if the claim is no longer ``token``'s."""
+                    preview_path: str | None = None, eta_s: float | None = None) -> bool:
+    """Record progress of a running job (and, when the engine says, how long it still
+    needs); False if the claim is no longer ``token``'s."""
     values: dict[str, Any] = {"progress": max(0.0, min(1.0, fraction)), "message": message[:200]}
     if preview_path is not None:
         values["preview_path"] = preview_path
+    if eta_s is not None:
+        values["eta_at"] = utcnow() + timedelta(seconds=max(0.0, eta_s))
     return _update_claimed(db_engine, job_id, token, **values)
 
 
@@ -98,9 +131,11 @@ _NO_CLIP_STATE = {"segments": [], "partial_path": None}
 
 def finish_job(db_engine: Engine, job_id: int, token: str, *, result_path: str,
                thumb_path: str | None, width: int, height: int,
-               preview_path: str | None = None) -> bool:
+               preview_path: str | None = None, strength_path: str | None = None) -> bool:
     """Mark a running job succeeded with its result files (once: the token's claim ends)."""
-    extra = {"preview_path": preview_path} if preview_path else {}
+    extra: dict[str, Any] = {"preview_path": preview_path} if preview_path else {}
+    if strength_path:
+        extra["strength_path"] = strength_path
     return _update_claimed(db_engine, job_id, token, state=JobState.SUCCEEDED, progress=1.0,
                            message="done", result_path=result_path, thumb_path=thumb_path,
                            width=width, height=height, finished_at=utcnow(),
@@ -154,6 +189,7 @@ def release_job(db_engine: Engine, job_id: int, token: str,
 def request_cancel(session: Session, job: Job) -> bool:
     """Cancel ``job``: a queued job is cancelled at once, a running one is flagged for its
     worker. Returns False when the job had already finished."""
+    begin_write(session)
     if job.state == JobState.QUEUED:
         result = session.execute(
             update(Job).where(Job.id == job.id, Job.state == JobState.QUEUED)
@@ -240,8 +276,10 @@ def queue_position(session: Session, job: Job) -> int:
 
 
 def list_gallery(session: Session, page: int = 1, per_page: int = 24) -> tuple[list[Job], int]:
-    """Finished public results, newest first, one page of them, and the total count."""
-    visible = (Job.state == JobState.SUCCEEDED, Job.visibility == "public")
+    """Finished public results, newest first, one page of them, and the total count (none
+    the admin hid, none their owner deleted)."""
+    visible = (Job.state == JobState.SUCCEEDED, Job.visibility == "public",
+               Job.hidden.is_(False), Job.deleted_at.is_(None))
     total = session.scalar(select(func.count()).select_from(Job).where(*visible)) or 0
     page = max(1, page)
     jobs = session.scalars(select(Job).where(*visible)
@@ -256,9 +294,43 @@ def get_job(session: Session, public_id: str) -> Job | None:
 
 
 def get_job_by_share_token(session: Session, token: str) -> Job | None:
-    """The succeeded job shared under ``token``, or None."""
+    """The succeeded job shared under ``token`` (hidden ones too: the page says so), or None
+    (deleted ones too)."""
     return session.scalar(select(Job).where(Job.share_token == token,
-                                            Job.state == JobState.SUCCEEDED))
+                                            Job.state == JobState.SUCCEEDED,
+                                            Job.deleted_at.is_(None)))
+
+
+def list_owner_jobs(session: Session, owner_id: str, page: int = 1,
+                    per_page: int = 24) -> tuple[list[Job], int]:
+    """Every job of ``owner_id`` in any state (not the deleted ones), newest first, one page
+    of them, and the total count."""
+    mine = (Job.owner_id == owner_id, Job.deleted_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(Job).where(*mine)) or 0
+    jobs = session.scalars(select(Job).where(*mine).order_by(Job.id.desc())
+                           .offset((max(1, page) - 1) * per_page).limit(per_page)).all()
+    return list(jobs), int(total)
+
+
+def update_details(session: Session, job: Job, **values: Any) -> None:
+    """Change what people see of ``job`` (``title``, ``show_original``, the uploads' names,
+    ``hidden``), never its state."""
+    begin_write(session)
+    for name, value in values.items():
+        setattr(job, name, value)
+    session.commit()
+
+
+def add_finished_job(session: Session, **values: Any) -> Job:
+    """Commit a job that is done already (a saved strength version), its files on disk."""
+    begin_write(session)
+    now = utcnow()
+    values = {"started_at": now, **values}
+    job = Job(state=JobState.SUCCEEDED, progress=1.0, message="done", finished_at=now,
+              **values)
+    session.add(job)
+    session.commit()
+    return job
 
 
 def delete_job(session: Session, job: Job) -> list[str]:
@@ -267,7 +339,10 @@ def delete_job(session: Session, job: Job) -> list[str]:
     if job.state == JobState.RUNNING:
         request_cancel(session, job)
         return []
+    from app.jobs.styles import prune_unused_styles
+
     paths = job.media_paths()
+    begin_write(session)
     session.delete(job)
     session.commit()
-    return paths
+    return paths + prune_unused_styles(session)    # its styles, if nobody else uses them

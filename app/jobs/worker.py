@@ -165,11 +165,11 @@ class Worker(threading.Thread):
         started = time.monotonic()
 
         def on_progress(message: ProgressMessage) -> None:
-            fraction, text, wrote_preview = message
+            fraction, text, wrote_preview, eta_s = message
             preview = outputs.preview if wrote_preview else None
             try:
                 recorded = queue.update_progress(self.db_engine, job.id, token, fraction, text,
-                                                 preview)
+                                                 preview, eta_s)
             except Exception as exc:  # noqa: BLE001 - progress is not worth stopping for
                 log.warning("job %s: progress not recorded (%s)", job.public_id, exc)
                 return
@@ -239,7 +239,8 @@ class Worker(threading.Thread):
             written = queue.finish_job(self.db_engine, job.id, token,
                                        result_path=result.result_path,
                                        thumb_path=result.thumb_path, width=result.width,
-                                       height=result.height, preview_path=result.preview_path)
+                                       height=result.height, preview_path=result.preview_path,
+                                       strength_path=result.strength_path)
         except BaseException:
             self._discard(outputs, previews)   # not recorded: nobody would ever name them
             raise

@@ -151,10 +151,14 @@ def admin_page_response(request: Request, store: WeightStore, status_code: int =
                         **context: Any) -> Response:
     """The page for an allowed visitor, with the store's state and the workers as they are
     now."""
+    from app.web.moderation import recent_public_results
+
     state = admin_state(request)
     return render(request, "admin.html", status_code=status_code,
                   overview=overview(store, state.downloads.snapshot()),
                   workers=workers_overview(request),
+                  public_results=recent_public_results(request),
+                  notice=request.query_params.get("notice"),
                   lease_seconds=request.app.state.settings.lease_seconds,
                   signed_in=ADMIN_COOKIE in request.cookies, **context)
 

@@ -14,6 +14,7 @@ from app.engine.registry import BY_NAME
 from app.jobs.models import Job
 from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
+from app.web.details import DetailsDep, record_upload_details
 from app.web.limits import check_rate
 from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import FormDep, create_job
@@ -27,8 +28,9 @@ MAX_PAGE = 1_000_000
 
 
 def find_job(session: SessionDep, job_id: str) -> Job:
+    """The job ``job_id`` (404 when there is none, or its owner deleted it)."""
     job = get_job(session, job_id)
-    if job is None:
+    if job is None or job.deleted_at is not None:
         raise HTTPException(404, "no such job")
     return job
 
@@ -43,10 +45,11 @@ def own_job(session: SessionDep, job_id: str, owner: str) -> Job:
 @router.post("/jobs", status_code=201, response_model=JobOut)
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    store: StoreDep, weights: WeightsDep, owner: OwnerDep,
-                   form: FormDep) -> JobOut:
+                   form: FormDep, details: DetailsDep) -> JobOut:
     """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
     job = await create_job(session, store, settings, weights, owner, form)
+    await run_in_threadpool(record_upload_details, session, job, form, details)
     request.app.state.wake_workers()
     return await run_in_threadpool(job_out, session, job, owner)
 
@@ -65,7 +68,9 @@ async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIte
     def snapshot() -> JobOut | None:
         with factory() as session:
             job = get_job(session, job_id)
-            return job_out(session, job, owner) if job is not None else None
+            if job is None or job.deleted_at is not None:
+                return None
+            return job_out(session, job, owner)
 
     last, quiet, deadline = None, 0.0, time.monotonic() + STREAM_LIMIT_S
     while time.monotonic() < deadline and not await request.is_disconnected():
@@ -73,7 +78,9 @@ async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIte
         if view is None:
             yield ServerSentEvent(event="gone", data={"detail": "no such job"})
             return
-        key = (view.state, view.progress, view.message, view.queue_position, view.links.preview)
+        coarse_wait = None if view.wait_s is None else round(view.wait_s / 5)   # news, not ticks
+        key = (view.state, view.progress, view.message, view.queue_position, view.links.preview,
+               view.links.partial, coarse_wait)
         if key != last:
             last, quiet = key, 0.0
             yield ServerSentEvent(event="progress", data=view.model_dump(mode="json"))

@@ -19,7 +19,7 @@ from app.jobs.worker import WorkerPool, recover_abandoned_jobs
 from app.resources import package_folder
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
-from app.web import admin, api, health, media, metrics, pages
+from app.web import admin, api, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
 from app.web.limits import BodySizeMiddleware, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
@@ -99,5 +99,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.include_router(pages.router)
     app.include_router(media.router)
     app.include_router(admin.router)
+    app.include_router(results.router)
+    app.include_router(styles.router)
     app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     return app

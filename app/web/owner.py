@@ -39,6 +39,13 @@ def _served_over_https(scope: Scope) -> bool:
     return scope.get("scheme") == "https" or public_url.lower().startswith("https://")
 
 
+def owner_cookie(owner: str, scope: Scope) -> str:
+    """The ``Set-Cookie`` value that gives this browser the owner id ``owner``."""
+    secure = "; Secure" if _served_over_https(scope) else ""
+    return (f"{OWNER_COOKIE}={owner}; Max-Age={ONE_YEAR_S}; Path=/; HttpOnly; "
+            f"SameSite=Lax{secure}")
+
+
 class OwnerCookieMiddleware(HTTPMiddleware):
     """Put the visitor's owner id in ``request.state.owner_id``, minting one if needed."""
 
@@ -49,9 +56,9 @@ class OwnerCookieMiddleware(HTTPMiddleware):
         scope.setdefault("state", {})["owner_id"] = owner
 
         def set_cookie(headers: MutableHeaders) -> None:
-            if is_new:
-                secure = "; Secure" if _served_over_https(scope) else ""
-                headers.append("set-cookie", f"{OWNER_COOKIE}={owner}; Max-Age={ONE_YEAR_S}; "
-                                             f"Path=/; HttpOnly; SameSite=Lax{secure}")
+            # a route that gave the browser another owner id (/me/key) has the last word
+            adopted = any(v.startswith(f"{OWNER_COOKIE}=") for v in headers.getlist("set-cookie"))
+            if is_new and not adopted:
+                headers.append("set-cookie", owner_cookie(owner, scope))
 
         await self.app(scope, receive, editing_headers(send, set_cookie))

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.errors import StyleTransferError
 from app.engine.registry import BY_NAME
 from app.engine.weights import WeightStore
-from app.jobs.queue import delete_job, get_job, get_job_by_share_token, list_gallery, request_cancel
+from app.jobs.models import Job
+from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
+from app.jobs.trash import trash_job
 from app.web.api import MAX_PAGE, PER_PAGE, find_job, own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
+from app.web.details import DetailsDep, record_upload_details
 from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.schemas import job_out
 from app.web.submit import FormDep, create_job
+from app.web.visibility import removed_for, viewer_is_admin
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,31 +41,49 @@ def installed_engines(weights: WeightStore) -> list[Any]:
     return [BY_NAME[s.name] for s in weights.statuses() if s.ready]
 
 
-def create_context(session: SessionDep, weights: WeightStore,
-                   style_from: str | None) -> dict[str, Any]:
-    reuse = get_job(session, style_from) if style_from else None
-    if reuse is not None and reuse.state != "succeeded":
-        reuse = None
-    return {"engines": installed_engines(weights), "reuse": reuse}
+def create_context(session: SessionDep, weights: WeightStore, owner: str,
+                   style_from: str | None = None, from_job: str | None = None,
+                   style_ids: list[str] | None = None,
+                   submitted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The create page's context: engines, quality choices, library picker and what the
+    form starts with (:mod:`app.web.prefill`)."""
+    from app.engine.options import PRESETS
+    from app.web.prefill import build_prefill, from_submitted, library_picker
+
+    ids = [int(s) for s in style_ids or [] if s.isdigit() and len(s) < 10]
+    prefill = build_prefill(session, weights, owner, from_job=from_job,
+                            style_from=style_from, style_ids=ids)
+    if submitted:
+        from_submitted(prefill, submitted)
+    return {"engines": installed_engines(weights), "prefill": prefill, "presets": PRESETS,
+            "library": library_picker(session)}
 
 
 @router.get("/", response_class=HTMLResponse)
 def create_page(request: Request, session: SessionDep, settings: SettingsDep,
-                weights: WeightsDep, style_from: str | None = None) -> Response:
+                weights: WeightsDep, owner: OwnerDep, style_from: str | None = None,
+                from_job: Annotated[str | None, Query(alias="from")] = None,
+                style_id: Annotated[list[str] | None, Query()] = None) -> Response:
+    """Create; ``?from=<job>`` (its owner) starts from that job's files and settings,
+    ``?style_id=N`` (repeatable) with library styles, ``?style_from=<job>`` with a
+    result's styles."""
     return render(request, "create.html", settings=settings,
-                  **create_context(session, weights, style_from))
+                  **create_context(session, weights, owner, style_from, from_job, style_id))
 
 
 @router.post("/create")
 async def create_from_form(request: Request, session: SessionDep, settings: SettingsDep,
                            store: StoreDep, weights: WeightsDep, owner: OwnerDep,
-                           form: FormDep) -> Response:
+                           form: FormDep, details: DetailsDep) -> Response:
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
         check_rate(request)
         job = await create_job(session, store, settings, weights, owner, form)
+        await run_in_threadpool(record_upload_details, session, job, form, details)
     except StyleTransferError as exc:
-        context = await run_in_threadpool(create_context, session, weights, form.style_from)
+        context = await run_in_threadpool(create_context, session, weights, owner,
+                                          form.style_from, form.content_from, form.style_ids,
+                                          form.values())
         response = render(request, "create.html", status_code=status_for(exc),
                           settings=settings, error=str(exc), **context)
         response.headers.update(getattr(exc, "headers", None) or {})
@@ -70,14 +92,30 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
     return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
 
 
+def removed_page(request: Request) -> Response:
+    """What anyone but its owner and the admin sees of a result the admin hid."""
+    return render(request, "error.html", status_code=410, title="Removed",
+                  message="This result was removed by the studio's admin.")
+
+
+def result_response(request: Request, session: SessionDep, job: Job, owner: str,
+                    settings: SettingsDep) -> Response:
+    """The result page of a succeeded ``job`` for this visitor."""
+    is_admin = viewer_is_admin(request)
+    if removed_for(job, owner, is_admin):
+        return removed_page(request)
+    return render(request, "result.html", job=job_out(session, job, owner), is_admin=is_admin,
+                  base=base_url(request, settings.public_url),
+                  notice=request.query_params.get("notice"))
+
+
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
              settings: SettingsDep) -> Response:
     job = find_job(session, job_id)
-    view = job_out(session, job, owner)
     if job.state == "succeeded":
-        return render(request, "result.html", job=view, base=base_url(request, settings.public_url))
-    return render(request, "job.html", job=view)
+        return result_response(request, session, job, owner, settings)
+    return render(request, "job.html", job=job_out(session, job, owner))
 
 
 @router.get("/r/{job_id}", response_class=HTMLResponse)
@@ -86,8 +124,7 @@ def result_page(job_id: str, request: Request, session: SessionDep, owner: Owner
     job = find_job(session, job_id)
     if job.state != "succeeded":
         return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
-    return render(request, "result.html", job=job_out(session, job, owner),
-                  base=base_url(request, settings.public_url))
+    return result_response(request, session, job, owner, settings)
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -97,10 +134,11 @@ def cancel_from_form(job_id: str, session: SessionDep, owner: OwnerDep) -> Respo
 
 
 @router.post("/jobs/{job_id}/delete")
-def delete_from_form(job_id: str, session: SessionDep, store: StoreDep,
-                     owner: OwnerDep) -> Response:
-    store.remove(delete_job(session, own_job(session, job_id, owner)))
-    return RedirectResponse("/gallery", status_code=303)
+def delete_from_form(job_id: str, session: SessionDep, owner: OwnerDep) -> Response:
+    """Delete with an undo: hidden at once, gone for good after the undo window; then
+    My results, which says so and offers "Undo"."""
+    trash_job(session, own_job(session, job_id, owner))
+    return RedirectResponse(f"/me?deleted={job_id}", status_code=303)
 
 
 @router.get("/gallery", response_class=HTMLResponse)
@@ -118,5 +156,7 @@ def share_page(token: str, request: Request, session: SessionDep, owner: OwnerDe
     job = get_job_by_share_token(session, token)
     if job is None:
         raise HTTPException(404, "this share link does not exist (or its result was deleted)")
-    return render(request, "share.html", job=job_out(session, job, owner),
+    removed = removed_for(job, owner, viewer_is_admin(request))
+    return render(request, "share.html", job=job_out(session, job, owner), removed=removed,
+                  status_code=410 if removed else 200,
                   base=base_url(request, settings.public_url))

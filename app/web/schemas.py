@@ -9,8 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from app.jobs.estimates import job_timing
 from app.jobs.models import Job, JobState, as_utc, utcnow
 from app.jobs.queue import queue_position
+from app.web.naming import display_title
 
 
 class JobLinks(BaseModel):
@@ -20,9 +22,11 @@ class JobLinks(BaseModel):
     preview: str | None = None
     poster: str | None = None
     partial: str | None = None      # a running clip's playable first part
-    content: str | None = None
+    content: str | None = None      # the original photo: its owner, or anyone if shown
     styles: list[str] = []
     share: str | None = None
+    download: str | None = None     # the result as an attachment with a readable name
+    strength: str | None = None     # the owner's instant strength preview (fast engines)
 
 
 class JobOut(BaseModel):
@@ -44,7 +48,11 @@ class JobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     elapsed_s: float | None
-    eta_s: float | None
+    wait_s: float | None            # a queued job: seconds until it starts (estimate)
+    eta_s: float | None             # seconds until it is done (estimate)
+    title: str                      # as typed by its owner, else from the content's name
+    show_original: bool             # whether others may see the original photo
+    hidden: bool                    # hidden from others by the studio's admin
     is_owner: bool
     links: JobLinks
 
@@ -87,20 +95,20 @@ def media_url(rel: str | None, version: datetime | None = None) -> str | None:
     return f"/media/{rel}" + (f"?v={int(version.timestamp() * 1000)}" if version else "")
 
 
-def _timing(job: Job) -> tuple[float | None, float | None]:
+def _elapsed(job: Job) -> float | None:
     started, finished = as_utc(job.started_at), as_utc(job.finished_at)
-    if started is None:
-        return None, None
-    elapsed = ((finished or utcnow()) - started).total_seconds()
-    if job.state != JobState.RUNNING or job.progress < 0.02:
-        return elapsed, None
-    return elapsed, elapsed * (1 - job.progress) / job.progress
+    if started is None or job.state == JobState.QUEUED:
+        return None
+    return ((finished or utcnow()) - started).total_seconds()
 
 
 def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
-    """The JSON view of ``job`` for the visitor ``owner_id``."""
-    elapsed, eta = _timing(job)
+    """The JSON view of ``job`` for the visitor ``owner_id`` (the original photo only for
+    its owner, or when the owner chose to show it)."""
+    wait, eta = job_timing(session, job)
+    is_owner = owner_id == job.owner_id
     done = job.state == JobState.SUCCEEDED
+    original = is_owner or job.show_original
     links = JobLinks(
         page=f"/jobs/{job.public_id}",
         result=media_url(job.result_path) if done else None,
@@ -108,16 +116,22 @@ def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
         preview=media_url(job.preview_path, as_utc(job.updated_at))
         if job.kind == "image" or job.state == JobState.RUNNING else None,
         poster=media_url(job.preview_path) if done and job.kind == "video" else None,
-        partial=media_url(job.partial_path, as_utc(job.updated_at))
-        if job.state == JobState.RUNNING else None,
-        content=media_url(job.content_path) if job.kind == "image" else None,
+        # rewritten in place as segments are committed: versioned by their count, so a
+        # player reloads only for news (not on every progress report)
+        partial=f"{media_url(job.partial_path)}?v={len(job.segments or [])}"
+        if job.state == JobState.RUNNING and job.partial_path else None,
+        content=media_url(job.content_path) if job.kind == "image" and original else None,
         styles=[media_url(p) or "" for p in job.style_paths],
         share=f"/s/{job.share_token}" if done else None,
+        download=f"/jobs/{job.public_id}/download" if done else None,
+        strength=f"/api/jobs/{job.public_id}/strength-preview"
+        if done and is_owner and job.strength_path else None,
     )
     return JobOut(id=job.public_id, kind=job.kind, state=job.state, engine=job.engine,
                   options=job.options, progress=job.progress, message=job.message,
                   error=job.error, queue_position=queue_position(session, job),
                   visibility=job.visibility, width=job.width, height=job.height,
                   created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
-                  finished_at=as_utc(job.finished_at), elapsed_s=elapsed, eta_s=eta,
-                  is_owner=owner_id == job.owner_id, links=links)
+                  finished_at=as_utc(job.finished_at), elapsed_s=_elapsed(job), wait_s=wait,
+                  eta_s=eta, title=display_title(job), show_original=job.show_original,
+                  hidden=job.hidden, is_owner=is_owner, links=links)

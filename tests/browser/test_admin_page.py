@@ -4,9 +4,7 @@ the create page; a wrong hash shows its reason. Screenshots go to tests/artifact
 
 from __future__ import annotations
 
-import contextlib
 import random
-import threading
 import time
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
@@ -14,13 +12,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from app.engine.weights import WEIGHT_FILES, WeightStore, file_sha256
 from app.settings import Settings
 from app.web.main import create_app
-from tests.browser.conftest import ARTIFACTS, free_port
+from tests.browser.conftest import ARTIFACTS, serving
 from tests.weights.support import FileServer, Route, running_server
 
 pytestmark = pytest.mark.browser
@@ -51,26 +48,6 @@ class SlowHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
-
-
-@contextlib.contextmanager
-def serving(app: object) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a thread; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the dreamgen server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture

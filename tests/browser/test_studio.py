@@ -28,6 +28,7 @@ def test_one_click_from_upload_to_share_and_gallery(server: str, browser: Browse
     page.goto(server + "/")
     expect(page.locator("option[value=adain]")).to_have_count(0)     # not installed: not offered
     expect(page.locator("#iterations-field")).to_be_hidden()
+    page.click("#more-settings > summary")          # the detailed settings are folded
     page.select_option("#engine", "gatys-lite")
     expect(page.locator("#iterations-field")).to_be_visible()
     page.select_option("#engine", "microast")
@@ -67,6 +68,7 @@ def test_progress_and_cancel_on_a_phone(server: str, browser: Browser, tmp_path:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the create page scrolls sideways on a phone ({width} px)"
     page.screenshot(path=ARTIFACTS / "create-phone.png", full_page=True)
+    page.click("#more-settings > summary")          # the detailed settings are folded
     page.select_option("#engine", "gatys-lite")
     page.fill("#iterations", "2000")
     page.select_option("#size", "256")

@@ -168,3 +168,23 @@ def test_a_vanished_job_counts_as_cancelled(db) -> None:
         session.execute(text("DELETE FROM jobs"))
         session.commit()
     assert queue.is_cancel_requested(engine, job.id)
+
+
+def test_a_request_that_read_first_can_still_write_after_another_commit(db) -> None:
+    """A request's session reads (its job, a queue position), a worker commits progress
+    meanwhile, then the request writes: on SQLite in WAL mode that upgrade fails at once
+    with "database is locked" unless the write begins a fresh transaction (begin_write)."""
+    engine, factory = db
+    running, waiting = enqueue(factory, 2)
+    token = queue.claim_next_job(engine, "w").claim_token
+    with factory() as session:
+        job = queue.get_job(session, waiting.public_id)
+        assert queue.queue_position(session, job) == 1         # an open read transaction
+        assert queue.update_progress(engine, running.id, token, 0.5, "halfway")
+        assert queue.request_cancel(session, job) and job.state == JobState.CANCELLED
+        queue.update_details(session, job, title="after another commit")
+        queue.begin_write(session)
+        queue.begin_write(session)                              # idempotent in its transaction
+        session.rollback()
+    with factory() as session:
+        assert queue.get_job(session, waiting.public_id).title == "after another commit"

@@ -71,7 +71,11 @@ def assert_consistent(data_dir: Path) -> list[sqlite3.Row]:
         if row["state"] == "succeeded":
             assert row["result_path"] and row["thumb_path"], dict(row)
         named.update(p for p in (row["content_path"], *json.loads(row["style_paths"]),
-                                 row["result_path"], row["thumb_path"], row["preview_path"]) if p)
+                                 row["result_path"], row["thumb_path"], row["preview_path"],
+                                 row["strength_path"]) if p)
+    with sqlite3.connect(data_dir / "dreamgen.db") as conn:   # the style library's copies
+        named.update(p for row in conn.execute("SELECT path, thumb_path FROM styles")
+                     for p in row if p)
     media = data_dir / "media"
     assert all_files_under(media) == named, "orphaned or missing media files"
     for rel in named:

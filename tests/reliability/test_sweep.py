@@ -20,7 +20,8 @@ LEFTOVERS = ["results/2026/11/.tmp-0123456789abcdef-x.png",   # killed before th
              "results/2026/11/.tmp-0123456789abcdef0123-y.mp4",  # a clip killed mid-encode
              "results/2026/11/.x.1234abcd.part.mp4",           # an older release's clip temp
              "results/2026/11/orphan.png",                     # killed before the row said so
-             "thumbs/2026/11/orphan.jpg", "uploads/2026/11/orphan.png"]
+             "thumbs/2026/11/orphan.jpg", "uploads/2026/11/orphan.png",
+             "styles/2026/11/orphan.png"]                      # a library copy never committed
 
 
 def leave(media: Path, extra: tuple[str, ...] = ()) -> None:
@@ -35,6 +36,7 @@ def test_a_start_alone_removes_temporary_and_orphaned_files(
     with TestClient(create_app(settings)) as client:
         job = submit(client).json()
         kept = all_files_under(client.app.state.store.root)
+    assert any(rel.startswith("styles/") for rel in kept)   # the library's copy is no orphan
     media = Path(settings.media_dir)
     leave(media, ("notes/readme.txt",))             # not ours: never touched
     with TestClient(create_app(settings)) as client:

@@ -127,14 +127,17 @@ def temp_files(media: Path) -> list[Path]:
 
 
 def named_files(db_engine: Engine) -> set[str]:
-    """Every media path a job row names."""
+    """Every media path a row names: each job's files (a strength preview's state included)
+    and the style library's own copies and thumbnails."""
     import json
 
     with db_engine.connect() as conn:
         rows = conn.execute(text("SELECT content_path, style_paths, result_path, thumb_path, "
-                                 "preview_path FROM jobs")).all()
+                                 "preview_path, partial_path, strength_path FROM jobs")).all()
+        library = conn.execute(text("SELECT path, thumb_path FROM styles")).all()
     named: set[str] = set()
     for content, styles, *outputs in rows:
         styles = json.loads(styles) if isinstance(styles, str) else styles
         named.update(p for p in (content, *(styles or []), *outputs) if p)
+    named.update(p for row in library for p in row if p)
     return named

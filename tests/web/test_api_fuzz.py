@@ -39,5 +39,11 @@ def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settin
     assert set(checked) == {"POST /api/jobs", "GET /api/jobs/{job_id}",
                             "DELETE /api/jobs/{job_id}", "GET /api/jobs/{job_id}/events",
                             "POST /api/jobs/{job_id}/cancel", "GET /api/gallery",
-                            "GET /api/engines"}
+                            "GET /api/engines", "GET /api/styles",   # the style library
+                            # My results, retry, delete with undo, details, strength
+                            "GET /api/me/jobs", "POST /api/jobs/{job_id}/retry",
+                            "POST /api/jobs/{job_id}/trash", "POST /api/jobs/{job_id}/restore",
+                            "PATCH /api/jobs/{job_id}",
+                            "GET /api/jobs/{job_id}/strength-preview",
+                            "POST /api/jobs/{job_id}/versions"}
     assert all(count >= 1 for count in checked.values()), checked

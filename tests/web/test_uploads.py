@@ -151,7 +151,11 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
     schema = paused_client.get("/openapi.json").json()
     assert set(schema["paths"]) == {"/api/jobs", "/api/jobs/{job_id}",
                                     "/api/jobs/{job_id}/events", "/api/jobs/{job_id}/cancel",
-                                    "/api/gallery", "/api/engines"}
+                                    "/api/gallery", "/api/engines", "/api/styles",
+                                    "/api/me/jobs", "/api/jobs/{job_id}/retry",
+                                    "/api/jobs/{job_id}/trash", "/api/jobs/{job_id}/restore",
+                                    "/api/jobs/{job_id}/strength-preview",
+                                    "/api/jobs/{job_id}/versions"}
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
 

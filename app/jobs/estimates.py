@@ -1,0 +1,145 @@
+"""How long jobs take: the wait of a queued job and the time left of a running one.
+
+Both come from the run times of recent successful jobs, per engine, kind (picture or clip)
+and output size class (:data:`app.jobs.stats.SIZE_CLASSES`), each run time divided by its
+amount of work (iterations for the painterly engines, octaves x steps for Deep Dream, 1 for
+the feed-forward ones), so a 300-iteration run tells us about a 2000-iteration one. With no
+run of the same size class we scale a run of another size by the pixel count.
+
+A running job's time left is, best first: what its engine reported (``Job.eta_at``: its own
+pace since its first iteration, or the video pipeline's frames per second), the typical run
+time less the time it has run, then its progress so far. A queued job waits for the jobs
+ahead of it and for the running ones' time left, spread over the workers as they free up
+(as many workers as jobs are running: while a job is queued, every worker is busy).
+"""
+
+from __future__ import annotations
+
+import heapq
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.jobs.models import Job, JobState, as_utc, utcnow
+from app.jobs.stats import SIZE_CLASSES
+
+RECENT_RUNS = 200          # run times are taken from the last this many successful runs
+MAX_AHEAD = 500            # a queue longer than this ahead of a job: no estimate
+REFERENCE_SIDE = 512
+LINEAR_FROM = 0.05         # progress from which elapsed * (1 - p) / p is believed
+
+
+def work_units(engine: str, options: dict[str, Any]) -> float:
+    """How much work a job's options ask for, in its engine's units."""
+    if engine.startswith("gatys"):
+        return float(options.get("iterations") or 1)
+    if engine == "deepdream":
+        return float((options.get("octaves") or 1) * (options.get("dream_iterations") or 1))
+    return 1.0
+
+
+def size_label(side: int) -> str:
+    """The size class (:data:`~app.jobs.stats.SIZE_CLASSES`) of an output side."""
+    return next((str(bound) for bound in SIZE_CLASSES if side <= bound), "larger")
+
+
+def _side(options: dict[str, Any]) -> int:
+    return int(options.get("size") or REFERENCE_SIDE)
+
+
+@dataclass
+class RunTimes:
+    """Seconds per work unit of recent runs: per (engine, kind, size class), and per
+    (engine, kind) scaled to :data:`REFERENCE_SIDE` by pixel count."""
+
+    by_size: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
+    by_engine: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+
+    def expected_s(self, engine: str, kind: str, options: dict[str, Any]) -> float | None:
+        """The typical run time of a job with these options (None: no run to go by)."""
+        work, side = work_units(engine, options), _side(options)
+        same_size = self.by_size.get((engine, kind, size_label(side)))
+        if same_size:
+            return statistics.median(same_size) * work
+        scaled = self.by_engine.get((engine, kind))
+        if scaled:
+            return statistics.median(scaled) * work * (side / REFERENCE_SIDE) ** 2
+        return None
+
+
+def recent_run_times(session: Session, limit: int = RECENT_RUNS) -> RunTimes:
+    """The run times of the last ``limit`` jobs that ran and succeeded (saved strength
+    versions never ran: ``attempts`` is 0)."""
+    rows = session.execute(
+        select(Job.engine, Job.kind, Job.options, Job.started_at, Job.finished_at)
+        .where(Job.state == JobState.SUCCEEDED, Job.attempts > 0,
+               Job.started_at.is_not(None), Job.finished_at.is_not(None))
+        .order_by(Job.finished_at.desc()).limit(limit)).all()
+    by_size: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    by_engine: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for engine, kind, options, started, finished in rows:
+        seconds = (as_utc(finished) - as_utc(started)).total_seconds()
+        if seconds <= 0:
+            continue
+        per_unit = seconds / work_units(engine, options or {})
+        side = _side(options or {})
+        by_size[(engine, kind, size_label(side))].append(per_unit)
+        by_engine[(engine, kind)].append(per_unit * (REFERENCE_SIDE / side) ** 2)
+    return RunTimes(dict(by_size), dict(by_engine))
+
+
+def remaining_s(job: Job, times: RunTimes, now: datetime | None = None) -> float | None:
+    """Seconds a running job still needs (None: nothing to go by, or it runs longer than
+    jobs like it did)."""
+    now = now or utcnow()
+    eta_at = as_utc(job.eta_at)
+    if eta_at is not None:
+        return max(0.0, (eta_at - now).total_seconds())
+    started = as_utc(job.started_at)
+    elapsed = (now - started).total_seconds() if started else 0.0
+    expected = times.expected_s(job.engine, job.kind, job.options or {})
+    if expected is not None and expected > elapsed:
+        return expected - elapsed
+    if job.progress >= LINEAR_FROM:
+        return elapsed * (1 - job.progress) / job.progress
+    return None
+
+
+def wait_s(session: Session, job: Job, times: RunTimes,
+           now: datetime | None = None) -> float | None:
+    """Seconds until a queued ``job`` starts: the running jobs' time left and the jobs ahead
+    of it, each given to the worker that frees up first (None: something unknown)."""
+    running = session.scalars(select(Job).where(Job.state == JobState.RUNNING)).all()
+    ahead = session.scalars(select(Job).where(Job.state == JobState.QUEUED, Job.id < job.id)
+                            .order_by(Job.id).limit(MAX_AHEAD + 1)).all()
+    if len(ahead) > MAX_AHEAD:
+        return None
+    free_at = [remaining_s(r, times, now) for r in running] or [0.0]
+    if any(t is None for t in free_at):
+        return None
+    heap = [float(t) for t in free_at if t is not None]
+    heapq.heapify(heap)
+    for other in ahead:
+        expected = times.expected_s(other.engine, other.kind, other.options or {})
+        if expected is None:
+            return None
+        heapq.heappush(heap, heapq.heappop(heap) + expected)
+    return heap[0]
+
+
+def job_timing(session: Session, job: Job) -> tuple[float | None, float | None]:
+    """(seconds until a queued job starts, seconds until the job is done): (None, None) once
+    it has finished; either is None when there is nothing to go by."""
+    if job.state not in (JobState.QUEUED, JobState.RUNNING):
+        return None, None
+    times = recent_run_times(session)
+    if job.state == JobState.RUNNING:
+        return None, remaining_s(job, times)
+    wait = wait_s(session, job, times)
+    run = times.expected_s(job.engine, job.kind, job.options or {})
+    return wait, (wait + run) if wait is not None and run is not None else None

@@ -1,0 +1,296 @@
+"""The create page in a real browser: the mode switch (a dream without any style image),
+style images added one by one with their own weights, a file checked by its bytes at once,
+the style library, "edit and retry" keeping everything, trimming a clip and watching its
+frames, and a phone's width. Screenshots go to tests/artifacts/browser/."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.settings import Settings
+from app.web.main import create_app
+from tests.browser.conftest import ARTIFACTS, serving
+from tests.conftest import png_bytes, shared_dir
+
+pytestmark = pytest.mark.browser
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+LONG = 240_000          # ms: the CI machine's two cores are shared
+
+
+@pytest.fixture
+def studio(tmp_path: Path, shared_weights: Path) -> Iterator[str]:
+    """A studio whose clips are made in half-second segments (previews come early)."""
+    settings = Settings(data_dir=tmp_path / "data", weights_dir=shared_weights, device="cpu",
+                        workers=1, min_free_disk_mb=1, rate_limit_per_minute=0,
+                        video_segment_seconds=0.5)
+    with serving(create_app(settings)) as url:
+        yield url
+
+
+def photo(tmp_path: Path, name: str, shared: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes((shared_dir("media") / shared).read_bytes())
+    return path
+
+
+def open_more(page: Page) -> None:
+    if not page.locator("#more-settings").evaluate("d => d.open"):
+        page.click("#more-settings > summary")
+
+
+def no_sideways_scroll(page: Page, width: int) -> None:
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the page scrolls sideways ({scroll} px at {width} px)"
+
+
+def api_job(page: Page, server: str, job_id: str) -> dict[str, Any]:
+    return page.request.get(f"{server}/api/jobs/{job_id}").json()
+
+
+def job_id_of(page: Page) -> str:
+    page.wait_for_url(re.compile(r"/jobs/[\w-]+$"), timeout=60_000)
+    return page.url.rsplit("/", 1)[1]
+
+
+def test_a_dream_from_the_page_without_a_style_image(studio: str, browser: Browser,
+                                                     tmp_path: Path) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    expect(page.locator("#style-drop")).to_be_visible()
+    expect(page.locator("#guide-drop")).to_be_hidden()
+    page.check("#mode-dream")
+    expect(page.locator("#style-drop")).to_be_hidden()
+    expect(page.locator("#guide-drop")).to_be_visible()
+    expect(page.locator("#alpha")).to_be_hidden()                 # style-only settings go
+    expect(page.locator("#depth-field")).to_be_visible()          # dream settings come
+    expect(page.locator("#octaves")).to_be_visible()
+    expect(page.locator("#dream_iterations")).to_be_visible()
+    page.set_input_files("#content", str(photo(tmp_path, "photo.png", "chelsea.png")))
+    expect(page.locator("#content-preview img")).to_have_count(1)
+    page.check("#preset-fast")
+    page.check("input[name=depth][value=patterns]")
+    page.fill("#octaves", "1")
+    page.fill("#dream_iterations", "3")
+    open_more(page)
+    page.select_option("#size", "256")
+    page.screenshot(path=ARTIFACTS / "create-dream.png", full_page=True)
+    page.click("#generate")
+    job_id = job_id_of(page)
+    expect(page.locator("#download")).to_be_visible(timeout=LONG)
+    job = api_job(page, studio, job_id)
+    assert job["engine"] == "deepdream" and job["links"]["styles"] == []
+    assert (job["options"]["depth"], job["options"]["octaves"]) == ("patterns", 1)
+    page.screenshot(path=ARTIFACTS / "dream-result.png", full_page=True)
+
+
+def test_styles_added_one_by_one_with_their_own_weights(studio: str, browser: Browser,
+                                                        tmp_path: Path) -> None:
+    first, second, third = (photo(tmp_path, f"{n}.png", s) for n, s in
+                            (("brick", "brick.png"), ("gravel", "gravel.png"),
+                             ("coffee", "coffee.png")))
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    page.set_input_files("#content", str(photo(tmp_path, "photo.png", "chelsea.png")))
+    page.set_input_files("#style", str(first))
+    expect(page.locator("#style-preview .style-card")).to_have_count(1)
+    page.set_input_files("#style", str(second))          # one at a time: nothing is replaced
+    cards = page.locator("#style-preview .style-card")
+    expect(cards).to_have_count(2)
+    expect(cards.locator("input.style-weight")).to_have_count(2)
+    assert page.evaluate("[...document.getElementById('style').files].map(f => f.name)") == \
+        ["brick.png", "gravel.png"]
+    page.click("#style-preview .style-card:first-child .remove-style")
+    expect(cards).to_have_count(1)
+    assert page.evaluate("[...document.getElementById('style').files].map(f => f.name)") == \
+        ["gravel.png"]
+    page.set_input_files("#style", str(third))
+    expect(cards).to_have_count(2)
+    slider = cards.nth(0).locator("input.style-weight")
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")                # 1 -> 3 in steps of 0.5
+    expect(cards.nth(0).locator("output")).to_have_text("3")
+    page.check("#preset-fast")
+    open_more(page)
+    page.select_option("#size", "256")
+    page.screenshot(path=ARTIFACTS / "create-two-styles.png", full_page=True)
+    page.click("#generate")
+    job = api_job(page, studio, job_id_of(page))
+    assert len(job["links"]["styles"]) == 2 and job["options"]["style_weights"] == [3.0, 1.0]
+
+
+def test_a_text_file_named_png_is_warned_at_once(studio: str, browser: Browser,
+                                                 tmp_path: Path) -> None:
+    notes = tmp_path / "notes.png"
+    notes.write_text("these are my shopping notes, not pixels")
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    page.set_input_files("#style", str(notes))
+    warning = page.locator("#style-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("notes.png")
+    expect(warning).to_contain_text("is not an image")
+    expect(warning).to_be_focused()
+    expect(page.locator("#style-preview .style-card")).to_have_count(0)   # no broken preview
+    page.set_input_files("#content", str(notes))
+    expect(page.locator("#content-warning")).to_be_focused()
+    expect(page.locator("#content-preview img")).to_have_count(0)
+    page.screenshot(path=ARTIFACTS / "create-bad-file.png", full_page=True)
+    page.click("#generate")
+    expect(page.locator("#client-error")).to_be_focused()
+    expect(page.locator("#client-error")).to_contain_text("is not an image")
+
+
+def make_public_result(page: Page, server: str, style: bytes) -> dict[str, Any]:
+    page.goto(server + "/")                               # the owner cookie first
+    created = page.request.post(server + "/api/jobs", multipart={
+        "content": {"name": "c.png", "mimeType": "image/png", "buffer": png_bytes(seed=2)},
+        "style": {"name": "s.png", "mimeType": "image/png", "buffer": style},
+        "engine": "microast", "size": "96"})
+    assert created.status == 201, created.text()
+    job_id = created.json()["id"]
+    deadline = time.monotonic() + LONG / 1000
+    while (job := api_job(page, server, job_id))["state"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["state"] == "succeeded", job["error"]
+    return job
+
+
+def test_a_style_picked_from_the_library(studio: str, browser: Browser,
+                                         tmp_path: Path) -> None:
+    brick = (shared_dir("media") / "brick.png").read_bytes()
+    page = browser.new_page(viewport=DESKTOP)
+    make_public_result(page, studio, brick)
+    page.goto(studio + "/styles")
+    expect(page.locator(".style-item")).to_have_count(1)
+    expect(page.locator(".style-item img")).to_have_js_property("complete", True)
+    assert page.evaluate("document.querySelector('.style-item img').naturalWidth") > 0
+    page.screenshot(path=ARTIFACTS / "styles.png", full_page=True)
+    page.click(".use-style")
+    page.wait_for_url(re.compile(r"/\?style_id=\d+$"))
+    cards = page.locator("#style-preview .style-card")
+    expect(cards).to_have_count(1)
+    expect(cards.locator('input[name="style_id"]')).to_have_count(1)
+    page.click("#library-picker > summary")              # the same style again: not twice
+    page.click("#library-picker .pick")
+    expect(cards).to_have_count(1)
+    page.set_input_files("#content", str(photo(tmp_path, "photo.png", "astronaut.png")))
+    page.check("#preset-fast")
+    open_more(page)
+    page.select_option("#size", "256")
+    page.screenshot(path=ARTIFACTS / "create-library-pick.png", full_page=True)
+    page.click("#generate")
+    job = api_job(page, studio, job_id_of(page))
+    assert len(job["links"]["styles"]) == 1
+    used = page.request.get(studio + job["links"]["styles"][0]).body()
+    library = page.request.get(studio + "/api/styles").json()["styles"][0]
+    assert used == page.request.get(studio + library["image"]).body()
+
+
+def test_edit_and_retry_keeps_the_files_and_settings(studio: str, browser: Browser,
+                                                     tmp_path: Path) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    page.set_input_files("#content", str(photo(tmp_path, "photo.png", "chelsea.png")))
+    page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
+    page.check("#preset-own")
+    page.fill("#alpha", "0.4")
+    open_more(page)
+    page.select_option("#engine", "gatys-lite")
+    page.select_option("#size", "256")
+    page.fill("#iterations", "2000")
+    page.fill("#style_scale", "1.5")
+    page.check("input[name=visibility][value=unlisted]")
+    page.click("#generate")
+    first = job_id_of(page)
+    page.click("#cancel")
+    expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=LONG)
+    page.click("#edit-retry")                            # the job page's "Edit and retry"
+    page.wait_for_url(re.compile(r"/\?from="))
+    expect(page.locator("#content-reused img")).to_be_visible()
+    expect(page.locator("#style-preview .style-card")).to_have_count(1)
+    expect(page.locator("#alpha")).to_have_value("0.4")
+    expect(page.locator("#preset-own")).to_be_checked()
+    open_more(page)
+    expect(page.locator("#engine")).to_have_value("gatys-lite")
+    expect(page.locator("#size")).to_have_value("256")
+    expect(page.locator("#iterations")).to_have_value("2000")
+    expect(page.locator("#style_scale")).to_have_value("1.5")
+    expect(page.locator("input[name=visibility][value=unlisted]")).to_be_checked()
+    page.screenshot(path=ARTIFACTS / "create-retry.png", full_page=True)
+    page.click("#generate")
+    second = job_id_of(page)
+    assert second != first
+    old, new = api_job(page, studio, first), api_job(page, studio, second)
+    for key in ("engine", "alpha", "size", "iterations", "style_scale"):
+        assert new["options"][key] == old["options"][key], key
+    assert new["visibility"] == "unlisted"
+    page.click("#cancel")
+    expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=LONG)
+
+
+def test_trim_a_clip_and_watch_its_frames(studio: str, browser: Browser,
+                                          tmp_path: Path) -> None:
+    from tests.video.clips import pan_frames, write_clip
+
+    clip = write_clip(tmp_path / "pan.mp4", pan_frames("astronaut.png", (320, 240), 96))
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    expect(page.locator("#trim")).to_be_hidden()
+    page.set_input_files("#content", str(clip))
+    expect(page.locator("#trim")).to_be_visible()
+    expect(page.locator("#clip-length")).to_contain_text("4.0 s long")
+    assert page.get_attribute("#trim_end", "max") == "4.0"
+    page.fill("#trim_start", "0.5")
+    page.fill("#trim_end", "3.5")
+    page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
+    page.check("#preset-fast")
+    open_more(page)
+    page.select_option("#size", "256")
+    page.screenshot(path=ARTIFACTS / "create-trim.png", full_page=True)
+    page.click("#generate")
+    job_id = job_id_of(page)
+    expect(page.locator("#preview-figure")).to_be_visible(timeout=LONG)
+    expect(page.locator("#preview")).to_have_attribute("src", re.compile(r"/media/"))
+    assert page.evaluate("document.getElementById('preview').naturalWidth") >= 0
+    page.screenshot(path=ARTIFACTS / "clip-running.png", full_page=True)
+    job = api_job(page, studio, job_id)
+    assert (job["options"]["trim_start"], job["options"]["trim_end"]) == (0.5, 3.5)
+    expect(page.locator("#download")).to_be_visible(timeout=LONG)         # the result page
+    page.wait_for_function("document.querySelector('video.player').readyState >= 1",
+                           timeout=30_000)
+    duration = page.evaluate("document.querySelector('video.player').duration")
+    assert 2.7 < duration < 3.3, duration
+
+
+def test_the_create_page_on_a_phone(studio: str, browser: Browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    page.goto(studio + "/")
+    no_sideways_scroll(page, PHONE["width"])
+    page.set_input_files("#content", str(photo(tmp_path, "photo.png", "chelsea.png")))
+    page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
+    page.set_input_files("#style", str(photo(tmp_path, "gravel.png", "gravel.png")))
+    expect(page.locator("#style-preview .style-card")).to_have_count(2)
+    open_more(page)
+    no_sideways_scroll(page, PHONE["width"])
+    page.screenshot(path=ARTIFACTS / "create-phone-styles.png", full_page=True)
+    page.check("#mode-dream")
+    no_sideways_scroll(page, PHONE["width"])
+    page.screenshot(path=ARTIFACTS / "create-phone-dream.png", full_page=True)
+    page.goto(studio + "/styles")
+    no_sideways_scroll(page, PHONE["width"])
+    # keyboard: the mode switch and the quality choice are reachable and announce themselves
+    page.goto(studio + "/")
+    page.focus("#mode-style")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#mode-dream")).to_be_checked()
+    expect(page.locator("#guide-drop")).to_be_visible()
+    assert page.get_attribute("#style-preview", "aria-label") == "Chosen styles"

@@ -1,0 +1,155 @@
+"""The create form's quality choices (presets fill what is left blank, match the docs), the
+mode switch without JavaScript, and ``/?from=<job>``: every setting and the job's own files,
+for its owner only."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.engine.options import PRESETS
+from tests.conftest import png_bytes
+from tests.web.conftest import image_files, submit, wait_for
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "engines.md"
+
+
+def queued(client: TestClient, files: list | None = None, **form: str) -> dict:
+    """A job made with exactly these fields (no engine or size unless given)."""
+    response = client.post("/api/jobs", files=files or image_files(), data=form)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_a_preset_fills_what_is_left_blank(paused_client: TestClient, name: str) -> None:
+    preset = PRESETS[name]
+    options = queued(paused_client, preset=name)["options"]
+    engine = "gatys-lite" if name == "best" else preset.engines[0]   # gatys not installed here
+    assert (options["engine"], options["size"], options["iterations"], options["enhance"],
+            options["preset"]) == (engine, preset.size, preset.iterations, preset.enhance, name)
+    dream = queued(paused_client, preset=name, mode="dream")["options"]
+    assert (dream["engine"], dream["size"], dream["octaves"], dream["dream_iterations"]) == \
+        ("deepdream", preset.dream_size, preset.octaves, preset.dream_iterations)
+
+
+def test_explicit_fields_win_over_the_preset(paused_client: TestClient) -> None:
+    options = queued(paused_client, preset="best", engine="microast", size="256",
+                     iterations="50")["options"]
+    assert (options["engine"], options["size"], options["iterations"]) == ("microast", 256, 50)
+    assert options["enhance"] == PRESETS["best"].enhance           # what was left blank
+    plain = queued(paused_client)["options"]                         # no preset: as before
+    assert (plain["engine"], plain["size"], plain["iterations"], plain["preset"]) == \
+        ("microast", 512, 300, None)
+    refused = paused_client.post("/api/jobs", files=image_files(), data={"preset": "ultra"})
+    assert refused.status_code == 422 and "quality must be one of fast, balanced, best" in \
+        refused.json()["detail"]
+
+
+def test_a_preset_stays_within_the_servers_size_limit(make_settings) -> None:  # type: ignore[no-untyped-def]
+    from app.web.main import create_app
+
+    with TestClient(create_app(make_settings(run_worker=False, max_output_side=600))) as client:
+        assert queued(client, preset="best")["options"]["size"] == 600
+
+
+def test_the_presets_are_documented_with_their_values() -> None:
+    text = DOCS.read_text()
+    for name, p in PRESETS.items():
+        row = f"| {p.label} (`{name}`) | {' or '.join(f'`{e}`' for e in p.engines)} | " \
+              f"{p.size} | {p.iterations} | {p.enhance} | {p.dream_size} | {p.octaves} | " \
+              f"{p.dream_iterations} |"
+        assert row in text, f"docs/engines.md lacks the row {row!r}"
+
+
+def test_the_page_offers_the_presets_and_both_modes(paused_client: TestClient) -> None:
+    page = paused_client.get("/").text
+    assert re.search(r'name="preset" value="balanced"[^>]*checked', page)
+    for p in PRESETS.values():
+        assert f"<strong>{p.label}</strong>" in page
+    assert 'name="mode" value="style"' in page and 'name="mode" value="dream"' in page
+    # without JavaScript both boxes are there; the radio decides on the server
+    assert 'id="style-drop"' in page and 'id="guide-drop"' in page
+    assert 'id="more-settings"' in page and "Brush size" in page and "Enhance" in page
+
+
+def test_a_dream_from_the_form_without_a_style(client: TestClient) -> None:
+    files = [("content", ("photo.png", png_bytes(), "image/png")),
+             ("style", ("", b"", "application/octet-stream")),
+             ("guide", ("", b"", "application/octet-stream"))]
+    response = client.post("/create", files=files, follow_redirects=False, data={
+        "mode": "dream", "preset": "fast", "size": "64", "octaves": "1",
+        "dream_iterations": "2", "depth": "textures", "style_scale": "1", "alpha": "1"})
+    assert response.status_code == 303, response.text
+    job = wait_for(client, response.headers["location"].rsplit("/", 1)[1])
+    assert job["state"] == "succeeded", job["error"]
+    assert job["engine"] == "deepdream" and job["links"]["styles"] == []
+    # its pages speak of the dream, not of a style it never had
+    page = client.get(f"/r/{job['id']}").text
+    assert f"Deep Dream · {job['width']}×{job['height']}" in page
+    assert "Deep Dream · Deep Dream" not in page and 'id="reuse"' not in page
+    assert "<dt>What the dream sees</dt><dd>textures</dd>" in page
+    assert "<dt>Steps per octave</dt><dd>2</dd>" in page and "Style strength" not in page
+    share = client.get(job["links"]["share"]).text
+    assert "<strong>Deep Dream</strong>." in share and 'id="reuse"' not in share
+
+
+def test_the_style_box_is_ignored_in_dream_mode_when_a_guide_is_given(
+        paused_client: TestClient) -> None:
+    files = [*image_files(None, png_bytes(seed=3), png_bytes(seed=4)),
+             ("guide", ("g.png", png_bytes(seed=9), "image/png"))]
+    job = queued(paused_client, files, mode="dream", size="64")
+    assert len(job["links"]["styles"]) == 1
+
+
+def test_from_prefills_every_setting_and_the_files_for_the_owner(client: TestClient) -> None:
+    first = wait_for(client, submit(client, image_files(None, png_bytes(seed=3),
+                                                        png_bytes(seed=4)),
+                                    size=64, alpha=0.4, style_weights="2,1",
+                                    preserve_color="true", style_scale="1.5",
+                                    visibility="unlisted", seed=7).json()["id"])
+    assert first["state"] == "succeeded", first["error"]
+    page = client.get(f"/?from={first['id']}").text
+    assert f'name="content_from" value="{first["id"]}"' in page
+    assert html.escape(first["links"]["content"]) in page
+    assert page.count('name="style_id"') == 2 and 'value="2"' in page   # the first weight
+    assert re.search(r'<option value="microast"[^>]*selected', page)
+    assert re.search(r'<option value="64"\s*selected', page)
+    assert 'name="alpha" id="alpha" min="0" max="1" step="0.05" value="0.4"' in page
+    assert re.search(r'name="preserve_color" value="true" checked', page)
+    assert re.search(r'value="unlisted" checked', page) and 'value="7"' in page
+    assert 'value="1.5"' in page                                         # the brush size
+
+    ids = re.findall(r'name="style_id" value="(\d+)"', page)
+    again = client.post("/api/jobs", data={"content_from": first["id"], "style_id": ids,
+                                           "engine": "microast", "size": "64"})
+    assert again.status_code == 201, again.text
+    second = wait_for(client, again.json()["id"])
+    assert second["state"] == "succeeded", second["error"]
+    assert client.get(second["links"]["content"]).content == \
+        client.get(first["links"]["content"]).content
+    assert second["links"]["content"] != first["links"]["content"]       # its own copy
+    assert len(second["links"]["styles"]) == 2
+
+    stranger = TestClient(client.app)
+    theirs = stranger.get(f"/?from={first['id']}").text
+    assert "content_from" not in theirs and "Only the person who made that job" in theirs
+    refused = stranger.post("/api/jobs", data={"content_from": first["id"],
+                                               "style_id": ids[:1], "engine": "microast"})
+    assert refused.status_code == 403 and "only the person" in refused.json()["detail"]
+
+
+def test_from_a_cancelled_job_keeps_its_settings(paused_client: TestClient) -> None:
+    job = queued(paused_client, engine="gatys-lite", size="128", iterations="40",
+                 preset="balanced")
+    assert paused_client.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
+    page = paused_client.get(f"/?from={job['id']}").text
+    assert re.search(r'name="preset" value="balanced"[^>]*checked', page)
+    assert re.search(r'<option value="128"\s*selected', page) and 'value="40"' in page
+    # what the quality choice itself gives stays blank, so another choice can change it
+    assert not re.search(r'<option value="gatys-lite"[^>]*selected', page)
+    assert f'name="content_from" value="{job["id"]}"' in page

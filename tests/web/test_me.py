@@ -1,0 +1,239 @@
+"""My results: every job of this browser and no one else's, in every state, newest first and
+paged; retry with copies of the same files and options; delete with an undo (the files go
+for good afterwards, the API's DELETE at once); a private key that carries the results to
+another browser, adopted only by a same-site POST."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.jobs.models import Job, utcnow
+from app.jobs.trash import UNDO_S, purge_due
+from tests.web.conftest import image_files, stored_files, submit, wait_for
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+def owner_of(client: TestClient) -> str:
+    client.get("/api/engines")           # the first visit sets the owner cookie
+    return client.cookies["dreamgen_owner"]
+
+
+def another_browser(client: TestClient) -> TestClient:
+    """A second browser on the same server (its own cookie jar)."""
+    other = TestClient(client.app)
+    owner_of(other)
+    return other
+
+
+def job_files(client: TestClient, job_id: str) -> set[str]:
+    """The media files a job's row names (the style library keeps copies of its own)."""
+    with client.app.state.session_factory() as session:
+        return set(session.scalar(select(Job).where(Job.public_id == job_id)).media_paths())
+
+
+def left_of(client: TestClient, files: set[str]) -> set[str]:
+    return files & stored_files(client)
+
+
+def seed(client: TestClient, owner: str, **values: Any) -> str:
+    """A job row in any state (no files needed to be listed)."""
+    fields: dict[str, Any] = dict(owner_id=owner, kind="image", engine="microast",
+                                  options={"size": 96, "alpha": 1.0}, content_path="uploads/x.png",
+                                  style_paths=[], state="succeeded")
+    fields.update(values)
+    with client.app.state.session_factory() as session:
+        job = Job(**fields)
+        session.add(job)
+        session.commit()
+        return job.public_id
+
+
+def test_my_jobs_lists_this_browser_only_in_every_state_newest_first(
+        paused_client: TestClient) -> None:
+    me = owner_of(paused_client)
+    other = another_browser(paused_client)
+    theirs = [seed(paused_client, other.cookies["dreamgen_owner"], state=s) for s in STATES]
+    mine = [seed(paused_client, me, state=s) for s in STATES]
+    mine.append(seed(paused_client, me, visibility="unlisted"))
+    body = paused_client.get("/api/me/jobs").json()
+    assert [j["id"] for j in body["jobs"]] == mine[::-1]
+    assert {j["state"] for j in body["jobs"]} == set(STATES)
+    assert body["total"] == 6 and all(j["is_owner"] for j in body["jobs"])
+    assert not set(theirs) & {j["id"] for j in body["jobs"]}
+    assert {j["id"] for j in other.get("/api/me/jobs").json()["jobs"]} == set(theirs)
+    page = paused_client.get("/me").text
+    assert all(f'data-job="{i}"' in page for i in mine)
+    assert not any(f'data-job="{i}"' in page for i in theirs)
+
+
+def test_my_jobs_are_paged(paused_client: TestClient) -> None:
+    me = owner_of(paused_client)
+    made = [seed(paused_client, me) for _ in range(30)]
+    first = paused_client.get("/api/me/jobs").json()
+    second = paused_client.get("/api/me/jobs?page=2").json()
+    assert (first["total"], first["pages"], first["per_page"]) == (30, 2, 24)
+    assert [j["id"] for j in first["jobs"] + second["jobs"]] == made[::-1]
+    assert 'href="/me?page=2"' in paused_client.get("/me").text
+
+
+def test_retry_queues_a_copy_with_the_same_files_and_settings(paused_client: TestClient) -> None:
+    job = submit(paused_client, alpha="0.6", visibility="unlisted", title="Cat in bricks").json()
+    assert paused_client.post(f"/api/jobs/{job['id']}/retry").status_code == 409   # still queued
+    paused_client.post(f"/api/jobs/{job['id']}/cancel")
+    retried = paused_client.post(f"/api/jobs/{job['id']}/retry")
+    assert retried.status_code == 201, retried.text
+    new = retried.json()
+    assert new["state"] == "queued" and new["id"] != job["id"]
+    assert new["options"] == job["options"] and new["visibility"] == "unlisted"
+    assert new["title"] == "Cat in bricks"
+    with paused_client.app.state.session_factory() as session:
+        old_row, new_row = (session.scalar(select(Job).where(Job.public_id == i))
+                            for i in (job["id"], new["id"]))
+        store = paused_client.app.state.store
+        assert new_row.content_path != old_row.content_path            # a copy of its own
+        assert store.path(new_row.content_path).read_bytes() == \
+            store.path(old_row.content_path).read_bytes()
+        assert [store.path(p).read_bytes() for p in new_row.style_paths] == \
+            [store.path(p).read_bytes() for p in old_row.style_paths]
+        assert new_row.content_name == "photo.png"
+    other = another_browser(paused_client)
+    assert other.post(f"/api/jobs/{job['id']}/retry").status_code == 403
+    form = paused_client.post(f"/jobs/{job['id']}/retry", follow_redirects=False)
+    assert form.status_code == 303 and form.headers["location"].startswith("/jobs/")
+
+
+def test_a_retried_job_runs(client: TestClient) -> None:
+    job = submit(client).json()
+    assert wait_for(client, job["id"])["state"] == "succeeded"
+    again = client.post(f"/api/jobs/{job['id']}/retry").json()
+    done = wait_for(client, again["id"])
+    assert done["state"] == "succeeded" and done["links"]["result"] != job["links"]["result"]
+
+
+def test_delete_offers_an_undo_then_removes_the_files(paused_client: TestClient) -> None:
+    job = submit(paused_client).json()
+    files = job_files(paused_client, job["id"])
+    assert len(files) == 2 and left_of(paused_client, files) == files
+    deleted = paused_client.post(f"/jobs/{job['id']}/delete", follow_redirects=False)
+    assert deleted.headers["location"] == f"/me?deleted={job['id']}"
+    page = paused_client.get(deleted.headers["location"]).text
+    assert "Deleted “Photo”." in page and f'action="/jobs/{job["id"]}/restore"' in page
+    assert paused_client.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert job["id"] not in paused_client.get("/api/me/jobs").text
+    assert left_of(paused_client, files) == files         # kept while "Undo" is offered
+
+    restored = paused_client.post(f"/api/jobs/{job['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["state"] == "cancelled"
+    assert paused_client.get(f"/api/jobs/{job['id']}").status_code == 200
+
+    until = paused_client.post(f"/api/jobs/{job['id']}/trash").json()["undo_until"]
+    assert until
+    app = paused_client.app
+    assert purge_due(app.state.db_engine, app.state.store) == 0          # not yet
+    later = utcnow() + timedelta(seconds=UNDO_S + 1)
+    assert purge_due(app.state.db_engine, app.state.store, now=later) == 1
+    assert left_of(paused_client, files) == set()
+    assert paused_client.post(f"/api/jobs/{job['id']}/restore").status_code == 404
+    assert "Deleted." in paused_client.get(f"/me?deleted={job['id']}").text
+
+
+def test_undo_is_refused_once_too_late(paused_client: TestClient) -> None:
+    job = submit(paused_client).json()
+    paused_client.post(f"/api/jobs/{job['id']}/trash")
+    with paused_client.app.state.session_factory() as session:
+        row = session.scalar(select(Job).where(Job.public_id == job["id"]))
+        row.deleted_at = utcnow() - timedelta(seconds=UNDO_S + 1)
+        session.commit()
+    assert paused_client.post(f"/api/jobs/{job['id']}/restore").status_code == 409
+    assert "Undo" not in paused_client.get(f"/me?deleted={job['id']}").text
+
+
+def test_the_api_delete_still_removes_at_once(paused_client: TestClient) -> None:
+    job = submit(paused_client).json()
+    files = job_files(paused_client, job["id"])
+    assert paused_client.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert left_of(paused_client, files) == set()
+    other_job = submit(paused_client).json()
+    assert another_browser(paused_client).post(
+        f"/api/jobs/{other_job['id']}/trash").status_code == 403
+
+
+def test_a_key_carries_the_results_to_another_browser(paused_client: TestClient) -> None:
+    mine = submit(paused_client).json()
+    made = paused_client.post("/me/key/new")
+    assert made.headers["cache-control"] == "no-store"
+    assert made.headers["referrer-policy"] == "no-referrer"
+    key = made.text.split('id="key-code">', 1)[1].split("<", 1)[0]
+    assert f"/me/key#{key}" in made.text            # in the fragment: never sent to a server
+
+    phone = another_browser(paused_client)
+    theirs = submit(phone).json()
+    page = phone.get("/me/key")                     # what the link opens: asks first
+    assert page.status_code == 200 and "Use your results here?" in page.text
+    assert "set-cookie" not in page.headers
+    cross_site = phone.post("/me/key", data={"key": key}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross_site.status_code == 403
+    assert phone.post("/me/key", data={"key": "not-a-key"}).status_code == 404
+
+    adopted = phone.post("/me/key", data={"key": f"http://x/me/key#{key}"},
+                         follow_redirects=False)
+    assert adopted.status_code == 303 and adopted.headers["location"] == "/me?adopted=1"
+    assert f"dreamgen_owner={owner_of(paused_client)};" in adopted.headers["set-cookie"]
+    assert "HttpOnly" in adopted.headers["set-cookie"]
+    phone.cookies.set("dreamgen_owner", owner_of(paused_client))
+    listed = {j["id"] for j in phone.get("/api/me/jobs").json()["jobs"]}
+    assert listed == {mine["id"], theirs["id"]}      # the phone's own job moved along
+    assert phone.delete(f"/api/jobs/{mine['id']}").status_code == 204
+
+    paused_client.post("/me/key/new")                # a new key retires the old one
+    stranger = another_browser(paused_client)
+    assert stranger.post("/me/key", data={"key": key}).status_code == 404
+
+
+def test_a_new_visitor_adopting_a_key_keeps_the_adopted_cookie(paused_client: TestClient) -> None:
+    made = paused_client.post("/me/key/new").text
+    key = made.split('id="key-code">', 1)[1].split("<", 1)[0]
+    fresh = TestClient(paused_client.app)            # no cookie at all yet
+    adopted = fresh.post("/me/key", data={"key": key}, follow_redirects=False)
+    cookies = adopted.headers.get_list("set-cookie")
+    assert len([c for c in cookies if c.startswith("dreamgen_owner=")]) == 1
+    assert f"dreamgen_owner={owner_of(paused_client)};" in cookies[0]
+
+
+def test_uploads_keep_their_names_and_a_title(paused_client: TestClient) -> None:
+    files = image_files()
+    files[0] = ("content", ("My Cat_at home.png", files[0][1][1], "image/png"))
+    job = submit(paused_client, files=files).json()
+    assert job["title"] == "My Cat at home"
+    changed = paused_client.patch(f"/api/jobs/{job['id']}", json={"title": "  Tiger\n "})
+    assert changed.json()["title"] == "Tiger"
+    assert paused_client.patch(f"/api/jobs/{job['id']}", json={"title": ""}).json()["title"] \
+        == "My Cat at home"
+    assert another_browser(paused_client).patch(f"/api/jobs/{job['id']}",
+                                                json={"title": "x"}).status_code == 403
+
+
+def test_the_server_removes_deleted_jobs_for_good_by_itself(
+        make_settings: Any, monkeypatch: Any) -> None:
+    import time
+
+    from app.jobs import trash
+    from app.web.main import create_app
+
+    monkeypatch.setattr(trash, "UNDO_S", 0.5)
+    monkeypatch.setattr(trash, "COLLECT_EVERY_S", 0.2)
+    with TestClient(create_app(make_settings(run_worker=False))) as client:
+        job = submit(client).json()
+        files = job_files(client, job["id"])
+        client.post(f"/jobs/{job['id']}/delete")
+        deadline = time.monotonic() + 20
+        while left_of(client, files) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left_of(client, files) == set()
+        with client.app.state.session_factory() as session:
+            assert session.scalar(select(Job).where(Job.public_id == job["id"])) is None

@@ -1,0 +1,89 @@
+"""Moderation: the admin hides or deletes any public result; a hidden one leaves the gallery,
+its share page says it was removed and its files answer only its owner and the admin."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.settings import Settings
+from app.web.main import create_app
+from tests.web.conftest import submit, wait_for
+from tests.web.test_me import another_browser, job_files, left_of
+
+TOKEN = "moderation-token-for-tests"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def moderated(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(admin_token=TOKEN))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def published(moderated: TestClient) -> dict:
+    return wait_for(moderated, submit(moderated).json()["id"])
+
+
+def test_a_hidden_result_is_removed_for_everyone_but_its_owner_and_the_admin(
+        moderated: TestClient, published: dict) -> None:
+    job_id, share = published["id"], published["links"]["share"]
+    stranger = another_browser(moderated)
+    assert stranger.post(f"/api/admin/jobs/{job_id}/hide", json={"hidden": True}).status_code \
+        == 403
+    assert moderated.post(f"/api/admin/jobs/{job_id}/hide", json={"hidden": True}).status_code \
+        == 403                                           # the owner is no admin either
+    hidden = stranger.post(f"/api/admin/jobs/{job_id}/hide", json={"hidden": True},
+                           headers=ADMIN)
+    assert hidden.status_code == 200 and hidden.json()["hidden"] is True
+
+    assert stranger.get("/api/gallery").json()["total"] == 0
+    assert job_id not in stranger.get("/gallery").text
+    removed = stranger.get(share)
+    assert removed.status_code == 410 and "removed by the studio" in removed.text
+    assert published["links"]["result"] not in removed.text
+    assert stranger.get(f"/jobs/{job_id}").status_code == 410
+    assert stranger.get(published["links"]["result"]).status_code == 404
+    assert stranger.get(published["links"]["thumb"]).status_code == 404
+    assert stranger.get(published["links"]["download"]).status_code == 404
+
+    owner_page = moderated.get(f"/jobs/{job_id}")
+    assert owner_page.status_code == 200 and "Hidden by the studio's admin" in owner_page.text
+    assert moderated.get(published["links"]["result"]).status_code == 200
+    assert stranger.get(published["links"]["result"], headers=ADMIN).status_code == 200
+
+    stranger.post(f"/api/admin/jobs/{job_id}/hide", json={"hidden": False}, headers=ADMIN)
+    assert stranger.get(share).status_code == 200
+    assert stranger.get("/api/gallery").json()["total"] == 1
+
+
+def test_the_admin_deletes_any_result(moderated: TestClient, published: dict) -> None:
+    stranger = another_browser(moderated)
+    assert stranger.delete(f"/api/admin/jobs/{published['id']}").status_code == 403
+    files = job_files(moderated, published["id"])
+    assert left_of(moderated, files) == files
+    assert stranger.delete(f"/api/admin/jobs/{published['id']}", headers=ADMIN).status_code \
+        == 204
+    assert left_of(moderated, files) == set()
+    assert moderated.get(f"/api/jobs/{published['id']}").status_code == 404
+
+
+def test_the_admin_page_lists_recent_public_results(moderated: TestClient, published: dict) -> None:
+    admin = another_browser(moderated)
+    signed_in = admin.post("/admin/sign-in", data={"token": TOKEN}, follow_redirects=False)
+    assert signed_in.status_code == 303
+    page = admin.get("/admin").text
+    assert f'data-job="{published["id"]}"' in page and "Recent public results" in page
+    assert 'Moderation (admin)' in admin.get(f"/jobs/{published['id']}").text
+    assert 'Moderation (admin)' not in moderated.get(f"/jobs/{published['id']}").text
+    hide = admin.post(f"/admin/jobs/{published['id']}/hide",
+                      data={"hidden": "true", "next": "https://evil.example/"},
+                      follow_redirects=False)
+    assert hide.status_code == 303 and hide.headers["location"] == "/admin"   # no open redirect
+    assert 'data-hidden="true"' in admin.get("/admin").text
+    gone = admin.post(f"/admin/jobs/{published['id']}/delete", follow_redirects=False)
+    assert gone.headers["location"].startswith("/admin?notice=deleted")
+    assert "Deleted." in admin.get("/admin?notice=deleted").text

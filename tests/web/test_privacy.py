@@ -1,0 +1,115 @@
+"""The original photo is its owner's: others get no link to it, a 404 from the media route,
+and pages that say "Result"; the owner may choose to show it. Downloads are named after the
+uploads, in safe ASCII."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.web.naming import download_name, title_from_name
+from tests.conftest import png_bytes
+from tests.web.conftest import submit, wait_for
+from tests.web.test_me import another_browser
+
+
+def named_files(content: str, *styles: str) -> list[tuple[str, tuple]]:
+    files = [("content", (content, png_bytes(), "image/png"))]
+    files += [("style", (name, png_bytes(seed=3 + i), "image/png")) for i, name in enumerate(styles)]
+    return files
+
+
+@pytest.fixture
+def finished(client: TestClient) -> dict:
+    job = submit(client, files=named_files("Chelsea the Cat.PNG", "Brick wall, Köln.png")).json()
+    return wait_for(client, job["id"])
+
+
+def test_others_never_see_the_original_photo(client: TestClient, finished: dict) -> None:
+    original = finished["links"]["content"]
+    assert original and client.get(original).status_code == 200
+    assert client.get(original).headers["cache-control"] == "private, no-store"
+    other = another_browser(client)
+    seen = other.get(f"/api/jobs/{finished['id']}").json()
+    assert seen["links"]["content"] is None and seen["show_original"] is False
+    assert other.get(original).status_code == 404                 # the URL leaked: still no
+    page = other.get(f"/jobs/{finished['id']}").text
+    assert original not in page and "Original photo" not in page
+    assert "Result" in page and "Your picture is ready" not in page
+    assert "Your picture is ready" in client.get(f"/jobs/{finished['id']}").text
+    assert other.get(seen["links"]["styles"][0]).status_code == 200   # styles are not private
+    assert other.get(seen["links"]["result"]).status_code == 200
+
+
+def test_the_owner_may_show_the_original(client: TestClient, finished: dict) -> None:
+    other = another_browser(client)
+    assert other.patch(f"/api/jobs/{finished['id']}", json={"show_original": True}).status_code \
+        == 403
+    saved = client.post(f"/jobs/{finished['id']}/details",
+                        data={"title": "Chelsea", "show_original": "true"}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "Saved." in client.get(saved.headers["location"]).text
+    seen = other.get(f"/api/jobs/{finished['id']}").json()
+    assert seen["show_original"] and seen["links"]["content"] == finished["links"]["content"]
+    assert other.get(seen["links"]["content"]).status_code == 200
+    assert seen["title"] == "Chelsea"
+    client.patch(f"/api/jobs/{finished['id']}", json={"show_original": False})
+    assert other.get(finished["links"]["content"]).status_code == 404
+
+
+def test_the_create_form_can_show_the_original_from_the_start(paused_client: TestClient) -> None:
+    job = submit(paused_client, show_original="true", title="Open book").json()
+    assert job["show_original"] and job["title"] == "Open book"
+    other = another_browser(paused_client)
+    assert other.get(f"/api/jobs/{job['id']}").json()["links"]["content"] == job["links"]["content"]
+
+
+def test_downloads_are_named_after_the_uploads(client: TestClient, finished: dict) -> None:
+    link = finished["links"]["download"]
+    assert link == f"/jobs/{finished['id']}/download"
+    response = client.get(link)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.headers["content-disposition"] == \
+        f'attachment; filename="dreamgen-chelsea-the-cat-brick-wall-koln-{finished["id"]}.png"'
+    assert response.content == client.get(finished["links"]["result"]).content
+    assert "content-disposition" not in client.get(finished["links"]["result"]).headers
+    assert another_browser(client).get(link).status_code == 200       # a public result
+
+
+def test_a_job_without_a_result_has_no_download(paused_client: TestClient) -> None:
+    job = submit(paused_client).json()
+    assert job["links"]["download"] is None
+    assert paused_client.get(f"/jobs/{job['id']}/download").status_code == 404
+    assert paused_client.get("/jobs/nope/download").status_code == 404
+
+
+def fake_job(**values: object) -> SimpleNamespace:
+    fields = dict(content_name="photo.png", style_names=["style.png"], style_paths=["s"],
+                  kind="image", engine="microast", public_id="Ab-c_9", title=None)
+    fields.update(values)
+    return SimpleNamespace(**fields)
+
+
+@pytest.mark.parametrize("values,name", [
+    ({}, "dreamgen-photo-style-Ab-c_9.png"),
+    ({"content_name": 'C:\\Users\\me\\Été "2024".JPG'}, "dreamgen-ete-2024-style-Ab-c_9.png"),
+    ({"content_name": "../../etc/passwd"}, "dreamgen-passwd-style-Ab-c_9.png"),
+    ({"content_name": "日本.png", "style_names": ["🎨.png"]}, "dreamgen-photo-style-Ab-c_9.png"),
+    ({"content_name": None, "style_names": []}, "dreamgen-photo-style-Ab-c_9.png"),
+    ({"style_names": ["a.png", "b.png"], "style_paths": ["s", "t"]},
+     "dreamgen-photo-a-and-1-more-Ab-c_9.png"),
+    ({"style_names": [], "style_paths": [], "engine": "deepdream"},
+     "dreamgen-photo-deepdream-Ab-c_9.png"),
+    ({"kind": "video", "content_name": "Clip.MOV"}, "dreamgen-clip-style-Ab-c_9.mp4"),
+    ({"content_name": "x" * 300 + ".png"}, "dreamgen-" + "x" * 40 + "-style-Ab-c_9.png"),
+])
+def test_download_names_are_safe_ascii(values: dict, name: str) -> None:
+    assert download_name(fake_job(**values)) == name  # type: ignore[arg-type]
+
+
+def test_titles_come_from_file_names() -> None:
+    assert title_from_name("chelsea_at-home.png") == "Chelsea at home"
+    assert title_from_name("/tmp/x/.hidden") == "Hidden"
+    assert title_from_name("") is None and title_from_name(None) is None
