@@ -1,13 +1,16 @@
 """A result's tools in a real browser: the share page's copy-link button, the admin hiding a
 result (its share page then says it was removed), the instant strength preview and saving a
-version, the wait estimate of a queued job (said once), and a running clip's latest frame
-and partial player."""
+version, the wait estimate of a queued job (said once), a running clip's latest frame and
+partial player, and the painterly engine's strength from the page (with download names)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from tests.browser.results_support import (DESKTOP, PHONE, TOKEN, Studio, make_job,
@@ -146,4 +149,44 @@ def test_a_running_clip_shows_its_latest_frame_and_the_part_so_far(studio: Studi
     no_sideways_scroll(page)
     shot(page, "clip-running-phone.png")
     page.request.post(f"{studio.url}/api/jobs/{job['id']}/cancel")
+    context.close()
+
+
+def test_painterly_strength_from_the_page_changes_the_picture(studio: Studio, browser: Browser,
+                                                             tmp_path: Path) -> None:
+    """Findings 1 and 7: on the painterly engine strength 0 and 1 used to give byte-identical
+    files; now 0 is the photo itself and 1 a painting, and each download is named after the
+    uploads."""
+    context, page = new_browser(browser)
+    chelsea, brick = tmp_path / "Chelsea at home.png", tmp_path / "Brick wall.png"
+    chelsea.write_bytes(photo())
+    brick.write_bytes(photo("brick.png"))
+    pictures = {}
+    for strength in ("0", "1"):
+        page.goto(studio.url)
+        page.set_input_files("#content", str(chelsea))
+        page.set_input_files("#style", str(brick))
+        page.check("#preset-own", force=True)
+        page.click("#more-settings summary")
+        page.select_option("#engine", "gatys-lite")
+        page.select_option("#size", "256")
+        page.fill("#iterations", "20")
+        page.fill("#alpha", strength)
+        page.click("#generate")
+        expect(page.locator("#download")).to_be_visible(timeout=240_000)
+        with page.expect_download() as info:
+            page.click("#download")
+        name = info.value.suggested_filename
+        assert re.fullmatch(r"dreamgen-chelsea-at-home-brick-wall-[\w-]+\.png", name), name
+        info.value.save_as(tmp_path / f"strength-{strength}.png")
+        with Image.open(tmp_path / f"strength-{strength}.png") as result:
+            pictures[strength] = np.asarray(result.convert("RGB"), dtype=np.float64)
+        expect(page.locator("dl.used")).to_contain_text(f"Style strength{float(strength)}")
+    shot(page, "painterly-strength-1.png")
+    with Image.open(chelsea) as original:
+        size = pictures["0"].shape[1], pictures["0"].shape[0]
+        photo_pixels = np.asarray(original.convert("RGB").resize(size, Image.LANCZOS),
+                                  dtype=np.float64)
+    assert np.abs(pictures["0"] - photo_pixels).mean() < 4        # strength 0: the photo
+    assert np.abs(pictures["1"] - pictures["0"]).mean() > 10      # strength 1: painted
     context.close()
