@@ -65,6 +65,10 @@ class Settings(BaseSettings):
                                          description="Clips are made in committed segments of "
                                          "about this length: a crash costs at most this much.")
     max_attempts: int = Field(3, description="Runs of a job interrupted by crashes before it fails.")
+    job_stall_seconds: float = Field(600.0, ge=0.0, description="An engine that reports nothing "
+                                     "for this long is taken as hung: its process is killed "
+                                     "and the job retried or failed as after a crash (0: "
+                                     "wait for ever).")
     lease_seconds: float = Field(60.0, ge=3.0, description="A worker whose heartbeat is older "
                                  "than this has lost its jobs: live workers take them over "
                                  "(heartbeats every third of it).")

@@ -176,6 +176,9 @@ def _inject_fault(spec: JobSpec) -> None:
         ctypes.string_at(0)          # a real SIGSEGV, as a broken native decoder causes
     elif spec.fault_for_tests == "abort":
         os.abort()                   # SIGABRT, as a failed assertion in C++ causes
+    elif spec.fault_for_tests == "hang":
+        while True:                  # a deadlock in native code: no progress, no exit
+            time.sleep(3600)
     raise RuntimeError("the GPU caught fire (test fault)")
 
 

@@ -67,11 +67,14 @@ class EngineProcess:
 
     def run(self, spec: JobSpec, on_progress: Callable[[ProgressMessage], None],
             should_stop: Callable[[], bool],
-            on_event: Callable[[str, Any], None] | None = None) -> Outcome:
+            on_event: Callable[[str, Any], None] | None = None,
+            stall_s: float = 0.0) -> Outcome:
         """Run ``spec`` in the child. ``on_progress`` gets each progress message and
         ``on_event`` any other news (a clip's committed segments, its partial result);
         ``should_stop`` is polled and, once true, the child is asked to cancel (and killed
-        if it has not stopped within :data:`CANCEL_GRACE_S`)."""
+        if it has not stopped within :data:`CANCEL_GRACE_S`). A child that sends nothing
+        for ``stall_s`` seconds (0: no limit) is hung — a deadlock in native code, a
+        driver that never returns —, is killed, and the outcome is ``crashed``."""
         self._ensure_started()
         self._cancel.clear()
         try:
@@ -79,6 +82,7 @@ class EngineProcess:
         except (BrokenPipeError, OSError):
             return self._crashed()
         cancelled_at: float | None = None
+        heard_at = time.monotonic()
         while True:
             if cancelled_at is None and should_stop():
                 cancelled_at = time.monotonic()
@@ -96,7 +100,10 @@ class EngineProcess:
             if message is None:
                 if not self._process.is_alive():
                     return self._crashed()
+                if stall_s and time.monotonic() - heard_at > stall_s:
+                    return self._hung(stall_s)
                 continue
+            heard_at = time.monotonic()
             kind, payload = message
             if kind == "progress":
                 on_progress(payload)
@@ -113,6 +120,12 @@ class EngineProcess:
         how = describe_exit(process.exitcode)
         log.error("engine process %s (pid %s) %s", self.name, process.pid, how)
         self._discard()
+        return Outcome("crashed", message=how)
+
+    def _hung(self, stall_s: float) -> Outcome:
+        how = f"stopped answering for {stall_s:.0f} s"
+        log.error("engine process %s (pid %s) %s; killing it", self.name, self.pid, how)
+        self._kill()
         return Outcome("crashed", message=how)
 
     def _kill(self) -> None:

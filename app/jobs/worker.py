@@ -87,12 +87,12 @@ class JobCancelToken:
 
 
 def fault_for_tests(job: Job) -> str:
-    """TEST ONLY: ``DREAMGEN_TEST_ENGINE_FAULT=<kind>@<px>`` (kind ``segfault``, ``abort`` or
-    ``raise``) makes the engine process of any job asking for that output size die of a real
-    SIGSEGV, abort, or raise an unexpected exception, for the crash-isolation tests. Never
-    set it in production."""
+    """TEST ONLY: ``DREAMGEN_TEST_ENGINE_FAULT=<kind>@<px>`` (kind ``segfault``, ``abort``,
+    ``raise`` or ``hang``) makes the engine process of any job asking for that output size
+    die of a real SIGSEGV, abort, raise an unexpected exception or hang without a word, for
+    the crash-isolation tests. Never set it in production."""
     kind, _, size = os.environ.get("DREAMGEN_TEST_ENGINE_FAULT", "").partition("@")
-    if kind in ("segfault", "abort", "raise") and size.isdigit() \
+    if kind in ("segfault", "abort", "raise", "hang") and size.isdigit() \
             and job.options.get("size") == int(size):
         return kind
     return ""
@@ -191,7 +191,8 @@ class Worker(threading.Thread):
 
         try:
             outcome = self.engine_process.run(self.spec_for(job, outputs), on_progress,
-                                              cancel.is_set, on_event)
+                                              cancel.is_set, on_event,
+                                              stall_s=self.settings.job_stall_seconds)
         except BaseException:
             self.engine_process.close()   # a child still busy with this job must not answer
             self._discard(outputs, previews)   # the next one's messages with its own

@@ -89,6 +89,22 @@ def test_an_abort_is_retried_then_reported(make_settings: Callable[..., Settings
         assert after["state"] == "succeeded", after["error"]
 
 
+def test_a_hung_engine_is_killed_and_the_job_fails_with_a_reason(
+        make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engine that neither answers nor exits (a deadlock in native code) would hold its
+    worker for ever: after ``job_stall_seconds`` of silence it is killed like a crash."""
+    monkeypatch.setenv("DREAMGEN_TEST_ENGINE_FAULT", f"hang@{CRASH_SIZE}")
+    with TestClient(create_app(make_settings(max_attempts=2, job_stall_seconds=3))) as client:
+        job = submit(client, size=CRASH_SIZE).json()
+        done = wait_for(client, job["id"], timeout_s=180)
+        assert done["state"] == "failed"
+        assert "the engine crashed on this input (stopped answering for 3 s, 2 times)" \
+            in done["error"]
+        worker = client.app.state.workers.workers[0]
+        assert worker.is_alive() and worker.engine_process.pid is None   # the hung one is gone
+        assert client.get("/healthz").json()["workers"]["alive"] == 1
+
+
 def test_an_engine_process_killed_from_outside_puts_the_job_back(
         client: TestClient) -> None:
     """The kernel's out-of-memory killer sends SIGKILL: the job runs again on a new child."""
