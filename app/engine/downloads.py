@@ -14,6 +14,7 @@ import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from app.engine.errors import StyleTransferError
 from app.engine.weights import CHUNK_BYTES, WeightFile, WeightStore, file_sha256, is_intact
 
 DOWNLOAD_TIMEOUT_S = 30.0
+# A download's temporary file untouched this long was left by a killed process: a live one
+# writes every chunk, and a read that waits over DOWNLOAD_TIMEOUT_S fails.
+STALE_PART_S = 600.0
 # Called as bytes arrive: (file, bytes received so far, bytes expected or None).
 ByteProgress = Callable[[WeightFile, int, "int | None"], None]
 
@@ -72,9 +76,26 @@ def download(store: WeightStore, names: Iterable[str | WeightFile],
     return paths
 
 
+def remove_stale_parts(folder: Path, basename: str, older_than_s: float = STALE_PART_S) -> int:
+    """Remove ``.<basename>.*.part`` files in ``folder`` untouched for ``older_than_s``: what
+    a process killed mid-download left (a download in progress writes every few
+    milliseconds, so a fresh one is never touched). Returns how many went."""
+    removed = 0
+    now = time.time()
+    for part in folder.glob(f".{basename}.*.part"):
+        try:
+            if now - part.stat().st_mtime > older_than_s:
+                part.unlink()
+                removed += 1
+        except OSError:              # gone meanwhile, or not ours to remove
+            continue
+    return removed
+
+
 def _fetch(file: WeightFile, url: str, target: Path, progress: bool, timeout: float,
            on_bytes: ByteProgress | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(target.parent, file.basename)
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{file.basename}.",
                                          suffix=".part")
     temp = Path(temp_name)

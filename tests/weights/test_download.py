@@ -138,3 +138,24 @@ def test_an_oversized_file_is_cut_off(cache: Path, store: WeightStore,
     with pytest.raises(WeightsDownloadError, match="larger than the expected"):
         download(store, [entry], progress=False)
     assert leftovers(cache) == []
+
+
+def test_a_killed_download_leaves_no_partial_file_for_long(cache: Path, store: WeightStore,
+                                                           server: FileServer) -> None:
+    """A process killed mid-download leaves its ``.part`` file; the next download of that
+    file removes it once it is old enough that no live download can own it."""
+    import os
+
+    body = _blob()
+    entry = _entry(server, body)
+    folder = cache / "test"
+    folder.mkdir(parents=True)
+    stale, live = folder / ".blob.bin.k1ll3d.part", folder / ".blob.bin.st1ll.part"
+    stale.write_bytes(body[:1000])
+    live.write_bytes(body[:1000])
+    os.utime(stale, (1, 1))                       # untouched for decades
+    other = folder / ".other.bin.old.part"        # another file's download: not this one's
+    other.write_bytes(b"x")
+    os.utime(other, (1, 1))
+    [path] = download(store, [entry])
+    assert leftovers(cache) == sorted([path, live, other])
