@@ -2,8 +2,8 @@
 
 Heavy modules (torch, the engines, uvicorn) are imported inside the commands so that
 ``dreamgen --help`` answers at once. Bad input ends with exit status 2 and one line on stderr.
-The commands live in :mod:`app.cli.weights`, :mod:`app.cli.make`, :mod:`app.cli.dream` and
-:mod:`app.cli.server`.
+The commands live in :mod:`app.cli.weights`, :mod:`app.cli.make`, :mod:`app.cli.dream`,
+:mod:`app.cli.styles` and :mod:`app.cli.server`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main() -> None:
     """dreamgen: one-click neural style transfer and Deep Dream (pictures and clips)."""
 
 
-from app.cli import dream, make, server, weights  # noqa: E402  (registers the commands)
+from app.cli import dream, make, server, styles, weights  # noqa: E402  (registers the commands)
 
 __all__ = ["main", "UserError", "user_errors", "weight_store", "dream", "make", "server",
-           "weights"]
+           "styles", "weights"]
