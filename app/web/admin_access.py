@@ -29,7 +29,8 @@ SESSION_S = 12 * 3600
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
-NEEDS_SIGN_IN = "Sign in with the admin token (DREAMGEN_ADMIN_TOKEN) to manage the weights."
+NEEDS_SIGN_IN = ("Sign in with the admin token (DREAMGEN_ADMIN_TOKEN) on /admin: only the "
+                 "admin manages weights, styles and results.")
 WRONG_TOKEN = "That admin token is wrong."
 ONLY_LOCAL = ("The admin page answers only on the server itself while DREAMGEN_ADMIN_TOKEN is "
               "unset. Open it from that machine, or set DREAMGEN_ADMIN_TOKEN to sign in "
