@@ -18,7 +18,7 @@ import secrets
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.jobs.models import Job, JobState, WorkerRecord, utcnow
@@ -189,8 +189,8 @@ def release_job(db_engine: Engine, job_id: int, token: str,
 def request_cancel(session: Session, job: Job) -> bool:
     """Cancel ``job``: a queued job is cancelled at once, a running one is flagged for its
     worker. Returns False when the job had already finished."""
-    begin_write(session)
     if job.state == JobState.QUEUED:
+        begin_write(session)
         result = session.execute(
             update(Job).where(Job.id == job.id, Job.state == JobState.QUEUED)
             .values(state=JobState.CANCELLED, message="cancelled", finished_at=utcnow(),
@@ -201,6 +201,7 @@ def request_cancel(session: Session, job: Job) -> bool:
             return True
         session.refresh(job)  # the worker claimed it meanwhile: flag it below
     if job.state == JobState.RUNNING:
+        begin_write(session)
         session.execute(update(Job).where(Job.id == job.id)
                         .values(cancel_requested=True, message="cancelling")
                         .execution_options(synchronize_session=False))
@@ -335,7 +336,8 @@ def add_finished_job(session: Session, **values: Any) -> Job:
 
 def delete_job(session: Session, job: Job) -> list[str]:
     """Delete ``job``'s row (a running one is flagged for cancel first and kept until its
-    worker stops). Returns the media paths the caller should remove."""
+    worker stops). Returns the media paths the caller should remove (none when another
+    process deleted the row first: its files are that process's to remove)."""
     if job.state == JobState.RUNNING:
         request_cancel(session, job)
         return []
@@ -343,6 +345,10 @@ def delete_job(session: Session, job: Job) -> list[str]:
 
     paths = job.media_paths()
     begin_write(session)
-    session.delete(job)
+    gone = session.execute(delete(Job).where(Job.id == job.id)      # its job_styles cascade
+                           .execution_options(synchronize_session=False)).rowcount
     session.commit()
+    session.expunge(job)
+    if not gone:
+        return []
     return paths + prune_unused_styles(session)    # its styles, if nobody else uses them

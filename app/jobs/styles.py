@@ -169,7 +169,7 @@ def set_hidden(session: Session, style_id: int, hidden: bool) -> StyleImage | No
     style = session.get(StyleImage, style_id)
     if style is not None:
         style.hidden = hidden
-        session.commit()
+    session.commit()                 # also when there is none: frees the write lock
     return style
 
 
@@ -182,6 +182,7 @@ def prune_unused_styles(session: Session) -> list[str]:
     rows = session.execute(select(StyleImage.id, StyleImage.path, StyleImage.thumb_path)
                            .where(*unused)).all()
     if not rows:
+        session.commit()             # ends the write transaction begun above: frees the lock
         return []
     session.execute(delete(StyleImage).where(StyleImage.id.in_([r[0] for r in rows]), *unused)
                     .execution_options(synchronize_session=False))

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.jobs.models import Job, JobState, as_utc, utcnow
 from app.jobs.queue import begin_write, delete_job, request_cancel
@@ -68,18 +67,16 @@ def purge_due(db_engine: Engine, store: MediaStore, now: datetime | None = None)
     files; returns how many went."""
     cutoff = (now or utcnow()) - timedelta(seconds=UNDO_S)
     removed = 0
-    with Session(db_engine) as session:
+    # expire_on_commit off: each delete commits, and the other rows loaded must stay readable
+    with Session(db_engine, expire_on_commit=False) as session:
         due = session.scalars(select(Job).where(Job.deleted_at.is_not(None),
                                                 Job.deleted_at <= cutoff,
                                                 Job.state != JobState.RUNNING)).all()
         for job in due:
-            try:
-                paths = delete_job(session, job)     # as the API's DELETE: library included
-            except StaleDataError:                   # another process took it first
-                session.rollback()
-                continue
-            store.remove(paths)
-            removed += 1
+            paths = delete_job(session, job)   # as the API's DELETE: library included
+            if paths:                          # none: another web process took it first
+                store.remove(paths)
+                removed += 1
     return removed
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.jobs import queue
+from app.jobs.styles import prune_unused_styles
 from app.jobs.db import make_db_engine
 from app.jobs.models import Job, JobState
 from tests.jobs.conftest import enqueue
@@ -188,3 +189,7 @@ def test_a_request_that_read_first_can_still_write_after_another_commit(db) -> N
         session.rollback()
     with factory() as session:
         assert queue.get_job(session, waiting.public_id).title == "after another commit"
+        # writes that find nothing to do leave no write lock behind in the open session
+        assert not queue.request_cancel(session, queue.get_job(session, waiting.public_id))
+        assert prune_unused_styles(session) == []
+        assert queue.update_progress(engine, running.id, token, 0.6, "further on")

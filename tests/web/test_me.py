@@ -237,3 +237,30 @@ def test_the_server_removes_deleted_jobs_for_good_by_itself(
         assert left_of(client, files) == set()
         with client.app.state.session_factory() as session:
             assert session.scalar(select(Job).where(Job.public_id == job["id"])) is None
+
+
+def test_two_web_processes_purging_the_same_trash_do_not_trip_over_each_other(
+        paused_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every web process runs the trash collector: a job another one removed meanwhile is
+    skipped, and the rest of the round goes on."""
+    from sqlalchemy import delete
+
+    from app.jobs import trash
+
+    first, second = (submit(paused_client).json() for _ in range(2))
+    for job in (first, second):
+        paused_client.post(f"/api/jobs/{job['id']}/trash")
+    app = paused_client.app
+    real_delete = trash.delete_job
+
+    def delete_then_lose_the_other(session, job):      # the other process wins the race
+        paths = real_delete(session, job)
+        with app.state.db_engine.begin() as other:
+            other.execute(delete(Job).where(Job.id != job.id))
+        return paths
+
+    monkeypatch.setattr(trash, "delete_job", delete_then_lose_the_other)
+    later = utcnow() + timedelta(seconds=UNDO_S + 1)
+    assert purge_due(app.state.db_engine, app.state.store, now=later) == 1
+    for job in (first, second):
+        assert paused_client.get(f"/api/jobs/{job['id']}").status_code == 404
