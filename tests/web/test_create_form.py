@@ -95,7 +95,7 @@ def test_a_dream_from_the_form_without_a_style(client: TestClient) -> None:
     assert "<dt>What the dream sees</dt><dd>textures</dd>" in page
     assert "<dt>Steps per octave</dt><dd>2</dd>" in page and "Style strength" not in page
     share = client.get(job["links"]["share"]).text
-    assert "<strong>Deep Dream</strong>." in share and 'id="reuse"' not in share
+    assert "Made with <strong>Deep Dream</strong></p>" in share and 'id="reuse"' not in share
 
 
 def test_the_style_box_is_ignored_in_dream_mode_when_a_guide_is_given(
