@@ -94,6 +94,7 @@ def test_a_dream_from_the_form_without_a_style(client: TestClient) -> None:
     assert "Deep Dream · Deep Dream" not in page and 'id="reuse"' not in page
     assert "<dt>What the dream sees</dt><dd>textures</dd>" in page
     assert "<dt>Steps per octave</dt><dd>2</dd>" in page and "Style strength" not in page
+    assert "<dt>Size limit</dt><dd>64 px</dd>" in page          # the 64 px photo fills it
     share = client.get(job["links"]["share"]).text
     assert "Made with <strong>Deep Dream</strong></p>" in share and 'id="reuse"' not in share
 
@@ -153,3 +154,12 @@ def test_from_a_cancelled_job_keeps_its_settings(paused_client: TestClient) -> N
     # what the quality choice itself gives stays blank, so another choice can change it
     assert not re.search(r'<option value="gatys-lite"[^>]*selected', page)
     assert f'name="content_from" value="{job["id"]}"' in page
+
+
+def test_the_result_page_says_when_the_photo_was_smaller_than_the_size(
+        client: TestClient) -> None:
+    job = wait_for(client, submit(client, size=256).json()["id"])   # a 96x64 photo
+    assert job["state"] == "succeeded", job["error"]
+    assert (job["width"], job["height"]) == (96, 64)                # never enlarged
+    page = client.get(f"/r/{job['id']}").text
+    assert "<dt>Size limit</dt><dd>256 px <small>(the photo was smaller)</small>" in page

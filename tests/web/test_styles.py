@@ -158,6 +158,9 @@ def test_hidden_styles_are_never_listed_nor_usable(studio: TestClient) -> None:
 
 
 def test_the_admin_adds_curated_styles(studio: TestClient) -> None:
+    empty = studio.get("/styles", headers=ADMIN).text          # a new studio: how to seed it
+    assert 'id="library-empty"' in empty and "dreamgen styles add FILE..." in empty
+    assert "dreamgen styles add" not in studio.get("/styles").text   # visitors: no commands
     upload = {"style": ("starry.png", A, "image/png")}
     assert studio.post("/api/admin/styles", files=upload).status_code == 403
     added = studio.post("/api/admin/styles", files=upload, data={"title": "Starry"},
