@@ -8,6 +8,7 @@ never leaves a half-written file under a real name.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
@@ -16,6 +17,17 @@ from pathlib import Path
 from typing import Callable
 
 TEMP_PREFIX = ".tmp-"
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks (never whole into memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class MediaPathError(ValueError):

@@ -13,7 +13,6 @@ Downloads and imports are in :mod:`app.engine.downloads`. Nothing here imports t
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Literal
 from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.registry import ENGINES, EngineSpec, get_engine
 from app.engine.types import EngineStatus
+from app.storage import sha256_file
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -153,13 +153,10 @@ def file_sha256(path: Path) -> str:
         known = _HASHES.get(key)
     if known is not None:
         return known
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            digest.update(chunk)
+    digest = sha256_file(path)
     with _HASHES_LOCK:
-        _HASHES[key] = digest.hexdigest()
-    return digest.hexdigest()
+        _HASHES[key] = digest
+    return digest
 
 
 def clear_hash_cache() -> None:

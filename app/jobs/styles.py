@@ -14,9 +14,7 @@ deleting one's result takes one's upload with it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import and_, delete, exists, func, or_, select
@@ -27,7 +25,7 @@ from app.jobs.copies import copy_media_file
 from app.jobs.models import Job, JobState, JobStyle, StyleImage
 from app.jobs.queue import begin_write
 from app.jobs.thumbnails import write_thumbnail
-from app.storage import MediaStore
+from app.storage import MediaStore, sha256_file
 
 LIBRARY_FOLDER = "styles"
 DREAM_ENGINES = tuple(spec.name for spec in ENGINES if spec.mode == "dream")
@@ -43,15 +41,6 @@ class ListedStyle:
 
 class StyleUnavailable(LookupError):
     """A ``style_id`` that cannot be used, with the reason in words."""
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _public_use():
@@ -85,7 +74,7 @@ def register_styles(session: Session, store: MediaStore, rels: list[str], made: 
     style visible again."""
     ids: list[int] = []
     for rel in rels:
-        sha256 = file_sha256(store.path(rel))
+        sha256 = sha256_file(store.path(rel))
         style = session.scalar(select(StyleImage).where(StyleImage.sha256 == sha256))
         if style is None:
             style = _add_to_library(session, store, rel, sha256, made, curated, title)

@@ -10,35 +10,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.engine.registry import BY_NAME
 from app.jobs.models import Job, JobState
-from app.jobs.queue import delete_job, get_job, update_details
+from app.jobs.queue import delete_job, update_details
 from app.storage import MediaStore
 from app.web.admin import require_admin
 from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.naming import display_title
-from app.web.schemas import JobOut, job_out
+from app.web.api import find_job
+from app.web.schemas import HiddenIn, JobOut, job_out
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_admin)])
 RECENT_PUBLIC = 24
-
-
-class HiddenIn(BaseModel):
-    hidden: bool
-
-
-def moderated_job(session: Session, job_id: str) -> Job:
-    job = get_job(session, job_id)
-    if job is None or job.deleted_at is not None:
-        raise HTTPException(404, "no such job")
-    return job
 
 
 def remove_now(session: Session, store: MediaStore, job: Job) -> None:
@@ -82,20 +71,20 @@ def recent_public_results(request: Request, limit: int = RECENT_PUBLIC) -> list[
 def hide_from_form(job_id: str, session: SessionDep,
                    hidden: Annotated[bool, Form()] = True,
                    next: Annotated[str, Form()] = "/admin") -> Response:
-    update_details(session, moderated_job(session, job_id), hidden=hidden)
+    update_details(session, find_job(session, job_id), hidden=hidden)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/admin/jobs/{job_id}/delete")
 def delete_from_form(job_id: str, session: SessionDep, store: StoreDep) -> Response:
-    remove_now(session, store, moderated_job(session, job_id))
+    remove_now(session, store, find_job(session, job_id))
     return RedirectResponse("/admin?notice=deleted#moderation", status_code=303)
 
 
 @router.post("/api/admin/jobs/{job_id}/hide", response_model=JobOut)
 def hide_job(job_id: str, body: HiddenIn, session: SessionDep, owner: OwnerDep) -> JobOut:
     """Hide (or show again) a result: out of the gallery, its share page says removed."""
-    job = moderated_job(session, job_id)
+    job = find_job(session, job_id)
     update_details(session, job, hidden=body.hidden)
     return job_out(session, job, owner)
 
@@ -103,5 +92,5 @@ def hide_job(job_id: str, body: HiddenIn, session: SessionDep, owner: OwnerDep) 
 @router.delete("/api/admin/jobs/{job_id}", status_code=204)
 def delete_job_now(job_id: str, session: SessionDep, store: StoreDep) -> Response:
     """Delete any job and its files now."""
-    remove_now(session, store, moderated_job(session, job_id))
+    remove_now(session, store, find_job(session, job_id))
     return Response(status_code=204)

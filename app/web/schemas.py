@@ -102,6 +102,12 @@ def _elapsed(job: Job) -> float | None:
     return ((finished or utcnow()) - started).total_seconds()
 
 
+
+class HiddenIn(BaseModel):
+    """The admin's ``{"hidden": true}``: take a result or a style out of view (or back)."""
+
+    hidden: bool
+
 def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
     """The JSON view of ``job`` for the visitor ``owner_id`` (the original photo only for
     its owner, or when the owner chose to show it)."""

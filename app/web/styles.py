@@ -24,7 +24,7 @@ from app.web.admin_access import admin_refusal
 from app.web.deps import SessionDep, SettingsDep, StoreDep
 from app.web.errors import UploadRejected, status_for
 from app.web.pages import render
-from app.web.schemas import ERRORS, media_url
+from app.web.schemas import ERRORS, HiddenIn, media_url
 from app.web.uploads import check_free_disk, save_raw, store_uploads
 
 router = APIRouter(tags=["api"], responses=ERRORS)
@@ -93,10 +93,6 @@ def styles_page(request: Request, session: SessionDep, page: int = 1,
 
 
 # ----------------------------------------------------------------------------- the admin's
-class HiddenIn(BaseModel):
-    hidden: bool
-
-
 def add_curated_style(session: Session, store: MediaStore, settings: Settings,
                       raw_path: Path, title: str) -> int:
     """Check an uploaded style like any other, then add it to the library as curated

@@ -25,6 +25,7 @@ from fastapi import UploadFile
 from PIL import Image
 
 from app.settings import Settings
+from app.jobs.copies import copy_media_file
 from app.storage import MediaStore, fsync_dir, fsync_file
 from app.video.probe import VideoLimits
 from app.web.errors import UploadRejected
@@ -254,9 +255,7 @@ def _commit(store: MediaStore, source: Path, rel: str) -> None:
 def copy_stored(store: MediaStore, rel: str) -> StoredUpload:
     """A fresh copy of an already checked upload (a reused style), so deleting the job it
     came from never breaks the new one."""
-    source = store.path(rel)
-    copy = store.new_path("uploads", source.suffix)
-    store.write_atomic(copy, source.read_bytes())
+    copy = copy_media_file(store, rel)      # streamed: a 40 MP style is never read whole
     with Image.open(store.path(copy)) as image:
         width, height = image.size
     return StoredUpload(copy, "image", width, height)

@@ -4,15 +4,14 @@ the weights bundled with the package."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from app.engine import weights
+from app.storage import sha256_file
 from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.weights import WeightStore
 from tests.weights.support import shared_dir
@@ -159,11 +158,11 @@ def test_hashes_are_remembered_until_the_file_changes(cache: Path, store: Weight
     placed = _place(MODULATOR, cache)
     calls = []
 
-    def counting_sha256(*args: bytes):
+    def counting_sha256(path: Path) -> str:
         calls.append(1)
-        return hashlib.sha256(*args)
+        return sha256_file(path)
 
-    monkeypatch.setattr(weights, "hashlib", SimpleNamespace(sha256=counting_sha256))
+    monkeypatch.setattr(weights, "sha256_file", counting_sha256)
     for _ in range(3):
         assert store.resolve(MODULATOR) == placed
     assert len(calls) == 1
