@@ -14,7 +14,7 @@ from app.engine.registry import BY_NAME
 from app.jobs.models import Job
 from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
-from app.web.details import DetailsDep, record_upload_details
+from app.web.details import DetailsDep, upload_details
 from app.web.limits import check_rate
 from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import FormDep, create_job
@@ -48,8 +48,8 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    form: FormDep, details: DetailsDep) -> JobOut:
     """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
-    job = await create_job(session, store, settings, weights, owner, form)
-    await run_in_threadpool(record_upload_details, session, job, form, details)
+    columns = await run_in_threadpool(upload_details, session, form, details)
+    job = await create_job(session, store, settings, weights, owner, form, columns)
     request.app.state.wake_workers()
     return await run_in_threadpool(job_out, session, job, owner)
 

@@ -2,8 +2,8 @@
 original photo, and the original names of the files they uploaded (for download names).
 
 The create form (page and API) may send ``title`` and ``show_original``; the names come from
-the uploads themselves. They are recorded right after the job is queued
-(:func:`record_upload_details`).
+the uploads themselves. :func:`upload_details` gives the columns, which the job row is
+queued with (:func:`app.web.submit.create_job`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from fastapi import Depends, Form
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job
-from app.jobs.queue import get_job, update_details
+from app.jobs.queue import get_job
 from app.web.naming import clean_title
 from app.web.submit import SubmittedForm
 
@@ -68,12 +67,12 @@ def original_names(session: Session, form: SubmittedForm) -> dict[str, Any]:
     return {"content_name": _file_name(form.content), "style_names": styles}
 
 
-def record_upload_details(session: Session, job: Job, form: SubmittedForm,
-                          details: ChosenDetails) -> Job:
-    """Write the uploads' names and the chosen title and privacy to the queued ``job``."""
-    update_details(session, job, title=clean_title(details.title),
-                   show_original=details.show_original, **original_names(session, form))
-    return job
+def upload_details(session: Session, form: SubmittedForm,
+                   details: ChosenDetails) -> dict[str, Any]:
+    """The columns a new job gets from its form: the chosen title and privacy and the
+    uploads' names."""
+    return {"title": clean_title(details.title), "show_original": details.show_original,
+            **original_names(session, form)}
 
 
 def changed_details(body: DetailsIn) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
 from app.jobs.trash import trash_job
 from app.web.api import MAX_PAGE, PER_PAGE, find_job, own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
-from app.web.details import DetailsDep, record_upload_details
+from app.web.details import DetailsDep, upload_details
 from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.schemas import job_out
@@ -78,8 +78,8 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
         check_rate(request)
-        job = await create_job(session, store, settings, weights, owner, form)
-        await run_in_threadpool(record_upload_details, session, job, form, details)
+        columns = await run_in_threadpool(upload_details, session, form, details)
+        job = await create_job(session, store, settings, weights, owner, form, columns)
     except StyleTransferError as exc:
         context = await run_in_threadpool(create_context, session, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,

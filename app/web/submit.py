@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, File, Form, UploadFile
 from sqlalchemy.exc import IntegrityError
@@ -205,11 +205,14 @@ class Sources:
     raws: list[tuple[Path, str, str]]    # temporary file, role, what (the content first)
     reuse_content: bool                  # raws[0] is filled from ``content_from``
     style_ids: list[int]                 # library picks, after the uploads
+    details: dict[str, Any]              # the job row's other columns (title, names ...)
 
 
 async def create_job(session: Session, store: MediaStore, settings: Settings,
-                     weights: WeightStore, owner_id: str, form: SubmittedForm) -> Job:
-    """Validate everything, store the files, queue the job. Raises ``StyleTransferError``."""
+                     weights: WeightStore, owner_id: str, form: SubmittedForm,
+                     details: dict[str, Any] | None = None) -> Job:
+    """Validate everything, store the files, queue the job (with ``details``: columns such
+    as its title, written in the same transaction). Raises ``StyleTransferError``."""
     options = form.options(settings, weights)
     spec = installed_engine(options.engine, weights)
     content = _chosen([form.content])
@@ -225,7 +228,7 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
              "the content file")]
     raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",
               what or style_label(i, len(styles))) for i in range(len(styles))]
-    sources = Sources(raws, not content, style_ids)
+    sources = Sources(raws, not content, style_ids, details or {})
     uploads: list[UploadFile | None] = [content[0] if content else None, *styles]
     try:
         for (path, _, label), upload in zip(raws, uploads):
@@ -266,7 +269,8 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
         if stored[0].kind == "video" and not spec.takes_video:
             raise UploadRejected(video_refusal(spec))
         stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
-        return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored)
+        return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
+                                    sources.details)
     except BaseException:
         store.remove([s.rel for s in stored])
         raise
@@ -274,7 +278,7 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
 
 def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                          options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
-                         stored: list[StoredUpload]) -> Job:
+                         stored: list[StoredUpload], details: dict[str, Any]) -> Job:
     """The job row and its style library rows in one transaction. Tried twice: a second
     request adding the same new style at the same moment, or a deleted job's styles leaving
     the library meanwhile, makes the first try's commit fail."""
@@ -288,7 +292,8 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                                engine=spec.name, options={**options.stored(),
                                                           "engine": spec.name},
                                content_path=stored[0].rel, style_paths=styles,
-                               visibility=form.visibility, style_ids=style_ids)
+                               visibility=form.visibility, style_ids=style_ids,
+                               **details)
         except IntegrityError:
             session.rollback()
             store.remove(made)
