@@ -193,3 +193,31 @@ def test_a_request_that_read_first_can_still_write_after_another_commit(db) -> N
         assert not queue.request_cancel(session, queue.get_job(session, waiting.public_id))
         assert prune_unused_styles(session) == []
         assert queue.update_progress(engine, running.id, token, 0.6, "further on")
+
+
+def test_run_times_are_read_again_only_when_a_job_succeeded(db, monkeypatch) -> None:
+    """Estimates are asked for several times a second (event streams, lists): the last runs
+    are loaded once, and again only after another job succeeded."""
+    from app.jobs import estimates
+
+    engine, factory = db
+    first, second = enqueue(factory, 2)
+    loads = []
+    real = estimates.recent_run_times
+    monkeypatch.setattr(estimates, "recent_run_times",
+                        lambda session: loads.append(1) or real(session))
+
+    def finish(job) -> None:
+        token = queue.claim_next_job(engine, "w").claim_token
+        assert queue.finish_job(engine, job.id, token, result_path="results/r.png",
+                                thumb_path=None, width=8, height=8)
+
+    finish(first)
+    with factory() as session:
+        for _ in range(3):
+            times = estimates.current_run_times(session)
+        assert len(loads) == 1 and times.by_engine[("microast", "image")]
+    finish(second)
+    with factory() as session:                    # the next request
+        estimates.current_run_times(session)
+        assert len(loads) == 2
