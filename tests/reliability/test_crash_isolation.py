@@ -114,10 +114,11 @@ def test_an_engine_process_killed_from_outside_puts_the_job_back(
         f"/api/jobs/{job['id']}").json()["message"], 120)
     pid = worker.engine_process.pid
     os.kill(pid, signal.SIGKILL)
+    # The claim (attempts 2, running) is written before the worker starts the new child,
+    # so wait for both rather than reading the pid in between.
     poll("the job to run again on a new engine process",
          lambda: (lambda row: row.attempts == 2 and row.state == "running")(
-             _row(client, job["id"])), 120)
-    assert worker.engine_process.pid not in (None, pid)
+             _row(client, job["id"])) and worker.engine_process.pid not in (None, pid), 120)
     client.post(f"/api/jobs/{job['id']}/cancel")
     assert wait_for(client, job["id"], timeout_s=60)["state"] == "cancelled"
 
