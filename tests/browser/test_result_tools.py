@@ -92,7 +92,7 @@ def test_instant_strength_preview_and_save_this_version(studio: Studio, browser:
     assert page.get_attribute("#after", "src").startswith("blob:")
     status = page.locator("#strength-status").text_content()
     assert re.fullmatch(r"Preview at strength 0\.40 \(\d+ ms\)\.", status), status
-    page.wait_for_function("document.getElementById('after').complete")
+    page.wait_for_function("() => document.getElementById('after').complete")
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "strength-preview.png")
     page.click("#save-version")
@@ -143,7 +143,7 @@ def test_a_running_clip_shows_its_latest_frame_and_the_part_so_far(studio: Studi
     page.goto(f"{studio.url}/jobs/{job['id']}")
     expect(page.locator("#partial-figure")).to_be_visible(timeout=240_000)
     expect(page.locator("#preview-figure figcaption")).to_have_text("The latest frame")
-    page.wait_for_function("document.getElementById('partial').readyState >= 1",
+    page.wait_for_function("() => document.getElementById('partial').readyState >= 1",
                            timeout=30_000)
     assert page.evaluate("document.getElementById('partial').duration") > 0.2
     no_sideways_scroll(page)

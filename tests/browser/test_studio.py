@@ -113,7 +113,7 @@ def test_a_video_result_plays_with_its_poster(server: str, browser: Browser) -> 
     video = page.locator("video.player")
     expect(video).to_be_visible(timeout=300_000)
     assert page.get_attribute("video.player", "poster").startswith("/media/thumbs/")
-    page.wait_for_function("document.querySelector('video.player').readyState >= 1",
+    page.wait_for_function("() => document.querySelector('video.player').readyState >= 1",
                            timeout=30_000)
     assert page.evaluate("document.querySelector('video.player').duration") > 1.5
     page.screenshot(path=ARTIFACTS / "result-video.png", full_page=True)
