@@ -59,6 +59,16 @@ def job_id_of(page: Page) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
+def generate_small(page: Page, screenshot: str) -> str:
+    """Choose a 256 px output, keep a screenshot of the filled form, click Generate and
+    return the new job's id from the job page it lands on."""
+    open_more(page)
+    page.select_option("#size", "256")
+    page.screenshot(path=ARTIFACTS / screenshot, full_page=True)
+    page.click("#generate")
+    return job_id_of(page)
+
+
 def test_a_dream_from_the_page_without_a_style_image(studio: str, browser: Browser,
                                                      tmp_path: Path) -> None:
     page = browser.new_page(viewport=DESKTOP)
@@ -78,11 +88,7 @@ def test_a_dream_from_the_page_without_a_style_image(studio: str, browser: Brows
     page.check("input[name=depth][value=patterns]")
     page.fill("#octaves", "1")
     page.fill("#dream_iterations", "3")
-    open_more(page)
-    page.select_option("#size", "256")
-    page.screenshot(path=ARTIFACTS / "create-dream.png", full_page=True)
-    page.click("#generate")
-    job_id = job_id_of(page)
+    job_id = generate_small(page, "create-dream.png")
     expect(page.locator("#download")).to_be_visible(timeout=LONG)
     job = api_job(page, studio, job_id)
     assert job["engine"] == "deepdream" and job["links"]["styles"] == []
@@ -118,11 +124,7 @@ def test_styles_added_one_by_one_with_their_own_weights(studio: str, browser: Br
         page.keyboard.press("ArrowRight")                # 1 -> 3 in steps of 0.5
     expect(cards.nth(0).locator("output")).to_have_text("3")
     page.check("#preset-fast")
-    open_more(page)
-    page.select_option("#size", "256")
-    page.screenshot(path=ARTIFACTS / "create-two-styles.png", full_page=True)
-    page.click("#generate")
-    job = api_job(page, studio, job_id_of(page))
+    job = api_job(page, studio, generate_small(page, "create-two-styles.png"))
     assert len(job["links"]["styles"]) == 2 and job["options"]["style_weights"] == [3.0, 1.0]
 
 
@@ -184,11 +186,7 @@ def test_a_style_picked_from_the_library(studio: str, browser: Browser,
     expect(cards).to_have_count(1)
     page.set_input_files("#content", str(photo(tmp_path, "photo.png", "astronaut.png")))
     page.check("#preset-fast")
-    open_more(page)
-    page.select_option("#size", "256")
-    page.screenshot(path=ARTIFACTS / "create-library-pick.png", full_page=True)
-    page.click("#generate")
-    job = api_job(page, studio, job_id_of(page))
+    job = api_job(page, studio, generate_small(page, "create-library-pick.png"))
     assert len(job["links"]["styles"]) == 1
     used = page.request.get(studio + job["links"]["styles"][0]).body()
     library = page.request.get(studio + "/api/styles").json()["styles"][0]
@@ -253,11 +251,7 @@ def test_trim_a_clip_and_watch_its_frames(studio: str, browser: Browser,
     page.fill("#trim_end", "3.5")
     page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
     page.check("#preset-fast")
-    open_more(page)
-    page.select_option("#size", "256")
-    page.screenshot(path=ARTIFACTS / "create-trim.png", full_page=True)
-    page.click("#generate")
-    job_id = job_id_of(page)
+    job_id = generate_small(page, "create-trim.png")
     expect(page.locator("#preview-figure")).to_be_visible(timeout=LONG)
     expect(page.locator("#preview")).to_have_attribute("src", re.compile(r"/media/"))
     preview = page.request.get(studio + page.get_attribute("#preview", "src", timeout=5_000))
