@@ -118,7 +118,7 @@ def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float)
     with D = :data:`STRENGTH_DECADES` and S0 the photo's own style loss against the style.
     Dividing by S0 makes the balance independent of the network and the pictures (the
     pruned and the full VGG-19 give style losses orders of magnitude apart); the log scale
-    makes each 0.05 of the slider about double the weight, where a linear one would leave
+    makes each 0.05 of the slider about 1.6x the weight, where a linear one would leave
     the top half of the slider saturated. ``alpha`` 0 gives 0: content only."""
     curve = (10.0 ** (STRENGTH_DECADES * alpha) - 1.0) / (10.0 ** STRENGTH_DECADES - 1.0)
     return style_weight * curve / max(photo_style_loss, 1e-12)
@@ -180,7 +180,11 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     sizes, budgets = stage_plan(full.shape[-2], full.shape[-1], options)
     image: torch.Tensor | None = None
     done = 0
-    for size, budget in zip(sizes, budgets):
+    # progress counts pixels x iterations, not iterations: the coarse stages take most of
+    # the iterations but little of the time, and the time left is projected from progress
+    costs = [h * w * budget for (h, w), budget in zip(sizes, budgets)]
+    cost_done = 0
+    for size, budget, cost in zip(sizes, budgets, costs):
         stage_content = F.interpolate(full, size=size, mode="area") if size != sizes[-1] else full
         side = style_side(max(size), options.style_scale)
         style_tensors = [_scaled_to(style, side).to(device) for style in styles]
@@ -192,8 +196,11 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
                      else torch.rand(stage_content.shape, generator=generator).to(device))
         else:
             image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)
-        image = _optimise(net, image, targets, options, budget, done, on_progress, cancel)
+        share = (cost_done / sum(costs), cost / budget / sum(costs))
+        image = _optimise(net, image, targets, options, budget, done, share, on_progress,
+                          cancel)
         done += budget
+        cost_done += cost
     assert image is not None
     return tensor_to_pil(image.detach().cpu())
 
@@ -255,9 +262,11 @@ class _BudgetSpent(Exception):
 
 
 def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: StyleOptions,
-              budget: int, done: int, on_progress: ProgressCallback | None,
+              budget: int, done: int, share: tuple[float, float],
+              on_progress: ProgressCallback | None,
               cancel: CancelToken | None) -> torch.Tensor:
     """``budget`` iterations on ``start`` (``done`` came before); returns the best image seen.
+    ``share``: the run's progress when the stage starts, and what each of its iterations adds.
 
     An iteration is one loss-and-gradient evaluation (as in Johnson's neural-style), so
     progress and cancellation are checked once per evaluation, also inside L-BFGS's strong-Wolfe
@@ -296,7 +305,7 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
         if value < best_loss:
             best, best_loss = image.detach().clone(), value
         if on_progress is not None:
-            _report(on_progress, best, done + count, options,
+            _report(on_progress, best, done + count, share[0] + count * share[1], options,
                     {"content_loss": c_loss.item(), "style_loss": s_loss.item()})
         return total
 
@@ -317,11 +326,11 @@ def out_of_range(image: torch.Tensor) -> torch.Tensor:
     return (F.relu(image - 1.0).pow(2) + F.relu(-image).pow(2)).mean()
 
 
-def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, options: StyleOptions,
-            extras: dict[str, float]) -> None:
+def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, fraction: float,
+            options: StyleOptions, extras: dict[str, float]) -> None:
     every = options.preview_every
     preview = tensor_to_pil(image.detach().cpu()) if every > 0 and i % every == 0 else None
-    on_progress(Progress(i / options.iterations, f"iteration {i} of {options.iterations}",
+    on_progress(Progress(min(1.0, fraction), f"iteration {i} of {options.iterations}",
                          preview=preview, extras=extras))
 
 

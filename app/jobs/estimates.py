@@ -139,7 +139,9 @@ def wait_s(session: Session, job: Job, times: RunTimes,
     """Seconds until a queued ``job`` starts: the running jobs' time left and the jobs ahead
     of it, each given to the worker that frees up first (None: something unknown)."""
     running = session.scalars(select(Job).where(Job.state == JobState.RUNNING)).all()
-    ahead = session.scalars(select(Job).where(Job.state == JobState.QUEUED, Job.id < job.id)
+    # only what the estimate reads: the event stream asks several times a second
+    ahead = session.execute(select(Job.engine, Job.kind, Job.options)
+                            .where(Job.state == JobState.QUEUED, Job.id < job.id)
                             .order_by(Job.id).limit(MAX_AHEAD + 1)).all()
     if len(ahead) > MAX_AHEAD:
         return None

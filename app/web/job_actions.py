@@ -16,6 +16,7 @@ from app.engine.weights import WeightStore
 from app.jobs.copies import copy_inputs
 from app.jobs.models import Job
 from app.jobs.queue import enqueue_job, get_job, update_details
+from app.jobs.styles import job_style_ids
 from app.jobs.trash import restore_job, trash_job
 from app.settings import Settings
 from app.storage import MediaStore
@@ -49,10 +50,15 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
     except OSError as exc:
         raise HTTPException(409, "the files of this job are gone, so it cannot run again") \
             from exc
+    # the copies are the same pictures: link them to the source's library styles, so a
+    # retry counts as a use and "Use this style again" on it still offers the library cards
+    library_ids = job_style_ids(session, source.id)
+    linked = [i for i in library_ids if i is not None]
     try:
         return enqueue_job(session, owner_id=source.owner_id, kind=source.kind,
                            engine=source.engine, options=dict(source.options),
                            content_path=content, style_paths=styles,
+                           style_ids=linked if len(linked) == len(styles) else None,
                            visibility=source.visibility, title=source.title,
                            content_name=source.content_name,
                            style_names=list(source.style_names or []),

@@ -168,3 +168,8 @@ def test_enhance_counts_exactly_and_does_the_planned_work(
     out = gatys.run_gatys(content, [style], options, weights, reports.append, None, "cd16x")
     assert out.size == (384, 384) and reports[-1].message == "iteration 30 of 30"
     assert seen == [192 * 192] * 20 + [384 * 384] * 10
+    # progress is the share of the work done (the time left is projected from it), not of
+    # the iterations: the 20 coarse ones are a sixth of the work, not two thirds
+    done = [sum(seen[:k + 1]) / sum(seen) for k in range(len(seen))]
+    assert [r.fraction for r in reports] == pytest.approx(done)
+    assert reports[19].fraction == pytest.approx(20 / 60)

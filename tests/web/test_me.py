@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.jobs.models import Job, utcnow
+from app.jobs.styles import job_style_ids
 from app.jobs.trash import UNDO_S, purge_due
 from tests.web.conftest import image_files, stored_files, submit, wait_for
 
@@ -101,6 +102,9 @@ def test_retry_queues_a_copy_with_the_same_files_and_settings(paused_client: Tes
         assert [store.path(p).read_bytes() for p in new_row.style_paths] == \
             [store.path(p).read_bytes() for p in old_row.style_paths]
         assert new_row.content_name == "photo.png"
+        # the same pictures, so the same library styles: a retry counts as a use of them
+        assert job_style_ids(session, new_row.id) == job_style_ids(session, old_row.id)
+        assert None not in job_style_ids(session, new_row.id)
     other = another_browser(paused_client)
     assert other.post(f"/api/jobs/{job['id']}/retry").status_code == 403
     form = paused_client.post(f"/jobs/{job['id']}/retry", follow_redirects=False)
