@@ -4,6 +4,7 @@
 // focus to the message) when something is refused. Without JS the form posts as it is.
 (() => {
   const form = document.getElementById("create-form");
+  const MAX_STYLES = Number(form.dataset.maxStyles) || 8;
   const $ = (id) => document.getElementById(id);
   const errorBox = $("client-error");
   const styleInput = $("style");
@@ -13,6 +14,7 @@
   form.classList.add("js");
 
   // ------------------------------------------------------------------ what a file really is
+  const QUICKTIME = ["moov", "mdat", "wide", "free", "skip", "pnot"];   // as app/video/probe.py
   const HEIF = ["heic", "heix", "hevc", "heim", "heis", "mif1", "msf1", "avif"];
   async function sniff(file) {
     const b = new Uint8Array(await file.slice(0, 16).arrayBuffer());
@@ -22,6 +24,7 @@
     if (text(0, 4) === "RIFF" && text(8, 4) === "WEBP") return "image";
     if (text(0, 4) === "GIF8") return "image";
     if (text(4, 4) === "ftyp") return HEIF.includes(text(8, 4)) ? "heif" : "video";
+    if (QUICKTIME.includes(text(4, 4))) return "video";        // old MOV files, no ftyp box
     if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return "video";
     if (text(0, 4) === "RIFF" && text(8, 4) === "AVI ") return "video";
     return b.length && b.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127))
@@ -62,9 +65,12 @@
   const contentInput = $("content");
   const contentBox = $("content-preview");
   const trim = $("trim");
+  let contentIsClip = false;
   function showTrim(video) {
     trim.hidden = !video;
-    if (!video) return;
+    contentIsClip = Boolean(video);
+    if (!video) { $("clip-quality").hidden = true; return; }
+    fitQualityToClip();
     $("clip-length").textContent = "Reading the clip's length…";
     video.addEventListener("loadedmetadata", () => {
       const length = video.duration;
@@ -158,6 +164,15 @@
     const button = e.target.closest(".remove-style");
     if (!button) return;
     const card = button.closest(".style-card");
+    if (card.dataset.source === "reused") {
+      // an earlier result's styles are reused together (style_from): remove them all
+      const next = [...cards.children].find((c) => c.dataset.source !== "reused");
+      dropReusedStyles();
+      renumber();
+      warn($("style-warning"), "The earlier result's styles go together, so all of them were removed; add or pick the ones you want.");
+      (next?.querySelector(".remove-style") || styleInput).focus();
+      return;
+    }
     const index = uploads.findIndex((u) => u.card === card);
     if (index >= 0) uploads.splice(index, 1);
     const next = card.nextElementSibling || card.previousElementSibling;
@@ -261,6 +276,23 @@
   for (const [id, format] of Object.entries(shown)) {
     $(id).addEventListener("input", () => { $(`${id}-out`).value = format(Number($(id).value)); });
   }
+  // Balanced and Best paint pictures step by step and take no clips: a clip chosen under
+  // them moves to Fast (saying so) instead of being refused after its whole upload.
+  function clipEngineProblem() {
+    if (!contentIsClip || mode() !== "style") return null;
+    const name = engine.value || preset()?.engine || "auto";
+    const option = engine.querySelector(`option[value="${name}"]`);
+    if (option?.dataset.video !== "false") return null;
+    return `${option.textContent} paints pictures only, not clips: choose Fast quality, or an engine for clips under More settings.`;
+  }
+  function fitQualityToClip() {
+    if (!clipEngineProblem() || engine.value || !$("preset-fast")) return;
+    const from = form.querySelector('input[name="preset"]:checked')?.closest("label")?.querySelector("strong")?.textContent || "that quality";
+    $("preset-fast").checked = true;
+    syncQuality();
+    $("clip-quality").textContent = `Quality set to Fast for this clip: ${from} paints pictures only.`;
+    $("clip-quality").hidden = false;
+  }
   syncMode();
 
   // ------------------------------------------------------------------ submit
@@ -268,6 +300,9 @@
     if (contentProblem) return contentProblem;
     if (!contentInput.files.length && !$("content-reused")) return "Choose your photo or clip first.";
     if (mode() === "style" && !cards.children.length) return "Add at least one style image, or pick one from the library.";
+    if (mode() === "style" && cards.children.length > MAX_STYLES) return `Use at most ${MAX_STYLES} style images; remove ${cards.children.length - MAX_STYLES}.`;
+    const clipProblem = clipEngineProblem();
+    if (clipProblem) return clipProblem;
     return null;
   }
   form.addEventListener("submit", async (e) => {

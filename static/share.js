@@ -27,9 +27,11 @@
     button.hidden = false;
     button.addEventListener("click", async () => {
       const copied = await copy(button.dataset.copy);
-      button.textContent = copied ? "Copied" : "Press Ctrl+C to copy";
-      button.dataset.copied = copied ? "true" : "false";
       const field = button.dataset.select && document.getElementById(button.dataset.select);
+      // with nothing to select, pressing Ctrl+C would copy nothing: point at the link instead
+      button.textContent = copied ? "Copied" : field ? "Press Ctrl+C to copy"
+        : "Could not copy: open the share link and copy its address";
+      button.dataset.copied = copied ? "true" : "false";
       if (!copied && field) { field.focus(); field.select(); }
       setTimeout(() => { button.textContent = label; }, 2500);
     });

@@ -32,7 +32,11 @@
         const response = await fetch(`${form.dataset.preview}?alpha=${alpha.toFixed(2)}`);
         pause = response.status === 429 ? 400 : 50;    // the server is busy: ask again soon
         if (response.status === 429) { wanted = wanted ?? alpha; }
-        else if (!response.ok) { status.textContent = "The preview did not work; try again."; }
+        else if (!response.ok) {
+          const body = await response.json().catch(() => ({}));
+          status.textContent = typeof body.detail === "string"
+            ? `The preview did not work: ${body.detail}` : "The preview did not work; try again.";
+        }
         else {
           showImage(URL.createObjectURL(await response.blob()));
           const ms = Math.round(performance.now() - started);
@@ -46,6 +50,12 @@
     busy = false;
     if (wanted !== null) setTimeout(render, pause);
   }
+
+  form.addEventListener("submit", () => {     // the full-size render takes a few seconds
+    const save = document.getElementById("save-version");
+    save.disabled = true;
+    save.textContent = "Saving…";
+  });
 
   range.addEventListener("input", () => {
     out.value = Number(range.value).toFixed(2);

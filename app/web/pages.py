@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.errors import StyleTransferError
+from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
 from app.engine.weights import WeightStore
 from app.jobs.models import Job
@@ -56,7 +57,7 @@ def create_context(session: SessionDep, weights: WeightStore, owner: str,
     if submitted:
         from_submitted(prefill, submitted)
     return {"engines": installed_engines(weights), "prefill": prefill, "presets": PRESETS,
-            "library": library_picker(session)}
+            "library": library_picker(session), "max_styles": MAX_STYLES}
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -243,8 +243,13 @@ def test_trim_a_clip_and_watch_its_frames(studio: str, browser: Browser,
     page = browser.new_page(viewport=DESKTOP)
     page.goto(studio + "/")
     expect(page.locator("#trim")).to_be_hidden()
+    expect(page.locator("#preset-balanced")).to_be_checked()         # the default quality
     page.set_input_files("#content", str(clip))
     expect(page.locator("#trim")).to_be_visible()
+    # Balanced paints pictures only: a clip moves the choice to Fast and says so
+    expect(page.locator("#preset-fast")).to_be_checked()
+    expect(page.locator("#clip-quality")).to_have_text(
+        "Quality set to Fast for this clip: Balanced paints pictures only.")
     expect(page.locator("#clip-length")).to_contain_text("4.0 s long")
     assert page.get_attribute("#trim_end", "max") == "4.0"
     page.fill("#trim_start", "0.5")
