@@ -81,11 +81,17 @@
     if (!active) finished = true;
   }
 
+  function gone() {        // deleted, or hidden by the admin: the page itself says which
+    finished = true;
+    window.location.reload();
+  }
+
   async function poll() {
     while (!finished) {
       try {
         const response = await fetch(`/api/jobs/${id}`);
         if (response.ok) show(await response.json());
+        else if ([404, 410].includes(response.status)) gone();
       } catch (err) { /* network blip: try again */ }
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -97,6 +103,7 @@
     const handle = (e) => show(JSON.parse(e.data));
     events.addEventListener("progress", handle);
     events.addEventListener("done", (e) => { events.close(); handle(e); });
+    events.addEventListener("gone", () => { events.close(); gone(); });
     events.onerror = () => { if (!finished) { events.close(); poll(); } };
   } else {
     poll();

@@ -8,6 +8,7 @@ from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.registry import BY_NAME
@@ -18,6 +19,7 @@ from app.web.details import DetailsDep, upload_details
 from app.web.limits import check_rate
 from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import FormDep, create_job
+from app.web.visibility import REMOVED, removed_for, viewer_is_admin
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 EVENT_POLL_S = 0.4
@@ -32,6 +34,15 @@ def find_job(session: SessionDep, job_id: str) -> Job:
     job = get_job(session, job_id)
     if job is None or job.deleted_at is not None:
         raise HTTPException(404, "no such job")
+    return job
+
+
+def visible_job(session: Session, job_id: str, owner: str, request: Request) -> Job:
+    """:func:`find_job` for reading: 410 when the admin hid the result from this visitor
+    (only its owner and the admin still see it, as on the pages)."""
+    job = find_job(session, job_id)
+    if removed_for(job, owner, viewer_is_admin(request)):
+        raise HTTPException(410, REMOVED)
     return job
 
 
@@ -55,9 +66,9 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def read_job(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
+def read_job(job_id: str, request: Request, session: SessionDep, owner: OwnerDep) -> JobOut:
     """A job's state, progress, queue position and links."""
-    return job_out(session, find_job(session, job_id), owner)
+    return job_out(session, visible_job(session, job_id, owner, request), owner)
 
 
 @router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
@@ -65,18 +76,18 @@ async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIte
     """Server-sent events: ``progress`` whenever the job changes, then one ``done``."""
     factory = request.app.state.session_factory
 
-    def snapshot() -> JobOut | None:
+    def snapshot() -> JobOut | str:
         with factory() as session:
-            job = get_job(session, job_id)
-            if job is None or job.deleted_at is not None:
-                return None
-            return job_out(session, job, owner)
+            try:
+                return job_out(session, visible_job(session, job_id, owner, request), owner)
+            except HTTPException as gone:
+                return str(gone.detail)
 
     last, quiet, deadline = None, 0.0, time.monotonic() + STREAM_LIMIT_S
     while time.monotonic() < deadline and not await request.is_disconnected():
         view = await asyncio.to_thread(snapshot)
-        if view is None:
-            yield ServerSentEvent(event="gone", data={"detail": "no such job"})
+        if isinstance(view, str):
+            yield ServerSentEvent(event="gone", data={"detail": view})
             return
         coarse_wait = None if view.wait_s is None else round(view.wait_s / 5)   # news, not ticks
         key = (view.state, view.progress, view.message, view.queue_position, view.links.preview,

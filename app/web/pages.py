@@ -22,7 +22,7 @@ from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.schemas import job_out
 from app.web.submit import FormDep, create_job
-from app.web.visibility import removed_for, viewer_is_admin
+from app.web.visibility import REMOVED, removed_for, viewer_is_admin
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,7 +96,7 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
 def removed_page(request: Request) -> Response:
     """What anyone but its owner and the admin sees of a result the admin hid."""
     return render(request, "error.html", status_code=410, title="Removed",
-                  message="This result was removed by the studio's admin.")
+                  message=REMOVED)
 
 
 def result_response(request: Request, session: SessionDep, job: Job, owner: str,

@@ -22,6 +22,9 @@ from app.jobs.models import Job
 from app.web.admin_access import admin_refusal
 
 
+REMOVED = "This result was removed by the studio's admin."
+
+
 def viewer_is_admin(request: Request) -> bool:
     """Whether this request may use the admin page (and so moderate)."""
     from app.web.admin import admin_state

@@ -49,6 +49,12 @@ def test_a_hidden_result_is_removed_for_everyone_but_its_owner_and_the_admin(
     assert stranger.get(published["links"]["result"]).status_code == 404
     assert stranger.get(published["links"]["thumb"]).status_code == 404
     assert stranger.get(published["links"]["download"]).status_code == 404
+    api = stranger.get(f"/api/jobs/{job_id}")                  # the JSON says the same
+    assert api.status_code == 410 and "removed by the studio" in api.json()["detail"]
+    events = stranger.get(f"/api/jobs/{job_id}/events").text
+    assert "event: gone" in events and "removed by the studio" in events
+    assert published["links"]["result"] not in events
+    assert moderated.get(f"/api/jobs/{job_id}").json()["hidden"] is True     # the owner's
 
     owner_page = moderated.get(f"/jobs/{job_id}")
     assert owner_page.status_code == 200 and "Hidden by the studio's admin" in owner_page.text
