@@ -17,6 +17,9 @@ CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg
                  ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
 # Strength-preview states (content features) are read by the server only.
 NEVER_SERVED = (".pt",)
+# A result's bytes never change, but who may see it does (the admin hides it, its owner
+# deletes it): caches keep it for minutes, not a year, then ask again (a cheap 304).
+RESULT_CACHE = "public, max-age=300, must-revalidate"
 
 
 @router.get("/media/{rel:path}")
@@ -33,8 +36,7 @@ def media_file(rel: str, request: Request, store: StoreDep, session: SessionDep,
     if access == "refused":
         raise HTTPException(404, "no such file")
     media_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
-    cache = "public, max-age=31536000, immutable" if rel.startswith(("results/", "thumbs/")) \
-        else "no-cache"
+    cache = RESULT_CACHE if rel.startswith(("results/", "thumbs/")) else "no-cache"
     return FileResponse(path, media_type=media_type,
                         headers={"X-Content-Type-Options": "nosniff",
                                  "Cache-Control": cache if access == "public"

@@ -24,7 +24,7 @@ from app.web.admin import require_admin
 from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.naming import display_title
 from app.web.api import find_job
-from app.web.schemas import HiddenIn, JobOut, job_out
+from app.web.schemas import HiddenIn, JobOut, job_out, media_url
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_admin)])
 RECENT_PUBLIC = 24
@@ -62,7 +62,7 @@ def recent_public_results(request: Request, limit: int = RECENT_PUBLIC) -> list[
     except SQLAlchemyError:
         return []
     return [{"id": j.public_id, "title": display_title(j), "hidden": j.hidden,
-             "thumb": f"/media/{j.thumb_path}" if j.thumb_path else None,
+             "thumb": media_url(j.thumb_path),
              "engine": BY_NAME[j.engine].label if j.engine in BY_NAME else j.engine}
             for j in jobs]
 

@@ -19,18 +19,18 @@ from app.jobs.queue import begin_write
 from app.jobs.styles import hidden_styles, listed_styles, register_styles, set_hidden
 from app.settings import Settings
 from app.storage import MediaStore
-from app.web.admin import admin_state, require_admin
-from app.web.admin_access import admin_refusal
+from app.web.admin import require_admin
 from app.web.deps import SessionDep, SettingsDep, StoreDep
 from app.web.errors import UploadRejected, status_for
 from app.web.pages import render
 from app.web.schemas import ERRORS, HiddenIn, media_url
+from app.web.naming import clean_title
 from app.web.uploads import check_free_disk, save_raw, store_uploads
+from app.web.visibility import viewer_is_admin
 
 router = APIRouter(tags=["api"], responses=ERRORS)
 PER_PAGE = 48
 MAX_PAGE = 100_000
-TITLE_MAX = 120
 
 
 class StyleOut(BaseModel):
@@ -72,15 +72,11 @@ def list_styles(session: SessionDep,
     return styles_page_data(session, page)
 
 
-def _is_admin(request: Request) -> bool:
-    return admin_refusal(request, admin_state(request).key) is None
-
-
 def styles_page_response(request: Request, session: Session, page: int = 1,
                          status_code: int = 200, **context: object) -> Response:
     """The library page; the admin also gets the upload form, the hide buttons and the
     hidden styles."""
-    is_admin = _is_admin(request)
+    is_admin = viewer_is_admin(request)
     return render(request, "styles.html", status_code=status_code,
                   data=styles_page_data(session, page), is_admin=is_admin,
                   hidden=hidden_styles(session) if is_admin else [], **context)
@@ -104,7 +100,7 @@ def add_curated_style(session: Session, store: MediaStore, settings: Settings,
     try:
         begin_write(session)
         ids = register_styles(session, store, [stored[0].rel], made, curated=True,
-                              title=title.strip()[:TITLE_MAX] or None)
+                              title=clean_title(title))
         session.commit()
     except BaseException:
         session.rollback()

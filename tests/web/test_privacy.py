@@ -40,7 +40,10 @@ def test_others_never_see_the_original_photo(client: TestClient, finished: dict)
     assert "Result" in page and "Your picture is ready" not in page
     assert "Your picture is ready" in client.get(f"/jobs/{finished['id']}").text
     assert other.get(seen["links"]["styles"][0]).status_code == 200   # styles are not private
-    assert other.get(seen["links"]["result"]).status_code == 200
+    result = other.get(seen["links"]["result"])
+    assert result.status_code == 200
+    # public, but kept by caches only for minutes: hiding or deleting it must take effect
+    assert result.headers["cache-control"] == "public, max-age=300, must-revalidate"
 
 
 def test_the_owner_may_show_the_original(client: TestClient, finished: dict) -> None:
