@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import torch
 from PIL import Image
 
+from app.cli import weight_store
 from app.engine.device import pick_device
 from app.engine.dispatch import stylize_image
 from app.engine.images import load_image
@@ -64,9 +64,7 @@ def main() -> None:
                         help="comma-separated preset names (default: all)")
     args = parser.parse_args()
     device = pick_device(args.device)
-    store = WeightStore(cache_dir=Path(os.environ.get("DREAMGEN_WEIGHTS_CACHE_DIR",
-                                                      Path.home() / ".cache" / "dreamgen")),
-                        offline=True)
+    store = weight_store()          # this machine's DREAMGEN_WEIGHTS_* settings, as the CLI
     print(f"device: {device}, load average {os.getloadavg()[0]:.1f}, "
           f"{PHOTO} at {PHOTO_SIDE} px x {PAINTING}")
     print("| quality | mode | ran | output side | seconds |")

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,19 +30,15 @@ from app.engine.options import StyleOptions
 from app.engine.weights import bundled_dir
 from app.isolation import run_isolated, warm_up
 from app.jobs.strength_render import StrengthRender, full_version, quick_preview_jpeg
+from bench.engines import MEDIA, median_seconds
 from tests.checkpoints import write_adain_checkpoints
 
-MEDIA = Path(__file__).resolve().parents[1] / ".." / "shared" / "media"
+CPU = torch.device("cpu")
 
 
 def median_ms(call: Callable[[], Any], runs: int) -> float:
-    call()                                             # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    """Median milliseconds of ``runs`` calls after a warm-up (:func:`median_seconds`)."""
+    return median_seconds(call, CPU, runs) * 1000
 
 
 def engine_setup(engine: str, folder: Path) -> tuple[type, dict[str, Path], Path]:
