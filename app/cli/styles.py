@@ -42,12 +42,13 @@ def add(files: tuple[Path, ...], title: str) -> None:
     lock = MediaFolderLock(store.root)    # a server starting meanwhile must not sweep our files
     lock.acquire_shared()
     failed = 0
+    sessions = make_session_factory(db_engine)
     try:
         for path in files:
             raw = store.temp_path_for(store.new_path("uploads", ".part"))
             try:
                 shutil.copyfile(path, raw)
-                with make_session_factory(db_engine)() as session:
+                with sessions() as session:
                     style_id = add_curated_style(session, store, settings, raw,
                                                  title or title_from_name(path.name) or "")
                 click.echo(f"{path.name}: style {style_id}")
@@ -66,17 +67,22 @@ def add(files: tuple[Path, ...], title: str) -> None:
 @styles.command("list")
 def list_styles() -> None:
     """The listed styles, most used first (id, uses, curated, title), then the hidden ones."""
-    from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.jobs.db import make_db_engine, make_session_factory
     from app.jobs.styles import hidden_styles, listed_styles
     from app.settings import get_settings
 
     settings = get_settings()
-    upgrade_to_head(settings.database_url)
     db_engine = make_db_engine(settings.database_url, pool_size=1)
-    try:
+    try:                              # a read: no migration, no write lock on a live studio
         with make_session_factory(db_engine)() as session:
             listed, total = listed_styles(session, per_page=10_000)
             hidden = hidden_styles(session)
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot read the style library from {settings.database_url}: "
+                        f"{type(exc).__name__} (has `dreamgen serve` or `dreamgen styles add` "
+                        "run on this database yet? they create its tables)") from None
     finally:
         db_engine.dispose()
     for entry in listed:

@@ -56,3 +56,12 @@ def test_styles_added_from_files_are_listed_for_everyone(runner: CliRunner, data
     leftovers = [p for p in (data_dir / "media").rglob("*") if p.is_file()
                  and not p.relative_to(data_dir / "media").parts[0] == "styles"]
     assert leftovers == []            # only the library's own copies and thumbnails stay
+
+
+def test_listing_a_database_nothing_has_created_says_so(runner: CliRunner,
+                                                        data_dir: Path) -> None:
+    """``styles list`` only reads: it does not migrate (or create) the database."""
+    listing = runner.invoke(main, ["styles", "list"])
+    assert listing.exit_code == 2, listing.output
+    assert "cannot read the style library" in listing.output
+    assert "dreamgen serve" in listing.output and "Traceback" not in listing.output
