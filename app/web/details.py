@@ -15,8 +15,9 @@ from fastapi import Depends, Form
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from app.jobs.models import Job
 from app.jobs.queue import get_job
-from app.web.naming import clean_title
+from app.web.naming import clean_title, display_title
 from app.web.submit import SubmittedForm
 
 NAME_MAX = 255
@@ -75,11 +76,14 @@ def upload_details(session: Session, form: SubmittedForm,
             **original_names(session, form)}
 
 
-def changed_details(body: DetailsIn) -> dict[str, Any]:
-    """The columns a :class:`DetailsIn` changes."""
+def changed_details(body: DetailsIn, job: Job) -> dict[str, Any]:
+    """The columns a :class:`DetailsIn` changes on ``job``."""
     values: dict[str, Any] = {}
-    if body.title is not None:
-        values["title"] = clean_title(body.title)
+    title = clean_title(body.title) if body.title is not None else None
+    # the form shows the default title (from the photo's name, else "Untitled") when none
+    # was chosen: saving it as it is keeps the default instead of storing its words
+    if body.title is not None and not (job.title is None and title == display_title(job)):
+        values["title"] = title
     if body.show_original is not None:
         values["show_original"] = body.show_original
     return values

@@ -116,7 +116,7 @@ def post_restore(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
 def patch_job(job_id: str, body: DetailsIn, session: SessionDep, owner: OwnerDep) -> JobOut:
     """Change the title or whether others may see the original photo (owner only)."""
     job = own_job(session, job_id, owner)
-    update_details(session, job, **changed_details(body))
+    update_details(session, job, **changed_details(body, job))
     return job_out(session, job, owner)
 
 
@@ -143,6 +143,6 @@ def details_from_form(job_id: str, session: SessionDep, owner: OwnerDep,
                       title: Annotated[str, Form(max_length=1000)] = "",
                       show_original: Annotated[bool, Form()] = False) -> Response:
     job = own_job(session, job_id, owner)
-    update_details(session, job, **changed_details(DetailsIn(title=title,
-                                                             show_original=show_original)))
+    details = DetailsIn(title=title, show_original=show_original)
+    update_details(session, job, **changed_details(details, job))
     return RedirectResponse(f"/jobs/{job.public_id}?notice=saved", status_code=303)

@@ -220,6 +220,12 @@ def test_uploads_keep_their_names_and_a_title(paused_client: TestClient) -> None
         == "My Cat at home"
     assert another_browser(paused_client).patch(f"/api/jobs/{job['id']}",
                                                 json={"title": "x"}).status_code == 403
+    # the details form shows the default title: saving it unchanged stores no title
+    saved = paused_client.post(f"/jobs/{job['id']}/details", data={"title": "My Cat at home"},
+                               follow_redirects=False)
+    assert saved.status_code == 303
+    with paused_client.app.state.session_factory() as session:
+        assert session.scalar(select(Job.title).where(Job.public_id == job["id"])) is None
 
 
 def test_the_server_removes_deleted_jobs_for_good_by_itself(
