@@ -26,13 +26,14 @@ UNDO_S = 30.0              # how long "Undo" is offered after a delete
 COLLECT_EVERY_S = 5.0
 
 
-def trash_job(session: Session, job: Job) -> datetime:
+def trash_job(session: Session, job: Job, undo: bool = True) -> datetime:
     """Hide ``job`` as deleted (stopping it first if it is queued or running); returns until
-    when it can be restored."""
+    when it can be restored. ``undo=False`` (the admin's delete) leaves no undo window: the
+    job goes at the collector's next pass once no worker holds it."""
     if job.state in (JobState.QUEUED, JobState.RUNNING):
         request_cancel(session, job)
     begin_write(session)
-    now = utcnow()
+    now = utcnow() if undo else utcnow() - timedelta(seconds=UNDO_S + 1)
     session.execute(update(Job).where(Job.id == job.id).values(deleted_at=now)
                     .execution_options(synchronize_session=False))
     session.commit()

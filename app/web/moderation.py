@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.engine.registry import BY_NAME
 from app.jobs.models import Job, JobState
 from app.jobs.queue import delete_job, update_details
+from app.jobs.trash import trash_job
 from app.storage import MediaStore
 from app.web.admin import require_admin
 from app.web.deps import OwnerDep, SessionDep, StoreDep
@@ -34,9 +35,7 @@ def remove_now(session: Session, store: MediaStore, job: Job) -> None:
     """Delete ``job`` and its files now (a running one is stopped first, then removed by the
     trash collector once its worker lets go)."""
     if job.state == JobState.RUNNING:
-        from app.jobs.trash import trash_job
-
-        trash_job(session, job)
+        trash_job(session, job, undo=False)     # its owner cannot undo the admin's delete
         return
     store.remove(delete_job(session, job))
 

@@ -93,3 +93,18 @@ def test_the_admin_page_lists_recent_public_results(moderated: TestClient, publi
     gone = admin.post(f"/admin/jobs/{published['id']}/delete", follow_redirects=False)
     assert gone.headers["location"].startswith("/admin?notice=deleted")
     assert "Deleted." in admin.get("/admin?notice=deleted").text
+
+
+def test_the_admins_delete_of_a_running_job_cannot_be_undone_by_its_owner(
+        make_settings: Callable[..., Settings]) -> None:
+    from app.jobs.queue import claim_next_job
+
+    with TestClient(create_app(make_settings(admin_token=TOKEN, run_worker=False))) as owner:
+        job_id = submit(owner).json()["id"]
+        engine = owner.app.state.session_factory.kw["bind"]
+        assert claim_next_job(engine, "test").public_id == job_id      # running, held
+        stranger = another_browser(owner)
+        assert stranger.delete(f"/api/admin/jobs/{job_id}", headers=ADMIN).status_code == 204
+        assert owner.get(f"/api/jobs/{job_id}").status_code == 404
+        undo = owner.post(f"/api/jobs/{job_id}/restore")
+        assert undo.status_code == 409 and "too late" in undo.json()["detail"]
