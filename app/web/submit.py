@@ -283,7 +283,8 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
     request adding the same new style at the same moment, or a deleted job's styles leaving
     the library meanwhile, makes the first try's commit fail."""
     styles = [s.rel for s in stored[1:]]
-    for attempt in (1, 2):
+    attempt = 1
+    while True:
         made: list[str] = []
         try:
             begin_write(session)
@@ -294,16 +295,12 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                                content_path=stored[0].rel, style_paths=styles,
                                visibility=form.visibility, style_ids=style_ids,
                                **details)
-        except IntegrityError:
+        except BaseException as exc:
             session.rollback()
             store.remove(made)
-            if attempt == 2:
+            if not isinstance(exc, IntegrityError) or attempt == 2:
                 raise
-        except BaseException:
-            session.rollback()
-            store.remove(made)
-            raise
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def _library_file(session: Session, style_id: int, owner_id: str) -> str:

@@ -188,3 +188,29 @@ def test_a_deleted_result_takes_its_upload_out_of_the_library(studio: TestClient
     assert studio.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert listed(studio) == []
     assert not any(path.startswith("styles/") for path in stored_files(studio))
+
+
+def test_a_clash_adding_the_same_new_style_is_tried_once_more(
+        paused_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two requests adding one new style at once: the loser's commit fails on the unique
+    hash; its library files are removed and it is tried again, once."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.web import submit as submit_module
+
+    real, calls = submit_module.register_styles, []
+
+    def clashing(session, store, rels, made, *args, **kwargs):  # type: ignore[no-untyped-def]
+        ids = real(session, store, rels, made, *args, **kwargs)
+        calls.append(list(made))
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO style_images", {}, Exception("UNIQUE"))
+        return ids
+
+    monkeypatch.setattr(submit_module, "register_styles", clashing)
+    before = stored_files(paused_client)
+    created = submit(paused_client)
+    assert created.status_code == 201, created.text
+    assert len(calls) == 2 and calls[0]                  # the first try made library files...
+    assert not set(calls[0]) & stored_files(paused_client)   # ...and they were removed
+    assert stored_files(paused_client) - before               # the second try's are kept
