@@ -333,6 +333,6 @@ def _reused_styles(session: Session, style_from: str | None) -> list[str]:
     if not style_from:
         return []
     job = get_job(session, style_from)
-    if job is None or job.state != JobState.SUCCEEDED:
+    if job is None or job.state != JobState.SUCCEEDED or job.deleted_at is not None:
         raise UploadRejected("the result whose style you wanted to reuse is gone", 404)
     return list(job.style_paths)

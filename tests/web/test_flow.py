@@ -109,6 +109,10 @@ def test_use_this_style_again_copies_the_earlier_style(client: TestClient) -> No
     assert replaced.status_code == 201 and len(replaced.json()["links"]["styles"]) == 1
     assert client.get(replaced.json()["links"]["styles"][0]).content != \
         client.get(first["links"]["styles"][0]).content
+    client.post(f"/jobs/{first['id']}/delete")          # in the trash: its files may go
+    gone = client.post("/api/jobs", files=[("content", ("c.png", png_bytes(seed=5), "image/png"))],
+                       data={"engine": "microast", "size": "64", "style_from": first["id"]})
+    assert gone.status_code == 404 and "is gone" in gone.json()["detail"]
 
 
 def test_gallery_pages_newest_first(paused_client: TestClient) -> None:
