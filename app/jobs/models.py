@@ -56,6 +56,7 @@ class Job(Base):
         Index("ix_jobs_result_path", "result_path"),
         Index("ix_jobs_thumb_path", "thumb_path"),
         Index("ix_jobs_preview_path", "preview_path"),
+        Index("ix_jobs_deleted_at", "deleted_at"),     # the trash collector's every pass
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
