@@ -39,7 +39,7 @@ RUN pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
 COPY --from=wheel /dist/ /tmp/dist/
 # The check fails the build if the bundled weights did not make it into the image.
 RUN pip install --no-deps /tmp/dist/dreamgen-*.whl && rm -rf /tmp/dist \
-    && python -c "from pathlib import Path; from app.engine.weights import WeightStore; store = WeightStore(cache_dir=Path('/nonexistent')); assert all(store.engine_ready(e) for e in ('microast', 'gatys-lite')), 'bundled weights missing'" \
+    && python -c "from pathlib import Path; from app.engine.weights.store import WeightStore; store = WeightStore(cache_dir=Path('/nonexistent')); assert all(store.engine_ready(e) for e in ('microast', 'gatys-lite')), 'bundled weights missing'" \
     && useradd --create-home --uid 1000 dreamgen \
     && mkdir -p /data /weights && chown dreamgen:dreamgen /data /weights
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import torch
 
-from app.engine.deepdream import dream_image
-from app.engine.deepdream_networks import PRUNED_VGG19
+from app.engine.methods.deepdream.dream import dream_image
+from app.engine.methods.deepdream.networks import PRUNED_VGG19
 from app.engine.device import pick_device
 from app.engine.images import load_image
 from app.engine.options import StyleOptions
-from app.engine.weights import bundled_dir
+from app.engine.weights.store import bundled_dir
 from bench.engines import MEDIA, median_seconds
 from tests.checkpoints import write_googlenet_checkpoint
 
@@ -61,7 +61,7 @@ def clip_flicker(folder: Path, device: torch.device, side: int = 128,
                  frames: int = 24) -> tuple[float, float]:
     """(flicker carried, flicker each frame alone) in grey levels of a dreamed pan clip (the
     delivered MP4s), default settings but 2 octaves (the clip is small)."""
-    from app.engine.deepdream import FrameDreamer
+    from app.engine.methods.deepdream.dream import FrameDreamer
     from app.video.pipeline import iter_frames, stylize_video
     from app.video.probe import VideoLimits
     from app.video.temporal import temporal_instability

@@ -3,7 +3,7 @@
 
     .venv/bin/python -m bench.microast [--device cpu] [--example docs/img/microast-example.jpg]
 
-"ours" is :class:`~app.engine.microast.MicroASTStylizer` with the style code cached
+"ours" is :class:`~app.engine.methods.microast.stylizer.MicroASTStylizer` with the style code cached
 (channels_last); "naive" is fresh fp32 networks in the default layout, eager, with the 512 px
 style encoded on every call.
 """
@@ -22,11 +22,12 @@ import torch
 from app.engine.options import StyleOptions
 from app.engine.device import pick_device
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit, tensor_to_pil
-from app.engine.checkpoints import load_strict
-from app.engine.microast import (WEIGHT_NAMES, MicroASTNetworks, MicroASTStylizer, MicroDecoder,
-                                 MicroEncoder, Modulator, encode_style, modulate_and_decode,
-                                 prepare_style)
-from app.engine.weights import bundled_dir
+from app.engine.weights.checkpoints import load_strict
+from app.engine.methods.microast.network import (WEIGHT_NAMES, MicroASTNetworks, MicroDecoder,
+                                                 MicroEncoder, Modulator, decode, encode_style,
+                                                 prepare_style)
+from app.engine.methods.microast.stylizer import MicroASTStylizer
+from app.engine.weights.store import bundled_dir
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 MEDIA = SHARED / "media"
@@ -52,7 +53,7 @@ def naive_microast(device: torch.device | str) -> Callable[[torch.Tensor], torch
     def run(content: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             shallow, deep = nets.content_encoder(content.to(device))
-            return modulate_and_decode(nets, shallow, deep, encode_style(nets, style)).clamp(0, 1)
+            return decode(nets.decoder, deep, encode_style(nets, style)).clamp(0, 1)
 
     return run
 

@@ -21,13 +21,14 @@ import time
 import torch
 from PIL import Image
 
-from app.cli import weight_store
+from app.cli.base import weight_store
 from app.engine.device import pick_device
 from app.engine.dispatch import stylize_image
 from app.engine.images import load_image
-from app.engine.options import PRESETS, parse_options, preset_values
+from app.engine.options import parse_options
+from app.engine.presets import PRESETS, preset_values
 from app.engine.registry import get_engine
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from bench.engines import MEDIA, sync
 
 PHOTO, PAINTING = "astronaut.png", "brick.png"

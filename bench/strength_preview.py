@@ -22,12 +22,13 @@ from typing import Any, Callable
 import torch
 
 from app.engine import strength_preview as sp
-from app.engine.adain import AdaINStylizer
+from app.engine.methods.adain.stylizer import AdaINStylizer
 from app.engine.feedforward import stylize_single
 from app.engine.images import load_image
-from app.engine.microast import WEIGHT_NAMES, MicroASTStylizer
+from app.engine.methods.microast.network import WEIGHT_NAMES
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.options import StyleOptions
-from app.engine.weights import bundled_dir
+from app.engine.weights.store import bundled_dir
 from app.isolation import run_isolated, warm_up
 from app.jobs.strength_render import StrengthRender, full_version, quick_preview_jpeg
 from bench.engines import MEDIA, median_seconds
@@ -41,16 +42,14 @@ def median_ms(call: Callable[[], Any], runs: int) -> float:
     return median_seconds(call, CPU, runs) * 1000
 
 
-def engine_setup(engine: str, folder: Path) -> tuple[type, dict[str, Path], Path]:
+def engine_setup(engine: str, folder: Path) -> tuple[type, dict[str, Path]]:
     if engine == "microast":
-        weights = {name: bundled_dir() / name for name in WEIGHT_NAMES.values()}
-        return MicroASTStylizer, weights, weights[WEIGHT_NAMES["decoder"]]
-    weights = write_adain_checkpoints(folder)
-    return AdaINStylizer, weights, weights["adain/decoder.pth"]
+        return MicroASTStylizer, {name: bundled_dir() / name for name in WEIGHT_NAMES.values()}
+    return AdaINStylizer, write_adain_checkpoints(folder)
 
 
 def measure(engine: str, side: int, runs: int, folder: Path) -> None:
-    stylizer_class, weights, decoder = engine_setup(engine, folder)
+    stylizer_class, weights = engine_setup(engine, folder)
     content = load_image(MEDIA / "astronaut.png")
     style = load_image(MEDIA / "hubble_deep_field.jpg")
     options = StyleOptions(engine=engine, alpha=0.8, size=side, device="cpu")
@@ -62,8 +61,9 @@ def measure(engine: str, side: int, runs: int, folder: Path) -> None:
     assert state is not None
     path = folder / f"{engine}.pt"
     sp.save_state(state, path)
-    decode = median_ms(lambda: sp.render(state, engine, 0.4, decoder), runs)
-    request = StrengthRender(str(path), engine, 0.4, str(decoder))
+    decode = median_ms(lambda: sp.render(state, engine, 0.4, weights), runs)
+    request = StrengthRender(str(path), engine, 0.4,
+                             {name: str(p) for name, p in weights.items()})
     quick = median_ms(lambda: run_isolated(quick_preview_jpeg, request), runs)
     factor = sp.preview_factor(state, engine)
     full = median_ms(lambda: run_isolated(full_version, request), max(1, runs // 2))

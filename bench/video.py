@@ -31,7 +31,7 @@ import torch
 
 from app.engine.dispatch import make_frame_stylizer as dispatch_stylizer
 from app.engine.options import StyleOptions
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.engine.images import fit_size, load_image
 from app.video.pipeline import iter_frames, stylize_video
 from app.video.probe import VideoLimits

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from app.engine.vgg import AdaINDecoder, VGGEncoder
+from app.engine.networks.vgg import AdaINDecoder, VGGEncoder
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -86,7 +86,7 @@ def make_googlenet_state(seed: int = 0) -> dict[str, torch.Tensor]:
     norm's running statistics are those of a calibration image (one pass in training mode
     with ``momentum=None``), so in eval mode every layer's output is roughly normalised and
     activations neither explode nor vanish with depth, as in the trained network."""
-    from app.engine.googlenet import build_googlenet
+    from app.engine.networks.googlenet import build_googlenet
 
     generator = torch.Generator().manual_seed(seed + 2)
     net = build_googlenet()

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, get_args
 
 import click
 
-from app.cli import main, user_errors, weight_store
+from app.cli.base import main, user_errors, weight_store
 from app.cli.make import build_options, is_video, make_video, progress_bar
 from app.engine.errors import StyleTransferError
 from app.engine.options import DreamDepth, DreamNetwork
+from app.engine.registry import dream_engine
 
 if TYPE_CHECKING:
     from app.engine.options import StyleOptions
-    from app.engine.weights import WeightStore
+    from app.engine.weights.store import WeightStore
 
 DEPTHS: tuple[str, ...] = get_args(DreamDepth)
 NETWORKS: tuple[str, ...] = get_args(DreamNetwork)
@@ -54,7 +55,7 @@ def dream(content: Path, output: Path, guide: Path | None, depth: str | None,
         for path, what in ((content, "content"), (guide, "guide image")):
             if path is not None and not path.is_file():
                 raise StyleTransferError(f"{what} {str(path)!r} does not exist")
-        options = build_options(dict(engine="deepdream", depth=depth, octaves=octaves,
+        options = build_options(dict(engine=dream_engine().name, depth=depth, octaves=octaves,
                                      octave_scale=octave_scale, dream_iterations=iterations,
                                      strength=strength, size=size, network=network,
                                      seed=seed, trim_start=trim_start, trim_end=trim_end),
@@ -71,7 +72,7 @@ def dream(content: Path, output: Path, guide: Path | None, depth: str | None,
 
 def check_network(options: "StyleOptions", store: "WeightStore") -> None:
     """A network asked for by name must be installed; say how to fetch it if not."""
-    from app.engine.deepdream_networks import NETWORKS as BY_NAME
+    from app.engine.methods.deepdream.networks import NETWORKS as BY_NAME
 
     if options.network == "auto":
         return

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from app.cli import main, user_errors, weight_store
+from app.cli.base import main, user_errors, weight_store
 from app.engine.errors import StyleTransferError
 from app.engine.registry import CHOICES
 
 if TYPE_CHECKING:
     from app.engine.options import StyleOptions
     from app.engine.types import Progress
-    from app.engine.weights import WeightStore
+    from app.engine.weights.store import WeightStore
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 

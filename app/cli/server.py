@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from app.cli import UserError, main
+from app.cli.base import UserError, main
 
 if TYPE_CHECKING:
     from app.jobs.leases import WorkerStatus

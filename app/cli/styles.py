@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from app.cli import UserError, main
+from app.cli.base import UserError, main
 
 
 @main.group()

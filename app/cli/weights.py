@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from app.cli import UserError, main, user_errors, weight_store
+from app.cli.base import UserError, main, user_errors, weight_store
+from app.engine.registry import engines_using
 
 
 @main.group()
@@ -20,7 +21,8 @@ def weights_status() -> None:
     store = weight_store()
     click.echo("Search folders: " + ", ".join(f"{folder} ({source})"
                                               for source, folder in store.search_dirs()))
-    rows = [(s.file.name, ",".join(s.file.engines) or "-", s.state, str(s.path or "-"))
+    rows = [(s.file.name, ",".join(engines_using(s.file.name)) or "-", s.state,
+             str(s.path or "-"))
             for s in store.report()]
     widths = [max(len(r[i]) for r in rows + [("FILE", "ENGINES", "STATE", "")]) for i in range(3)]
     for row in [("FILE", "ENGINES", "STATE", "PATH"), *rows]:
@@ -38,8 +40,8 @@ def weights_download(targets: tuple[str, ...], everything: bool, dest: Path | No
     Files already present and verified are left alone. DREAMGEN_WEIGHTS_MIRROR replaces the
     public URLs with <mirror>/<file name>.
     """
-    from app.engine.downloads import WeightsDownloadError, download, refuse_if_offline
-    from app.engine.weights import files_for
+    from app.engine.weights.downloads import WeightsDownloadError, download, refuse_if_offline
+    from app.engine.weights.store import files_for
 
     store = weight_store()
     with user_errors():
@@ -73,7 +75,7 @@ def weights_import(paths: tuple[Path, ...], dest: Path | None) -> None:
 
     Files are recognised by their SHA-256, whatever their names; others are skipped.
     """
-    from app.engine.downloads import import_weights
+    from app.engine.weights.downloads import import_weights
 
     with user_errors():
         report = import_weights(weight_store(), paths, dest_dir=dest)

@@ -16,9 +16,10 @@ from PIL import Image
 
 from app.engine.errors import StyleTransferError
 from app.engine.options import StyleOptions
-from app.engine.registry import EngineSpec, auto_candidates, get_engine
+from app.engine.registry import auto_candidates, get_engine
+from app.engine.spec import EngineSpec
 from app.engine.types import CancelToken, FrameStylizer, ProgressCallback
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 
 
 def resolve_engine(name: str, store: WeightStore) -> EngineSpec:

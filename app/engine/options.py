@@ -10,8 +10,7 @@ what only the machine decides (device, memory limits). Torch-free.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
@@ -135,47 +134,6 @@ class StyleOptions(BaseModel):
         values = self.model_dump(include=set(USER_FIELDS), by_alias=True)
         values["style_weights"] = list(self.style_weights) if self.style_weights else None
         return values
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A quality choice in plain words (the create page's first question). It fills only
-    the fields a person left blank: an explicit engine, size or iterations wins."""
-
-    label: str
-    summary: str
-    engines: tuple[str, ...]    # style transfer: the first of these installed here
-    size: int
-    iterations: int             # Painterly engines
-    enhance: int                # Painterly engines: passes at smaller sizes first
-    dream_size: int             # Deep Dream: its own size, octaves and steps
-    octaves: int
-    dream_iterations: int
-
-
-PRESETS: dict[str, Preset] = {
-    "fast": Preset("Fast", "seconds", ("microast",), 512, 100, 0, 512, 3, 6),
-    "balanced": Preset("Balanced", "about a minute, painted step by step",
-                       ("gatys-lite",), 512, 200, 1, 768, 4, 10),
-    "best": Preset("Best", "a few minutes: the finest painting installed, larger",
-                   ("gatys", "gatys-lite"), 1024, 400, 2, 1024, 5, 15),
-}
-
-
-def preset_values(name: str, mode: str, is_ready: Callable[[str], bool]) -> dict[str, Any]:
-    """The field values the quality choice ``name`` gives in ``mode`` (``style`` or
-    ``dream``); ``is_ready(engine)`` says whether an engine is installed here, so Best means
-    the finest one this server has. Raises :class:`OptionsError` for an unknown name."""
-    preset = PRESETS.get(name)
-    if preset is None:
-        raise OptionsError(f"{FIELD_NAMES['preset']} must be one of "
-                           f"{', '.join(PRESETS)}, not {name!r}")
-    if mode == "dream":
-        return {"preset": name, "size": preset.dream_size, "octaves": preset.octaves,
-                "dream_iterations": preset.dream_iterations}
-    engine = next((e for e in preset.engines if is_ready(e)), "auto")
-    return {"preset": name, "engine": engine, "size": preset.size,
-            "iterations": preset.iterations, "enhance": preset.enhance}
 
 
 def describe(error: ValidationError) -> str:

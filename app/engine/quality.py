@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from app.engine.pruned_vgg import PrunedVGG
+from app.engine.networks.pruned_vgg import PrunedVGG
 
 GRAM_TAPS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 

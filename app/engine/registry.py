@@ -1,106 +1,34 @@
-"""The engine registry: every engine the studio offers, in one table.
+"""The engine registry: every engine the studio offers, one line each.
 
-Each :class:`EngineSpec` says what the page, the command line, the weights manager, the video
-pipeline and the dispatcher need to know about an engine — its plain name, its weight files,
-whether it takes video, whether it reports previews, whether it needs a style image — and
-where its implementation lives (imported only when a job runs). Adding an engine is one new
-module and one entry in :data:`ENGINES`. Torch-free, so ``dreamgen --help``, the web pages
-and the weights manager read it without loading the engines.
-
-An engine module provides ``<image_entry>(content, styles, options, weights, on_progress,
-cancel) -> PIL.Image``, or, for a feed-forward engine, only ``<frames_entry>(styles,
-options, weights) -> FrameStylizer`` (a class will do), which then makes single pictures too
-(:func:`app.engine.feedforward.stylize_single`); ``weights`` maps each of the spec's weight
-files to a verified path, plus each of its ``optional_weights`` that is installed and
-verified (absent ones are simply left out; the engine decides what to do without them).
+Each engine declares itself in its own home (a package under :mod:`app.engine.methods`):
+what people see, its weight files, its work units, its quality choices and where its code
+lives. This module only collects those specs and answers questions about the whole set.
+Adding an engine is one new package and one line in :data:`ENGINES`. Torch-free, so
+``dreamgen --help``, the web pages and the weights manager read it without loading the
+engines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Mapping
 
 from app.engine.errors import StyleTransferError
-
-Mode = Literal["style", "dream"]
-MODE_LABELS: dict[str, str] = {"style": "Style transfer", "dream": "Deep Dream"}
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """One engine: what people see, what it needs, where it lives."""
-
-    name: str                     # the API's and the command line's name
-    label: str                    # plain words on the page ("Fast", "Painterly (slow)")
-    technical: str                # the method, shown as a hint
-    summary: str                  # one line on what to expect
-    mode: Mode                    # "style" transfer or "dream"
-    weights: tuple[str, ...]      # weight-registry file names it loads
-    image_entry: str | None = None    # "module:function" that makes one picture
-    frames_entry: str | None = None   # "module:callable" giving a FrameStylizer (video)
-    iterative: bool = False       # reports iterations and preview images
-    needs_style: bool = True      # a style image is required (else optional or unused)
-    auto_rank: int | None = None  # "auto" picks the ready engine with the lowest rank
-    optional_weights: tuple[str, ...] = ()  # loaded when installed (better networks), not needed
-
-    @property
-    def takes_video(self) -> bool:
-        """Whether clips can be made with this engine."""
-        return self.frames_entry is not None
-
-    @property
-    def mode_label(self) -> str:
-        return MODE_LABELS[self.mode]
-
-    @property
-    def how(self) -> str:
-        """The mode and the engine in plain words, said once where they are the same:
-        "Style transfer · Fast", "Deep Dream"."""
-        if self.label == self.mode_label:
-            return self.label
-        return f"{self.mode_label} · {self.label}"
-
-
-_VGG = "adain/vgg_normalised.pth"
-_PRUNED_VGG = "cd16x_wct/5SE.pth"
-_GOOGLENET = "googlenet/googlenet-1378be20.pth"
-_MICROAST = tuple(f"microast/{part}_iter_160000.pth.tar"
-                  for part in ("content_encoder", "style_encoder", "modulator", "decoder"))
+from app.engine.methods import adain, deepdream, gatys, microast
+from app.engine.spec import EngineSpec, Mode, WeightFile
 
 ENGINES: tuple[EngineSpec, ...] = (
-    EngineSpec(
-        name="microast", label="Fast", technical="MicroAST (Wang et al., AAAI 2023)",
-        summary="Under a second a picture; works on clips.", mode="style",
-        weights=_MICROAST, frames_entry="app.engine.microast:MicroASTStylizer", auto_rank=2),
-    EngineSpec(
-        name="adain", label="Classic", technical="AdaIN (Huang & Belongie, ICCV 2017)",
-        summary="A second or two a picture; smooth brush strokes; works on clips.",
-        mode="style", weights=(_VGG, "adain/decoder.pth"),
-        frames_entry="app.engine.adain:AdaINStylizer", auto_rank=1),
-    EngineSpec(
-        name="gatys-lite", label="Painterly (slow)",
-        technical="Gatys et al. optimisation on a 16x-pruned VGG-19",
-        summary="Paints the picture step by step, with previews; a minute or more.",
-        mode="style", weights=(_PRUNED_VGG,), image_entry="app.engine.gatys:stylize_lite",
-        iterative=True),
-    EngineSpec(
-        name="gatys", label="Painterly, finest (slowest)",
-        technical="Gatys, Ecker & Bethge, CVPR 2016, on VGG-19",
-        summary="The original Deep Style optimisation; best detail, many minutes.",
-        mode="style", weights=(_VGG,), image_entry="app.engine.gatys:stylize_full",
-        iterative=True),
-    EngineSpec(
-        name="deepdream", label="Deep Dream",
-        technical="Inceptionism (Mordvintsev, Olah & Tyka, 2015): gradient ascent over octaves",
-        summary="Dreams patterns out of the photo, step by step, with previews; no style "
-                "image (an optional guide image steers the dream).",
-        mode="dream", weights=(_PRUNED_VGG,), image_entry="app.engine.deepdream:dream_image",
-        frames_entry="app.engine.deepdream:make_frame_dreamer", iterative=True,
-        needs_style=False, optional_weights=(_GOOGLENET, _VGG)),
+    microast.SPEC,
+    adain.SPEC,
+    gatys.LITE,
+    gatys.FULL,
+    deepdream.SPEC,
 )
 BY_NAME: dict[str, EngineSpec] = {spec.name: spec for spec in ENGINES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 CHOICES: tuple[str, ...] = ("auto", *NAMES)     # what a person may ask for
+# Every pinned weight file, once, in the order the engines name them.
+WEIGHT_FILES: tuple[WeightFile, ...] = tuple(
+    {f.name: f for spec in ENGINES for f in (*spec.files, *spec.optional_files)}.values())
 
 
 def get_engine(name: str) -> EngineSpec:
@@ -119,3 +47,27 @@ def auto_candidates() -> list[EngineSpec]:
 def video_engines() -> list[EngineSpec]:
     """Engines that make clips."""
     return [spec for spec in ENGINES if spec.takes_video]
+
+
+def dream_engine() -> EngineSpec:
+    """The engine of the dream mode."""
+    return next(spec for spec in ENGINES if spec.mode == "dream")
+
+
+def engines_using(file_name: str) -> tuple[str, ...]:
+    """Names of the engines that load the weight file ``file_name`` (needed or optional)."""
+    return tuple(spec.name for spec in ENGINES
+                 if file_name in spec.weights or file_name in spec.optional_weights)
+
+
+def work_units(engine: str, options: Mapping[str, Any]) -> float:
+    """How much work a job's stored ``options`` ask of ``engine``, in its own units (1 for
+    an engine that is not registered, e.g. one removed since the job ran)."""
+    spec = BY_NAME.get(engine)
+    return spec.work_units(options) if spec is not None else 1.0
+
+
+def preset_engines(preset: str, mode: Mode) -> list[EngineSpec]:
+    """The engines of ``mode`` that offer the quality choice ``preset``, best first."""
+    offering = [s for s in ENGINES if s.mode == mode and preset in s.presets]
+    return sorted(offering, key=lambda s: s.presets[preset].rank)

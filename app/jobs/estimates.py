@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.engine.registry import work_units
 from app.jobs.models import Job, JobState, as_utc, utcnow
 from app.jobs.stats import SIZE_CLASSES
 
@@ -33,15 +34,6 @@ RECENT_RUNS = 200          # run times are taken from the last this many success
 MAX_AHEAD = 500            # a queue longer than this ahead of a job: no estimate
 REFERENCE_SIDE = 512
 LINEAR_FROM = 0.05         # progress from which elapsed * (1 - p) / p is believed
-
-
-def work_units(engine: str, options: dict[str, Any]) -> float:
-    """How much work a job's options ask for, in its engine's units."""
-    if engine.startswith("gatys"):
-        return float(options.get("iterations") or 1)
-    if engine == "deepdream":
-        return float((options.get("octaves") or 1) * (options.get("dream_iterations") or 1))
-    return 1.0
 
 
 def size_label(side: int) -> str:

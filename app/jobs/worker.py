@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.jobs import leases, queue
 from app.jobs.execute import JobSpec, OutputPaths, ProgressMessage
 from app.jobs.models import Job, JobState

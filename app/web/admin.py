@@ -25,16 +25,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.engine.downloads import WeightsDownloadError, import_weights, refuse_if_offline
+from app.engine.weights.downloads import WeightsDownloadError, import_weights, refuse_if_offline
 from app.engine.errors import StyleTransferError
 from app.engine.registry import get_engine
-from app.engine.weights import WeightFile, WeightStore
+from app.engine.weights.store import WeightFile, WeightStore
 from app.jobs.leases import list_workers
 from app.web.admin_access import (ADMIN_COOKIE, NEEDS_SIGN_IN, SESSION_S, WRONG_TOKEN,
                                   admin_refusal, served_over_https, session_cookie)
 from app.web.admin_downloads import DownloadTracker, start_downloads
 from app.web.admin_schemas import (AdminOverview, DownloadRequest, DownloadStarted, ImportOut,
-                                   ImportRequest, WorkersOverview, import_out, optional_weights,
+                                   ImportRequest, WorkersOverview, import_out,
                                    overview, workers_out)
 from app.web.deps import WeightsDep
 from app.web.errors import UploadRejected
@@ -89,7 +89,7 @@ def missing_files(store: WeightStore, engine: str) -> list[WeightFile]:
     """The pinned files ``engine`` needs or can use that the store has no verified copy of
     (what `dreamgen weights download ENGINE` fetches)."""
     spec = get_engine(engine)
-    names = dict.fromkeys((*spec.weights, *optional_weights(spec)))
+    names = dict.fromkeys((*spec.weights, *spec.optional_weights))
     files = [store.pinned(name) for name in names]
     return [f for f in files if store.locate(f).state != "verified"]
 

@@ -1,7 +1,7 @@
 """Weight downloads started from the admin page: a background thread per request, and an
 in-memory tracker of each file's bytes and outcome that the page polls.
 
-The downloads themselves are :func:`app.engine.downloads.download` (pinned URL or the store's
+The downloads themselves are :func:`app.engine.weights.downloads.download` (pinned URL or the store's
 mirror, size and SHA-256 checked, atomic rename). The tracker lives as long as the app; it
 lets one download of a file run at a time and remembers the last outcome of each.
 """
@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
-from app.engine.downloads import WeightsDownloadError, download
-from app.engine.weights import WeightFile, WeightStore
+from app.engine.weights.downloads import WeightsDownloadError, download
+from app.engine.weights.store import WeightFile, WeightStore
 
 log = logging.getLogger("dreamgen.admin")
 DownloadState = Literal["queued", "running", "done", "failed"]

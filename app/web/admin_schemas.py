@@ -9,9 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
-from app.engine.downloads import ImportReport
-from app.engine.registry import ENGINES, EngineSpec
-from app.engine.weights import WeightState, WeightStore
+from app.engine.weights.downloads import ImportReport
+from app.engine.registry import ENGINES
+from app.engine.spec import EngineSpec
+from app.engine.weights.store import WeightState, WeightStore
 from app.jobs.leases import WorkerStatus
 from app.web.admin_downloads import DownloadState, FileProgress
 
@@ -111,11 +112,6 @@ def _download_out(progress: FileProgress | None) -> DownloadOut | None:
                        total=progress.total, message=progress.message)
 
 
-def optional_weights(spec: EngineSpec) -> tuple[str, ...]:
-    """The files ``spec`` uses when they are there but does not need."""
-    return getattr(spec, "optional_weights", ())   # not every registry version has them
-
-
 def file_out(found: WeightState, progress: FileProgress | None,
              optional: bool = False) -> WeightFileOut:
     """The page's view of one located file and its download, if any."""
@@ -130,7 +126,7 @@ def engine_out(spec: EngineSpec, store: WeightStore,
     """An engine's readiness and files, as the store finds them now."""
     status = store.engine_status(spec)
     names = [(name, False) for name in spec.weights] + \
-        [(name, True) for name in optional_weights(spec) if name not in spec.weights]
+        [(name, True) for name in spec.optional_weights if name not in spec.weights]
     files = [file_out(store.locate(store.pinned(name)), downloads.get(name), optional)
              for name, optional in names]
     return EngineWeightsOut(name=spec.name, label=spec.label, technical=spec.technical,
@@ -157,7 +153,7 @@ def overview(store: WeightStore, downloads: dict[str, FileProgress]) -> AdminOve
 
 
 def import_out(folder: Path, report: ImportReport) -> ImportOut:
-    """The JSON view of an :class:`~app.engine.downloads.ImportReport`."""
+    """The JSON view of an :class:`~app.engine.weights.downloads.ImportReport`."""
     def copied(pairs: list[tuple[Path, Path]]) -> list[CopiedOut]:
         return [CopiedOut(source=str(s), target=str(t)) for s, t in pairs]
 

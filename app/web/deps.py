@@ -8,7 +8,7 @@ from typing import Annotated, Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.settings import Settings
 from app.storage import MediaStore
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.jobs.copies import copy_inputs
 from app.jobs.models import Job
 from app.jobs.queue import enqueue_job, get_job, update_details

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.engine.registry import BY_NAME
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
 from app.jobs.sweep import MediaFolderLock, sweep_media
 from app.jobs.worker import WorkerPool, recover_abandoned_jobs

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.engine.errors import StyleTransferError
 from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.jobs.models import Job
 from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
 from app.jobs.trash import trash_job
@@ -48,7 +48,7 @@ def create_context(session: SessionDep, weights: WeightStore, owner: str,
                    submitted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The create page's context: engines, quality choices, library picker and what the
     form starts with (:mod:`app.web.prefill`)."""
-    from app.engine.options import PRESETS
+    from app.engine.presets import PRESETS
     from app.web.prefill import build_prefill, from_submitted, library_picker
 
     ids = [int(s) for s in style_ids or [] if s.isdigit() and len(s) < 10]

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.engine.options import PRESETS, preset_values
+from app.engine.presets import PRESETS, preset_values
 from app.engine.registry import BY_NAME
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.jobs.models import Job, JobState
 from app.jobs.queue import get_job
 from app.jobs.styles import (StyleUnavailable, job_style_ids, listed_styles, usable_style)

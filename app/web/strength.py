@@ -1,4 +1,5 @@
-"""Instant strength preview: on a finished Fast (MicroAST) or Classic (AdaIN) picture its
+"""Instant strength preview: on a finished picture of an engine that offers one (the fast
+feed-forward engines: their spec names its hooks) its
 owner drags a slider and sees the picture at that strength in well under a second; "save
 this version" makes it a result of its own (:mod:`app.jobs.strength_versions`).
 
@@ -19,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from app.engine.errors import StyleTransferError
+from app.engine.registry import BY_NAME
 from app.isolation import ChildCrashed, ChildTimedOut, run_isolated
 from app.jobs.strength_render import StrengthRender, full_version, quick_preview_jpeg
 from app.jobs.strength_versions import save_version
@@ -45,16 +47,16 @@ class VersionIn(BaseModel):
 def _render_request(request: Request, job_id: str, owner: str, alpha: float,
                     weights: Any, store: Any) -> StrengthRender:
     """What the child needs, read in a short session of its own (owner only)."""
-    from app.engine.strength_preview import DECODER_FILES
-
     with request.app.state.session_factory() as session:
         job = own_job(session, job_id, owner)
+        spec = BY_NAME.get(job.engine)
         if job.state != "succeeded" or not job.strength_path or \
-                not store.exists(job.strength_path) or job.engine not in DECODER_FILES:
+                not store.exists(job.strength_path) or spec is None or \
+                spec.strength_preview is None:
             raise HTTPException(404, NO_PREVIEW)
-        decoder = weights.engine_paths(job.engine)[DECODER_FILES[job.engine]]
+        paths = {name: str(path) for name, path in weights.engine_paths(spec).items()}
         return StrengthRender(str(store.path(job.strength_path)), job.engine,
-                              round(alpha, 2), str(decoder))
+                              round(alpha, 2), paths)
 
 
 def _in_child(function: Callable[[StrengthRender], Any], render: StrengthRender) -> Any:

@@ -27,9 +27,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.engine.dispatch import resolve_engine, video_refusal
 from app.engine.errors import StyleTransferError
-from app.engine.options import MAX_STYLES, StyleOptions, parse_options, preset_values
-from app.engine.registry import BY_NAME, CHOICES, EngineSpec
-from app.engine.weights import WeightStore
+from app.engine.options import MAX_STYLES, StyleOptions, parse_options
+from app.engine.presets import preset_values
+from app.engine.registry import BY_NAME, CHOICES, dream_engine
+from app.engine.spec import EngineSpec
+from app.engine.weights.store import WeightStore
 from app.jobs.models import Job, JobState
 from app.jobs.queue import begin_write, enqueue_job, get_job
 from app.jobs.styles import StyleUnavailable, register_styles, usable_style
@@ -87,7 +89,7 @@ class SubmittedForm:
         value."""
         if self.mode not in MODES:
             raise UploadRejected(f"mode must be style or dream, not {self.mode!r}")
-        engine = "deepdream" if self.mode == "dream" else self.engine.strip()
+        engine = dream_engine().name if self.mode == "dream" else self.engine.strip()
         if engine and engine not in CHOICES:
             raise UploadRejected(f"unknown engine {engine!r}; choose one of "
                                  f"{', '.join(CHOICES)}")

@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.engine.weights import WEIGHT_FILES, WeightStore, file_sha256
+from app.engine.weights.store import WEIGHT_FILES, WeightStore, file_sha256
 from app.settings import Settings
 from app.web.main import create_app
 from tests.browser.conftest import ARTIFACTS, serving

@@ -86,7 +86,7 @@ def test_video_detection(tmp_path: Path, tiny_images: dict[str, Path]) -> None:
 def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner,
                                                   tmp_path: Path, tiny_images: dict[str, Path],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.engine.microast import MicroASTStylizer
+    from app.engine.methods.microast.stylizer import MicroASTStylizer
     from app.engine.types import Progress
 
     calls = []

@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine.adain import AdaINStylizer, adain, calc_mean_std, prepare_style
+from app.engine.features import adain, calc_mean_std
+from app.engine.methods.adain.stylizer import AdaINStylizer, prepare_style
 from app.engine.options import StyleOptions, parse_options
 from app.engine.color import rgb_to_ycbcr
 from app.engine.errors import Cancelled, StyleTransferError
@@ -22,7 +23,7 @@ CPU = dict(device="cpu", max_side=64)
 @pytest.fixture(autouse=True)
 def small_styles(monkeypatch: pytest.MonkeyPatch) -> None:
     """Encode styles at 64 px instead of 512 to keep the tests light on a shared CPU."""
-    monkeypatch.setattr("app.engine.adain.STYLE_SIDE", 64)
+    monkeypatch.setattr("app.engine.methods.adain.stylizer.STYLE_SIDE", 64)
 
 
 def test_adain_gives_the_style_statistics() -> None:

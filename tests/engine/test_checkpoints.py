@@ -10,11 +10,12 @@ import torch
 from PIL import Image
 
 from app.engine.errors import WeightsMissingError
-from app.engine.microast import WEIGHT_NAMES, MicroASTStylizer
+from app.engine.methods.microast.network import WEIGHT_NAMES
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.options import StyleOptions
-from app.engine.pruned_vgg import load_pruned_encoders
-from app.engine.vgg import load_vgg_encoder
-from app.engine.weights import bundled_dir
+from app.engine.networks.pruned_vgg import load_pruned_encoders
+from app.engine.networks.vgg import load_vgg_encoder
+from app.engine.weights.store import bundled_dir
 
 
 def _truncated(source: Path, folder: Path, fraction: float = 0.5) -> Path:

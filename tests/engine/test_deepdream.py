@@ -26,16 +26,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from app.engine import deepdream_ascent as ascent
-from app.engine.deepdream import dream_image, load_dreamer
-from app.engine.deepdream_networks import PRUNED_VGG19
+from app.engine.methods.deepdream import ascent
+from app.engine.methods.deepdream.dream import dream_image, load_dreamer
+from app.engine.methods.deepdream.networks import PRUNED_VGG19
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import pil_to_tensor, resize_to_fit
 from app.engine.options import OptionsError, StyleOptions, parse_options
-from app.engine.pruned_vgg import load_pruned_encoders
+from app.engine.networks.pruned_vgg import load_pruned_encoders
 from app.engine.quality import edge_correlation, gram_distance, luminance
 from app.engine.types import Progress
-from app.engine.weights import bundled_dir
+from app.engine.weights.store import bundled_dir
 
 from .conftest import media
 

@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 import torch
 
-from app.engine import weights as weights_module
-from app.engine.checkpoints import load_strict
-from app.engine.deepdream import dream_image
-from app.engine.deepdream_networks import (GOOGLENET, PRUNED_VGG19, VGG19, choose_network,
+from app.engine.weights import store as weights_module
+from app.engine.weights.checkpoints import load_strict
+from app.engine.methods.deepdream.dream import dream_image
+from app.engine.methods.deepdream.networks import (GOOGLENET, PRUNED_VGG19, VGG19, choose_network,
                                            load_feature_net)
 from app.engine.dispatch import stylize_image
 from app.engine.errors import WeightsMissingError
-from app.engine.googlenet import TAPS, build_googlenet, load_googlenet
+from app.engine.networks.googlenet import TAPS, build_googlenet, load_googlenet
 from app.engine.images import pil_to_tensor
 from app.engine.options import StyleOptions
-from app.engine.registry import get_engine
-from app.engine.weights import WeightStore, bundled_dir
+from app.engine.registry import engines_using, get_engine
+from app.engine.weights.store import WeightStore, bundled_dir
 from tests.checkpoints import write_adain_checkpoints, write_googlenet_checkpoint
 
 from .conftest import media
@@ -56,11 +56,11 @@ def test_the_registry_entry() -> None:
         "Deep Dream", "dream", True, False)
     assert spec.weights == ("cd16x_wct/5SE.pth",) and spec.auto_rank is None
     assert spec.optional_weights == (GOOGLENET.weight, VGG19.weight)
-    assert spec.image_entry == "app.engine.deepdream:dream_image"
+    assert spec.image_entry == "app.engine.methods.deepdream.dream:dream_image"
     assert spec.takes_video  # clips dream frame by frame, warped along the flow
     for name in spec.optional_weights:
         assert name in weights_module.REGISTRY
-        assert "deepdream" in weights_module.REGISTRY[name].engines
+        assert "deepdream" in engines_using(name)
     googlenet = weights_module.REGISTRY[GOOGLENET.weight]
     assert googlenet.url == "https://download.pytorch.org/models/googlenet-1378be20.pth"
     assert googlenet.sha256.startswith("1378be20") and len(googlenet.sha256) == 64

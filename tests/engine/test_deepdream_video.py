@@ -1,4 +1,4 @@
-"""The temporal method for clips (:class:`app.engine.deepdream.FrameDreamer`).
+"""The temporal method for clips (:class:`app.engine.methods.deepdream.dream.FrameDreamer`).
 
 A static scene filmed with sensor noise (chelsea, 128 px, a fresh N(0, 0.03) per frame):
 dreamed frame by frame alone, consecutive dreams differ by 0.054 on average (the noise
@@ -14,12 +14,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.engine.deepdream import CARRY_STEPS, FrameDreamer, blend
-from app.engine.deepdream_networks import PRUNED_VGG19
+from app.engine.methods.deepdream.dream import CARRY_STEPS, FrameDreamer, blend
+from app.engine.methods.deepdream.networks import PRUNED_VGG19
 from app.engine.errors import StyleTransferError
 from app.engine.images import pil_to_tensor, resize_to_fit
 from app.engine.options import StyleOptions
-from app.engine.weights import bundled_dir
+from app.engine.weights.store import bundled_dir
 
 from .conftest import media
 

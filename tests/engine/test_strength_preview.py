@@ -12,11 +12,12 @@ import torch
 from PIL import Image
 
 from app.engine import strength_preview as sp
-from app.engine.adain import AdaINStylizer
+from app.engine.methods.adain.stylizer import AdaINStylizer
 from app.engine.feedforward import stylize_single
-from app.engine.microast import WEIGHT_NAMES, MicroASTStylizer
+from app.engine.methods.microast.network import WEIGHT_NAMES
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.options import StyleOptions
-from app.engine.weights import bundled_dir
+from app.engine.weights.store import bundled_dir
 from tests.engine.conftest import media
 
 MICROAST = {name: bundled_dir() / name for name in WEIGHT_NAMES.values()}
@@ -56,7 +57,7 @@ def test_microast_at_its_own_strength_is_the_result(photos, tmp_path: Path, alph
     result, state = run("microast", MICROAST, content, style, alpha=alpha, size=160,
                         preserve_color=preserve)
     again = sp.render(saved_and_loaded(state, tmp_path), "microast", alpha,
-                      MICROAST[WEIGHT_NAMES["decoder"]])
+                      MICROAST)
     assert grey_levels(result, again).max() <= 1
 
 
@@ -66,7 +67,7 @@ def test_microast_at_zero_reconstructs_the_content_as_the_engine_does(photos,
     _, state = run("microast", MICROAST, content, style, alpha=0.8, size=160)
     engine_at_zero, _ = run("microast", MICROAST, content, style, alpha=0.0, size=160)
     preview = sp.render(saved_and_loaded(state, tmp_path), "microast", 0.0,
-                        MICROAST[WEIGHT_NAMES["decoder"]])
+                        MICROAST)
     assert grey_levels(engine_at_zero, preview).max() <= 1
     original = np.asarray(content.resize(preview.size, Image.Resampling.LANCZOS), dtype=float)
     assert np.abs(np.asarray(preview, dtype=float) - original).mean() / 255 < 0.1
@@ -79,7 +80,7 @@ def test_adain_at_its_own_strength_is_the_result(photos, adain_weights, tmp_path
     result, state = run("adain", adain_weights, content, style, alpha=alpha, size=128,
                         preserve_color=preserve)
     again = sp.render(saved_and_loaded(state, tmp_path), "adain", alpha,
-                      adain_weights["adain/decoder.pth"])
+                      adain_weights)
     assert grey_levels(result, again).max() <= 1
 
 
@@ -89,7 +90,7 @@ def test_adain_at_zero_decodes_the_content_features_as_the_engine_does(
     _, state = run("adain", adain_weights, content, style, alpha=0.9, size=128)
     engine_at_zero, _ = run("adain", adain_weights, content, style, alpha=0.0, size=128)
     preview = sp.render(saved_and_loaded(state, tmp_path), "adain", 0.0,
-                        adain_weights["adain/decoder.pth"])
+                        adain_weights)
     assert grey_levels(engine_at_zero, preview).max() <= 1
 
 
@@ -121,7 +122,7 @@ def test_a_quick_preview_is_a_smaller_render_of_the_same_picture(photos, adain_w
     result, state = run("adain", adain_weights, content, style, alpha=0.5, size=128)
     factor = 2
     small = sp.render(sp.downscaled(state, "adain", factor), "adain", 0.5,
-                      adain_weights["adain/decoder.pth"])
+                      adain_weights)
     assert small.size == (result.width // factor, result.height // factor)
     shrunk = result.resize(small.size, Image.Resampling.BOX)
     assert grey_levels(shrunk, small).mean() < 16      # the same picture, coarser (~9)

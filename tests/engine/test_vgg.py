@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from app.engine.errors import WeightsMissingError
-from app.engine.vgg import (TAP_ENDS, AdaINDecoder, VGGEncoder, load_adain_decoder,
+from app.engine.networks.vgg import (TAP_ENDS, AdaINDecoder, VGGEncoder, load_adain_decoder,
                             load_vgg_encoder)
 from tests.checkpoints import make_vgg_state
 

@@ -130,10 +130,10 @@ def test_the_wheel_holds_the_package_and_builds_without_deprecations(
         licenses = [n for n in archive.namelist() if "/licenses/" in n]
     assert expected - names == set(), "missing from the wheel"
     assert names - expected == set(), "in the wheel but not in the working tree"
-    assert {"app/engine/bundled/microast/decoder_iter_160000.pth.tar",
-            "app/engine/bundled/cd16x_wct/5SE.pth", "app/templates/admin.html",
+    assert {"app/engine/weights/bundled/microast/decoder_iter_160000.pth.tar",
+            "app/engine/weights/bundled/cd16x_wct/5SE.pth", "app/templates/admin.html",
             "app/static/admin.js", "app/migrations/env.py"} <= names
-    assert any(n.endswith("licenses/app/engine/bundled/microast/LICENSE") for n in licenses)
+    assert any(n.endswith("licenses/app/engine/weights/bundled/microast/LICENSE") for n in licenses)
 
 
 def test_everything_comes_from_the_installed_package(installed: Path, tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit
-from app.engine.microast import WEIGHT_NAMES
-from app.engine.pruned_vgg import PrunedVGG, load_pruned_encoders
+from app.engine.methods.microast.network import WEIGHT_NAMES
+from app.engine.networks.pruned_vgg import PrunedVGG, load_pruned_encoders
 from tests.shared import SHARED
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.engine import microast
+from app.engine.methods.microast import network as microast
 from app.engine.options import StyleOptions, parse_options
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.engine.microast import MicroASTStylizer
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.quality import color_histogram_distance, gram_distance
 
 from .conftest import small_tensor
@@ -59,7 +59,7 @@ def test_networks_are_cached_per_device_and_paths(microast_weights):
 
 def test_the_dispatcher_runs_microast_on_the_bundled_weights(tmp_path, styles, contents):
     from app.engine.dispatch import make_frame_stylizer
-    from app.engine.weights import WeightStore, bundled_dir
+    from app.engine.weights.store import WeightStore, bundled_dir
 
     store = WeightStore(cache_dir=tmp_path / "empty-cache")
     paths = store.engine_paths("microast")

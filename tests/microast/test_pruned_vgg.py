@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.engine.pruned_vgg import TAPS, load_pruned_encoders
+from app.engine.networks.pruned_vgg import TAPS, load_pruned_encoders
 from app.engine.errors import WeightsMissingError
 from app.engine.quality import gram_distance
 

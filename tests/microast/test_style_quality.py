@@ -23,7 +23,7 @@ from PIL import Image
 
 from app.engine.options import StyleOptions
 from app.engine.images import tensor_to_pil
-from app.engine.microast import MicroASTStylizer
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.quality import (color_histogram_distance, difference_hash, edge_correlation,
                                 gram_distance, hamming_distance, ssim_luminance)
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit
-from app.engine.microast import WEIGHT_NAMES
+from app.engine.methods.microast.network import WEIGHT_NAMES
 from app.engine.tiling import Tile
 from tests.checkpoints import write_adain_checkpoints
 

@@ -23,16 +23,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.engine import adain as adain_module
-from app.engine import microast as microast_module
-from app.engine import vgg as vgg_module
-from app.engine.adain import AdaINStylizer, adain, prepare_style
+from app.engine.methods.adain import stylizer as adain_module
+from app.engine.methods.microast import network as microast_module
+from app.engine.networks import vgg as vgg_module
+from app.engine.features import adain
+from app.engine.methods.adain.stylizer import AdaINStylizer, prepare_style
 from app.engine.options import StyleOptions
 from app.engine.feedforward import stylize_single
-from app.engine.microast import MicroASTStylizer
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.tiling import Tile, tile_grid, tile_layout
-from app.engine.checkpoints import load_strict
-from app.engine.vgg import AdaINDecoder, VGGEncoder
+from app.engine.weights.checkpoints import load_strict
+from app.engine.networks.vgg import AdaINDecoder, VGGEncoder
 
 from .conftest import SIDE, all_lines, border_lines, cut_lines, gradient_energy, photo
 
@@ -153,9 +154,10 @@ def test_networks_load_once_per_device(adain_weights, microast_weights, monkeypa
 
 
 def test_microast_fast_path_equals_reference(microast_weights, microast_stylizer, content) -> None:
-    from app.engine.microast import (MicroASTNetworks, MicroDecoder, MicroEncoder, Modulator,
-                                     encode_style, modulate_and_decode,
-                                     prepare_style as microast_style, resolve_weight_paths)
+    from app.engine.methods.microast.network import (MicroASTNetworks, MicroDecoder,
+                                                     MicroEncoder, Modulator, decode,
+                                                     encode_style, resolve_weight_paths)
+    from app.engine.methods.microast.network import prepare_style as microast_style
 
     nets = MicroASTNetworks(MicroEncoder(), MicroEncoder(), Modulator(), MicroDecoder())
     for part, path in resolve_weight_paths(microast_weights).items():
@@ -165,7 +167,7 @@ def test_microast_fast_path_equals_reference(microast_weights, microast_stylizer
     with torch.no_grad():                                       # default layout, style per call
         code = encode_style(nets, microast_style(photo("ihc.png", 64)))
         shallow, deep = nets.content_encoder(small)
-        want = modulate_and_decode(nets, shallow, deep, code).clamp(0, 1)
+        want = decode(nets.decoder, deep, code).clamp(0, 1)
     got = microast_stylizer.stylize_frames(small)
     assert got.is_contiguous()
     assert (got - want).abs().max().item() < 1e-4

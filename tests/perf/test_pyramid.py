@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.engine.gatys import _split, pyramid_sizes
+from app.engine.methods.gatys.optimise import _split, pyramid_sizes
 
 
 def test_pyramid_halves_down_to_about_256_px() -> None:

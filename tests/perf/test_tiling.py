@@ -26,11 +26,12 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine import adain as adain_module
-from app.engine import microast as microast_module
-from app.engine.adain import AdaINStylizer, adain_with_stats, calc_mean_std
+from app.engine.methods.adain import stylizer as adain_module
+from app.engine.methods.microast import stylizer as microast_module
+from app.engine.features import adain_with_stats, calc_mean_std
+from app.engine.methods.adain.stylizer import AdaINStylizer
 from app.engine.images import load_image, pil_to_tensor
-from app.engine.microast import MicroASTStylizer
+from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.options import StyleOptions
 from app.engine.tiling import (ChannelSums, assemble, axis_starts, axis_tile_size, blend_window,
                                owned_ranges, raised_cosine_ramp, tile_grid, tile_layout)
@@ -193,8 +194,8 @@ def local_microast(stylizer: MicroASTStylizer):
     nets, zero, one = stylizer.nets, torch.zeros(1, 64, 1, 1), torch.ones(1, 64, 1, 1)
 
     def network(x: torch.Tensor) -> torch.Tensor:
-        y = microast_module.adain(nets.content_encoder(x)[1], zero, one, (zero, one))
-        y = microast_module.adain(nets.decoder.dec1(y, one * 0.5, zero + 0.1), zero, one,
+        y = adain_with_stats(nets.content_encoder(x)[1], zero, one, (zero, one))
+        y = adain_with_stats(nets.decoder.dec1(y, one * 0.5, zero + 0.1), zero, one,
                                   (zero, one))
         return nets.decoder.dec3(nets.decoder.dec2(y, one * 0.5, zero + 0.1))
     return network

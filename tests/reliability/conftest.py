@@ -12,7 +12,7 @@ import pytest
 from tests.reliability.server import ServerProcess
 
 if TYPE_CHECKING:
-    from app.engine.weights import WeightStore
+    from app.engine.weights.store import WeightStore
     from app.settings import Settings
 from tests.web.conftest import client, make_settings, paused_client  # noqa: F401 (fixtures)
 
@@ -45,7 +45,7 @@ def trusting(settings: "Settings", checkpoints: dict[str, Path]) -> "WeightStore
     """The settings' weights store with the pinned SHA-256 and size of ``checkpoints``'
     registry entries swapped for the generated files' (lookup, verification and loading
     still run, in the engine processes too: the pins travel with the store)."""
-    from app.engine import weights
+    from app.engine.weights import store as weights
 
     pins = tuple(replace(f, sha256=weights.file_sha256(checkpoints[f.name]),
                          size=checkpoints[f.name].stat().st_size)

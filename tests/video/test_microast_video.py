@@ -10,7 +10,7 @@ import pytest
 from app.engine.options import StyleOptions
 from app.engine.images import load_image
 from app.engine.dispatch import make_frame_stylizer
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.video.pipeline import iter_frames, stylize_video
 from app.video.probe import VideoLimits, inspect_video
 from app.video.temporal import sharpness, temporal_instability

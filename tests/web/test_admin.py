@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.engine.weights import CHUNK_BYTES, WEIGHT_FILES, WeightStore, bundled_dir, file_sha256
+from app.engine.weights.store import CHUNK_BYTES, WEIGHT_FILES, WeightStore, bundled_dir, file_sha256
 from app.settings import Settings
 from app.web import admin_access
 from app.web.main import create_app

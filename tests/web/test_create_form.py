@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.engine.options import PRESETS
+from app.engine.options import StyleOptions
+from app.engine.presets import PRESETS
 from tests.conftest import png_bytes
 from tests.web.conftest import image_files, submit, wait_for
 
@@ -30,8 +31,10 @@ def test_a_preset_fills_what_is_left_blank(paused_client: TestClient, name: str)
     preset = PRESETS[name]
     options = queued(paused_client, preset=name)["options"]
     engine = "gatys-lite" if name == "best" else preset.engines[0]   # gatys not installed here
+    defaults = StyleOptions()      # what a preset whose engines do not iterate leaves alone
     assert (options["engine"], options["size"], options["iterations"], options["enhance"],
-            options["preset"]) == (engine, preset.size, preset.iterations, preset.enhance, name)
+            options["preset"]) == (engine, preset.size, preset.iterations or defaults.iterations,
+                                   preset.enhance or defaults.enhance, name)
     dream = queued(paused_client, preset=name, mode="dream")["options"]
     assert (dream["engine"], dream["size"], dream["octaves"], dream["dream_iterations"]) == \
         ("deepdream", preset.dream_size, preset.octaves, preset.dream_iterations)
@@ -61,8 +64,8 @@ def test_the_presets_are_documented_with_their_values() -> None:
     text = DOCS.read_text()
     for name, p in PRESETS.items():
         row = f"| {p.label} (`{name}`) | {' or '.join(f'`{e}`' for e in p.engines)} | " \
-              f"{p.size} | {p.iterations} | {p.enhance} | {p.dream_size} | {p.octaves} | " \
-              f"{p.dream_iterations} |"
+              f"{p.size} | {p.iterations or '–'} | {p.enhance if p.enhance is not None else '–'} | " \
+              f"{p.dream_size} | {p.octaves} | {p.dream_iterations} |"
         assert row in text, f"docs/engines.md lacks the row {row!r}"
 
 

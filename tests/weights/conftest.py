@@ -5,7 +5,7 @@ from typing import Iterator
 
 import pytest
 
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from app.settings import get_settings
 from tests.weights.support import FileServer, isolate_weights, running_server
 

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from app.engine.weights import clear_hash_cache
+from app.engine.weights.store import clear_hash_cache
 from app.settings import get_settings
 from tests.shared import shared_dir  # noqa: F401 (re-exported for these tests)
 

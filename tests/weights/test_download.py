@@ -10,10 +10,10 @@ import pytest
 
 import dataclasses
 
-from app.engine import weights
-from app.engine.downloads import WeightsDownloadError, download
+from app.engine.weights import store as weights
+from app.engine.weights.downloads import WeightsDownloadError, download
 from app.engine.registry import get_engine
-from app.engine.weights import WeightFile, WeightStore
+from app.engine.weights.store import WeightFile, WeightStore
 from tests.weights.support import FileServer, Route, leftovers, shared_dir
 
 
@@ -117,7 +117,7 @@ def test_offline_store_refuses_without_a_request(cache: Path, store: WeightStore
 def test_http_error_is_reported_and_nothing_kept(cache: Path, store: WeightStore,
         server: FileServer) -> None:
     with pytest.raises(WeightsDownloadError, match="HTTP 404"):
-        download(store, ["cd16x_wct/1SE.pth"], base_url=server.url, progress=False)
+        download(store, ["adain/decoder.pth"], base_url=server.url, progress=False)
     assert leftovers(cache) == []
 
 

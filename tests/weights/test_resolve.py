@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import weights
+from app.engine.weights import store as weights
 from app.storage import sha256_file
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.engine.weights import WeightStore
+from app.engine.weights.store import WeightStore
 from tests.weights.support import shared_dir
 
 MODULATOR = "microast/modulator_iter_160000.pth.tar"
@@ -112,8 +112,9 @@ def test_bundled_weights_make_microast_and_gatys_lite_ready_with_nothing_install
     assert not store.engine_ready("adain") and not store.engine_ready("gatys")
     found = store.locate(weights.REGISTRY["cd16x_wct/5SE.pth"])
     assert found.source == "bundled" and found.path.is_relative_to(weights.bundled_dir())
-    # Only what an engine loads ships in the package.
-    assert store.locate(weights.REGISTRY["cd16x_wct/1SE.pth"]).state == "missing"
+    # Only what an engine loads is pinned, and only the small ones ship in the package.
+    assert "cd16x_wct/1SE.pth" not in weights.REGISTRY
+    assert store.locate(weights.REGISTRY["adain/decoder.pth"]).state == "missing"
     assert {f.name for f in weights.WEIGHT_FILES if f.bundled} == {
         *[f"microast/{p}_iter_160000.pth.tar" for p in
           ("content_encoder", "style_encoder", "modulator", "decoder")], "cd16x_wct/5SE.pth"}
@@ -145,11 +146,12 @@ def test_auto_engine_falls_back_to_microast_without_adain_weights(cache: Path) -
 
 def test_report_lists_every_file_with_its_state(cache: Path, store: WeightStore) -> None:
     _place(MODULATOR, cache)
-    _corrupt_copy("cd16x_wct/1SE.pth", cache)
+    (cache / "adain").mkdir(parents=True)
+    (cache / "adain" / "vgg_normalised.pth").write_bytes(b"not the published encoder")
     states = {s.file.name: s for s in store.report()}
     assert len(states) == len(weights.WEIGHT_FILES)
     assert states[MODULATOR].state == "verified" and states[MODULATOR].path == cache / MODULATOR
-    assert states["cd16x_wct/1SE.pth"].state == "corrupt"
+    assert states["adain/vgg_normalised.pth"].state == "corrupt"
     assert states["adain/decoder.pth"].state == "missing" and states["adain/decoder.pth"].path is None
 
 

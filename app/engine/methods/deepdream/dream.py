@@ -3,8 +3,8 @@
 
 The photo itself is changed by gradient *ascent* so that the activations of a chosen layer
 grow; whatever the layer faintly sees in the photo — fur, eyes, arches, pagodas — it sees
-more of after each step. The maths is in :mod:`app.engine.deepdream_ascent`, the networks
-and their layers in :mod:`app.engine.deepdream_networks`. This module is the engine's front:
+more of after each step. The maths is in :mod:`app.engine.methods.deepdream.ascent`, the networks
+and their layers in :mod:`app.engine.methods.deepdream.networks`. This module is the engine's front:
 
 - :func:`dream_image` — the registry's ``deepdream`` entry: one picture, with progress,
   previews and cancelling, optionally guided by a second image;
@@ -28,8 +28,8 @@ from typing import Mapping
 import torch
 from PIL import Image
 
-from app.engine.deepdream_ascent import BASE_STEP, Dreamer, resized
-from app.engine.deepdream_networks import DreamNet, choose_network, load_feature_net
+from app.engine.methods.deepdream.ascent import BASE_STEP, Dreamer, resized
+from app.engine.methods.deepdream.networks import DreamNet, choose_network, load_feature_net
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil

@@ -29,7 +29,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from app.engine.deepdream_networks import FeatureNet
+from app.engine.methods.deepdream.networks import FeatureNet
 
 BASE_STEP = 1.5 / 255    # the notebook's step of 1.5 grey levels; ``strength`` multiplies it
 JITTER = 32              # largest random shift per step, in pixels of the current octave

@@ -3,7 +3,7 @@
 The image itself is optimised so its VGG-19 features at relu4_2 match the content's and its
 Gram matrices at relu1_1 .. relu5_1 match the style's (several styles: weighted sum of their
 style losses). Options (:class:`~app.engine.options.StyleOptions`): ``content_weight``,
-``style_weight``, ``tv_weight`` (per pixel, see :func:`~app.engine.losses.total_variation`),
+``style_weight``, ``tv_weight`` (per pixel, see :func:`~app.engine.methods.gatys.losses.total_variation`),
 ``iterations``, ``optimizer`` (``lbfgs`` with strong-Wolfe line search, or ``adam``),
 ``init`` (``content`` or seeded ``noise``), ``coarse_to_fine`` (an image pyramid: the
 iterations split evenly over scales halving from the full size down to about
@@ -19,8 +19,8 @@ are taken (2: brush strokes twice as large); ``enhance`` paints at 1/2**k of the
 and refines at each doubling, the coarse passes taking most of the iterations
 (:func:`enhance_sizes`, :func:`_weighted_split`).
 
-``feature_net="vgg19"`` uses the normalised VGG-19 (``adain/vgg_normalised.pth``);
-``"cd16x"`` the 16x-pruned VGG-19 of :mod:`app.engine.pruned_vgg` (same tap names).
+``feature_net="vgg19"`` uses the normalised VGG-19 (:mod:`app.engine.networks.vgg`),
+``"cd16x"`` the 16x-pruned VGG-19 (:mod:`app.engine.networks.pruned_vgg`; same tap names).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from app.engine.color import match_color
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
-from app.engine.losses import content_loss, gram_matrix, style_loss, total_variation
+from app.engine.methods.adain import VGG19
+from app.engine.methods.gatys import PRUNED_VGG19
+from app.engine.methods.gatys.losses import content_loss, gram_matrix, style_loss, total_variation
 from app.engine.options import StyleOptions
 from app.engine.types import CancelToken, Progress, ProgressCallback
 
@@ -71,15 +73,16 @@ class Targets:
 def load_feature_net(name: str, device: torch.device,
                      weights: Mapping[str, Path]) -> FeatureNet:
     """The frozen feature extractor called ``name``; ``weights`` gives its checkpoint path
-    keyed by registry name (``adain/vgg_normalised.pth`` or ``cd16x_wct/5SE.pth``)."""
+    keyed by weight-file name (:data:`~app.engine.methods.adain.VGG19` or
+    :data:`~app.engine.methods.gatys.PRUNED_VGG19`)."""
     if name == "vgg19":
-        from app.engine.vgg import VGG_WEIGHT, load_vgg_encoder
+        from app.engine.networks.vgg import load_vgg_encoder
 
-        return load_vgg_encoder(_weight(weights, VGG_WEIGHT), device, torch.float32)
+        return load_vgg_encoder(_weight(weights, VGG19.name), device, torch.float32)
     if name == "cd16x":
-        from app.engine.pruned_vgg import WEIGHT_NAME, load_pruned_encoders
+        from app.engine.networks.pruned_vgg import load_pruned_encoders
 
-        return load_pruned_encoders(device, _weight(weights, WEIGHT_NAME))
+        return load_pruned_encoders(device, _weight(weights, PRUNED_VGG19.name))
     raise StyleTransferError(f"unknown feature network {name!r}; choose vgg19 or cd16x")
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 from app.engine.errors import StyleTransferError
-from app.engine.weights import CHUNK_BYTES, WeightFile, WeightStore, file_sha256, is_intact
+from app.engine.weights.store import CHUNK_BYTES, WeightFile, WeightStore, file_sha256, is_intact
 
 DOWNLOAD_TIMEOUT_S = 30.0
 # A download's temporary file untouched this long was left by a killed process: a live one

@@ -1,14 +1,15 @@
-"""Model weights: a registry pinned by SHA-256, and a store that finds verified copies.
+"""Model weights: the pinned files, and a store that finds verified copies.
 
-Every checkpoint an engine loads is a :class:`WeightFile` below, named by a relative path
-("adain/decoder.pth"). A :class:`WeightStore` (built from the settings it is given) looks for a
+Every checkpoint an engine loads is a :class:`~app.engine.spec.WeightFile` its home pins
+(:data:`app.engine.registry.WEIGHT_FILES` collects them), named by a relative path
+("<folder>/<file>"). A :class:`WeightStore` (built from the settings it is given) looks for a
 copy whose SHA-256 matches, in order: the weights folder (``DREAMGEN_WEIGHTS_DIR``), the cache
 (``DREAMGEN_WEIGHTS_CACHE_DIR``, where downloads and imports go), then the weights shipped
-inside the package (``app/engine/bundled``: MicroAST and the pruned VGG-19, MIT-licensed),
-either nested (``<dir>/adain/decoder.pth``) or flat (``<dir>/decoder.pth``). Hashes are
+inside the package (``app/engine/weights/bundled``: MicroAST and the pruned VGG-19, MIT-licensed),
+either nested (``<dir>/<folder>/<file>``) or flat (``<dir>/<file>``). Hashes are
 remembered per (path, inode, size, mtime), so checking an engine before every job costs a
-``stat`` per file. Which engine needs which file comes from :mod:`app.engine.registry`.
-Downloads and imports are in :mod:`app.engine.downloads`. Nothing here imports torch.
+``stat`` per file.
+Downloads and imports are in :mod:`app.engine.weights.downloads`. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Literal
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.engine.registry import ENGINES, EngineSpec, get_engine
+from app.engine.registry import ENGINES, WEIGHT_FILES, get_engine
+from app.engine.spec import EngineSpec, WeightFile
 from app.engine.types import EngineStatus
 from app.storage import sha256_file
 
@@ -30,87 +32,16 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class WeightFile:
-    """One pinned checkpoint. ``size`` None means the size is not known (only the hash is
-    checked); ``bundled`` files ship inside the package."""
-
-    name: str
-    url: str
-    size: int | None
-    sha256: str
-    bundled: bool = False
-
-    @property
-    def basename(self) -> str:
-        return self.name.rsplit("/", 1)[-1]
-
-    @property
-    def engines(self) -> tuple[str, ...]:
-        """Names of the engines that load this file (needed or optional)."""
-        return tuple(spec.name for spec in ENGINES
-                     if self.name in spec.weights or self.name in spec.optional_weights)
-
-
-_ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
-_MICROAST = ("https://raw.githubusercontent.com/EndyWon/MicroAST/"
-             "d2796c7dbf01dbc29ed35b11675d87fcc640f969/models")
-# Assumption: the Collaborative Distillation 16x-pruned encoders NSE.pth are those published in
-# trained_models/wct_se_16x_new/ and the decoders NSD.pth those in trained_models/wct_se_16x_new_sd/
-# at commit 75c1b81c; the hashes and sizes are those of the team's verified copies.
-_CD16X = ("https://raw.githubusercontent.com/MingSun-Tse/Collaborative-Distillation/"
-          "75c1b81c1dbea11c96d3fb04e96f207dee16dcbb/trained_models")
-
-_CD16X_FILES = {  # name: (size, sha256)
-    "1SE.pth": (10271, "f74755a65164a88e0db8cbb7d99d7078b9fa505df0953fac5123bfc7c84e0ea4"),
-    "2SE.pth": (52833, "cb654af6bae77176f8c7721c965483e865b987f2f1612dda1ba0d0b5c3819a61"),
-    "3SE.pth": (231124, "269cdd0e2634e3e1e5d3005b9e7eca0f4cc8077653fee1ac8c0cf1cbe9ab8758"),
-    "4SE.pth": (1235183, "d2f059cbcd6669556a43aadef58d20c8b280462c18b60a9e7424a14dd271cd6b"),
-    "5SE.pth": (3862288, "9417c34d0d8d621bc6af78be745f1b8d30f5f210efa01e50655c60eb3770816b"),
-    "1SD.pth": (3220, "05f26ad40044c019da0cf731372d5bd2ee4b477825c7f45508da70b1cd5a95fd"),
-    "2SD.pth": (30672, "94dd26f0e69857f79bf284a43a3708aa05c09c2593427c7f6e400ad12ce314e6"),
-    "3SD.pth": (142014, "005faba27859435762a8a9386116c00629cd8835a01617d0a71defa577c42174"),
-    "4SD.pth": (881308, "902f65e2c6033d803d02df552eb898e5985190a7ae67d155e384826eec6f04cb"),
-    "5SD.pth": (3243622, "17fd0f81622f01366eb21cb4d40140ee38cf988ed6eaf266629709c397a8b485"),
-}
-# torchvision's ImageNet GoogLeNet (Deep Dream's best network). torchvision checks only the
-# 8-hex prefix in the file name; the full SHA-256 is the one two independent projects pin for
-# this URL (D3M UBC primitives' weight manifest, and a video-highlight project that verifies
-# the file), and it starts with that prefix. Not downloaded or re-hashed here (no internet);
-# the size is left unknown for the same reason (its state dict is 52.08 MB of tensors).
-_GOOGLENET_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
-_GOOGLENET_SHA256 = "1378be20a8e875cf1568b8a71654e704449655e34711a959a38b04fb34905cef"
-_MICROAST_FILES = {  # part: (size, sha256)
-    "content_encoder": (634983, "c8d895c0eec52507c157e102fab217c37f0c399ef3e168ef8b0b2677714660a4"),
-    "style_encoder": (634983, "94f6b3fa386828692c20809a0af8bd0eba9c04e90a7d8842086976e4d223c5af"),
-    "modulator": (12158, "8588055baf7d5ad8398d595d5518c6f030e3ff8dbb6007a7c1779776e11da28b"),
-    "decoder": (619135, "32e04a46b953fd9f94ec9e20f351511305a5260e000c18f9aef6570d5f1e23d9"),
-}
-
-WEIGHT_FILES: tuple[WeightFile, ...] = (
-    WeightFile("adain/vgg_normalised.pth", f"{_ADAIN}/vgg_normalised.pth", None,
-               "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a"),
-    WeightFile("adain/decoder.pth", f"{_ADAIN}/decoder.pth", None,
-               "379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472"),
-    *(WeightFile(f"microast/{part}_iter_160000.pth.tar",
-                 f"{_MICROAST}/{part}_iter_160000.pth.tar", size, digest, bundled=True)
-      for part, (size, digest) in _MICROAST_FILES.items()),
-    *(WeightFile(f"cd16x_wct/{base}",
-                 f"{_CD16X}/wct_se_16x_new{'' if 'SE' in base else '_sd'}/{base}", size, digest,
-                 bundled=base == "5SE.pth")
-      for base, (size, digest) in _CD16X_FILES.items()),
-    WeightFile("googlenet/googlenet-1378be20.pth", _GOOGLENET_URL, None, _GOOGLENET_SHA256),
-)
 REGISTRY: dict[str, WeightFile] = {f.name: f for f in WEIGHT_FILES}
 
 
 def bundled_dir() -> Path:
     """The folder of weights shipped inside the package (read through importlib.resources)."""
-    return Path(str(resources.files("app.engine") / "bundled"))
+    return Path(str(resources.files("app.engine.weights") / "bundled"))
 
 
 def get_weight_file(name: str) -> WeightFile:
-    """The registry entry called ``name`` (e.g. ``"adain/decoder.pth"``)."""
+    """The pinned entry called ``name`` (a relative path, ``"<folder>/<file>"``)."""
     try:
         return REGISTRY[name]
     except KeyError:

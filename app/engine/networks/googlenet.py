@@ -1,7 +1,7 @@
 """torchvision's ImageNet GoogLeNet (Szegedy et al., "Going Deeper with Convolutions", CVPR
 2015) as a feature extractor with named taps, for Deep Dream.
 
-The published checkpoint ``googlenet-1378be20.pth`` is a plain state dict of
+torchvision's published checkpoint is a plain state dict of
 ``torchvision.models.GoogLeNet`` *with* its two auxiliary classifiers (``aux1.*``,
 ``aux2.*``: torchvision builds the model with ``aux_logits=True`` to load it and drops them
 afterwards) and batch-norm buffers including ``num_batches_tracked``. We build exactly that
@@ -16,15 +16,13 @@ model is built with ``transform_input=False`` (the same numbers, one step fewer)
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from app.engine.checkpoints import load_strict
-
-WEIGHT_NAME = "googlenet/googlenet-1378be20.pth"
+from app.engine.networks.cache import cached
+from app.engine.weights.checkpoints import load_strict
 # The trunk in forward order; each name is a child module of torchvision's GoogLeNet and a tap.
 TRUNK = ("conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
          "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",
@@ -64,18 +62,12 @@ class GoogLeNetFeatures(nn.Module):
         return out
 
 
-_CACHE: dict[tuple[str, str], GoogLeNetFeatures] = {}
-_LOCK = threading.Lock()
-
-
 def load_googlenet(path: Path, device: torch.device | str = "cpu") -> GoogLeNetFeatures:
-    """The GoogLeNet from ``path`` (the registry's ``googlenet/googlenet-1378be20.pth``),
-    loaded strictly with ``weights_only=True``, eval mode (batch norm uses its running
-    statistics), frozen, on ``device``; cached per (device, path)."""
-    path = Path(path)
-    key = (str(torch.device(device)), str(path))
-    with _LOCK:
-        if key not in _CACHE:
-            net = load_strict(build_googlenet(), path, "torchvision GoogLeNet (ImageNet)")
-            _CACHE[key] = GoogLeNetFeatures(net).eval().requires_grad_(False).to(device)
-        return _CACHE[key]
+    """The GoogLeNet from ``path``, loaded strictly with ``weights_only=True``, eval mode
+    (batch norm uses its running statistics), frozen, on ``device``; cached per (device,
+    path)."""
+    def build() -> GoogLeNetFeatures:
+        net = load_strict(build_googlenet(), Path(path), "torchvision GoogLeNet (ImageNet)")
+        return GoogLeNetFeatures(net).eval().requires_grad_(False).to(device)
+
+    return cached(("googlenet", str(torch.device(device)), str(Path(path))), build)

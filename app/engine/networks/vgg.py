@@ -1,8 +1,8 @@
 """The normalised VGG-19 encoder and the AdaIN decoder, in the published checkpoints' layout.
 
 Both networks are plain ``nn.Sequential`` stacks with exactly the module order of
-naoto0804/pytorch-AdaIN ``net.py``, so ``vgg_normalised.pth`` (keys ``0.weight`` ...
-``51.bias``) and ``decoder.pth`` (``1.weight`` ... ``28.bias``) load strictly.
+naoto0804/pytorch-AdaIN ``net.py``, so its published encoder (keys ``0.weight`` ...
+``51.bias``) and decoder (``1.weight`` ... ``28.bias``) checkpoints load strictly.
 
 Input convention of the published encoder: RGB in [0, 1]. The leading 1x1 conv holds the
 Caffe preprocessing (RGB -> BGR, x255, minus the ImageNet mean); every 3x3 conv is preceded by
@@ -12,16 +12,13 @@ the weights so each filter's mean activation over ImageNet is 1 ("normalised").
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from app.engine.checkpoints import load_strict
-
-VGG_WEIGHT = "adain/vgg_normalised.pth"
-DECODER_WEIGHT = "adain/decoder.pth"
+from app.engine.networks.cache import cached
+from app.engine.weights.checkpoints import load_strict
 
 # VGG-19 conv widths by block, up to conv5_4; "M" is a max-pool.
 _VGG_PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
@@ -100,33 +97,24 @@ class AdaINDecoder(nn.Sequential):
         super().__init__(*layers[:-1])        # no ReLU after the last conv
 
 
-_CACHE: dict[tuple[str, str, str, torch.dtype], nn.Module] = {}
-_LOCK = threading.Lock()
+def _load(kind: str, path: Path, device: torch.device | str, dtype: torch.dtype) -> nn.Module:
+    def build() -> nn.Module:
+        net = VGGEncoder() if kind == "vgg" else AdaINDecoder()
+        load_strict(net, path, "pytorch-AdaIN " + type(net).__name__)
+        net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+        return net.to(memory_format=torch.channels_last)
 
-
-def _load(kind: str, path: Path, device: torch.device | str, dtype: torch.dtype,
-          channels_last: bool) -> nn.Module:
-    path = Path(path)
-    key = (kind, str(path), str(torch.device(device)), dtype)
-    with _LOCK:
-        if key not in _CACHE:
-            net = VGGEncoder() if kind == "vgg" else AdaINDecoder()
-            load_strict(net, path, "pytorch-AdaIN " + type(net).__name__)
-            net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
-            if channels_last:
-                net = net.to(memory_format=torch.channels_last)
-            _CACHE[key] = net
-        return _CACHE[key]
+    return cached((kind, str(Path(path)), str(torch.device(device)), dtype), build)
 
 
 def load_vgg_encoder(path: Path, device: torch.device | str = "cpu",
                      dtype: torch.dtype = torch.float32) -> VGGEncoder:
-    """The encoder from ``path`` (the registry's ``adain/vgg_normalised.pth``), in eval mode
-    with frozen weights, cached per (path, device, dtype) so workers stay warm."""
-    return _load("vgg", path, device, dtype, channels_last=True)  # type: ignore[return-value]
+    """The normalised VGG-19 encoder from ``path``, in eval mode with frozen weights,
+    cached per (path, device, dtype) so workers stay warm."""
+    return _load("vgg", path, device, dtype)  # type: ignore[return-value]
 
 
 def load_adain_decoder(path: Path, device: torch.device | str = "cpu",
                        dtype: torch.dtype = torch.float32) -> AdaINDecoder:
-    """The decoder from ``path`` (the registry's ``adain/decoder.pth``); cached."""
-    return _load("decoder", path, device, dtype, channels_last=True)  # type: ignore[return-value]
+    """The AdaIN decoder from ``path``; cached."""
+    return _load("decoder", path, device, dtype)  # type: ignore[return-value]

@@ -3,7 +3,7 @@
 Wang et al., "Collaborative Distillation for Ultra-Resolution Universal Style Transfer",
 CVPR 2020. Each VGG-19 conv layer up to conv5_1 keeps about a quarter of its filters
 (16, 32, 64, 128, 128 channels at the relu1_1..relu5_1 stages instead of 64..512), so the
-features are about 16x cheaper. The checkpoint ``cd16x_wct/5SE.pth`` holds every layer up to
+features are about 16x cheaper. The published encoder checkpoint holds every layer up to
 conv5_1; the ``*_aux`` 1x1 convs are the distillation heads that map back to full VGG widths
 (loaded for a strict check, not used by :meth:`PrunedVGG.encode`).
 
@@ -14,7 +14,6 @@ has reflection padding 1; pooling is 2x2 max pooling with stride 2.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import torch
@@ -22,9 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.engine.device import pick_device
-from app.engine.checkpoints import load_strict
-
-WEIGHT_NAME = "cd16x_wct/5SE.pth"
+from app.engine.networks.cache import cached
+from app.engine.weights.checkpoints import load_strict
 
 # (conv name, tap name after its ReLU, max-pool after it?), in forward order.
 LAYERS: tuple[tuple[str, str, bool], ...] = (
@@ -82,20 +80,15 @@ class PrunedVGG(nn.Module):
         return self.encode(x, ("relu5_1",))["relu5_1"]
 
 
-_CACHE: dict[tuple[str, str], PrunedVGG] = {}
-_LOCK = threading.Lock()
-
-
 def load_pruned_encoders(device: torch.device | str | None, path: Path) -> PrunedVGG:
-    """The pruned VGG-19 from ``path`` (the registry's ``cd16x_wct/5SE.pth``) on ``device``
-    (``None``: :func:`pick_device` ``auto``), eval mode, no gradients for its weights, loaded
-    strictly with ``weights_only=True``; cached per (device, path)."""
+    """The pruned VGG-19 from ``path`` on ``device`` (``None``: :func:`pick_device`
+    ``auto``), eval mode, no gradients for its weights, loaded strictly with
+    ``weights_only=True``; cached per (device, path)."""
     device = pick_device("auto") if device is None else torch.device(device)
-    path = Path(path)
-    key = (str(device), str(path))
-    with _LOCK:
-        if key not in _CACHE:
-            net = load_strict(PrunedVGG(), path, "16x-pruned VGG-19 encoder (5SE.pth)",
-                              key="model")   # saved as {"epoch": .., "model": state}
-            _CACHE[key] = net.eval().requires_grad_(False).to(device)
-        return _CACHE[key]
+
+    def build() -> PrunedVGG:
+        net = load_strict(PrunedVGG(), Path(path), "16x-pruned VGG-19 encoder",
+                          key="model")   # saved as {"epoch": .., "model": state}
+        return net.eval().requires_grad_(False).to(device)
+
+    return cached(("pruned-vgg19", str(device), str(Path(path))), build)

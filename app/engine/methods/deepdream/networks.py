@@ -29,6 +29,7 @@ from typing import Mapping, Protocol
 import torch
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.engine.methods import deepdream as files   # the spec's weight-file pins
 
 DEPTHS = ("textures", "patterns", "shapes", "objects")
 
@@ -52,13 +53,13 @@ class DreamNet:
         return self.depth_taps[depth]
 
 
-PRUNED_VGG19 = DreamNet("pruned-vgg19", "cd16x_wct/5SE.pth", {
+PRUNED_VGG19 = DreamNet("pruned-vgg19", files.PRUNED_VGG19.name, {
     "textures": ("relu2_2",), "patterns": ("relu3_3",), "shapes": ("relu4_2",),
     "objects": ("relu5_1",)}, min_side=32, stride=16)
-VGG19 = DreamNet("vgg19", "adain/vgg_normalised.pth", {
+VGG19 = DreamNet("vgg19", files.VGG19.name, {
     "textures": ("relu2_2",), "patterns": ("relu3_4",), "shapes": ("relu4_3",),
     "objects": ("relu5_3",)}, min_side=32, stride=16)
-GOOGLENET = DreamNet("googlenet", "googlenet/googlenet-1378be20.pth", {
+GOOGLENET = DreamNet("googlenet", files.GOOGLENET.name, {
     "textures": ("conv3",), "patterns": ("inception3b",), "shapes": ("inception4c",),
     "objects": ("inception4e",)}, min_side=32, stride=16)
 NETWORKS: dict[str, DreamNet] = {n.name: n for n in (PRUNED_VGG19, VGG19, GOOGLENET)}
@@ -89,13 +90,13 @@ def load_feature_net(net: DreamNet, weights: Mapping[str, Path],
     """``net``'s frozen feature extractor on ``device`` (cached by its loader)."""
     path = Path(weights[net.weight])
     if net is GOOGLENET:
-        from app.engine.googlenet import load_googlenet
+        from app.engine.networks.googlenet import load_googlenet
 
         return load_googlenet(path, device)
     if net is VGG19:
-        from app.engine.vgg import load_vgg_encoder
+        from app.engine.networks.vgg import load_vgg_encoder
 
         return load_vgg_encoder(path, device, torch.float32)
-    from app.engine.pruned_vgg import load_pruned_encoders
+    from app.engine.networks.pruned_vgg import load_pruned_encoders
 
     return load_pruned_encoders(device, path)
