@@ -3,7 +3,7 @@
 Heavy modules (torch, the engines, uvicorn) are imported inside the commands so that
 ``dreamgen --help`` answers at once. Bad input ends with exit status 2 and one line on stderr.
 The commands live in :mod:`app.cli.weights`, :mod:`app.cli.make`, :mod:`app.cli.dream`,
-:mod:`app.cli.styles` and :mod:`app.cli.server`.
+:mod:`app.cli.styles`, :mod:`app.cli.server` and :mod:`app.cli.admin`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main() -> None:
     """dreamgen: one-click neural style transfer and Deep Dream (pictures and clips)."""
 
 
-from app.cli import dream, make, server, styles, weights  # noqa: E402  (registers the commands)
+from app.cli import admin, dream, make, server, styles, weights  # noqa: E402  (registers them)
 
-__all__ = ["main", "UserError", "user_errors", "weight_store", "dream", "make", "server",
-           "styles", "weights"]
+__all__ = ["main", "UserError", "user_errors", "weight_store", "admin", "dream", "make",
+           "server", "styles", "weights"]
