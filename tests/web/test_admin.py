@@ -9,6 +9,7 @@ still run); MicroAST's real files come from the bundled folder, with its real pi
 from __future__ import annotations
 
 import contextlib
+import html
 import random
 import re
 import shutil
@@ -421,14 +422,20 @@ def test_import_from_a_server_folder(make_client: Callable[..., TestClient],
 
 @pytest.mark.parametrize("folder, reason", [
     ("", "Give the full path"), ("relative/folder", "Give the full path"),
-    ("/no/such/folder", "does not exist on the server")])
+    ("~no-such-user/weights", "Give the full path"), ("/no/such/folder", "does not exist"),
+    ("/", "is a system folder"), ("/proc", "is a system folder"),
+    ("/proc/self/fd", "is a system folder"), ("/sys", "is a system folder"),
+    ("/dev", "is a system folder"), ("/" + "a" * 10_000, "longer than any path"),
+    ("{data}", "the studio's own files"), ("{data}/media", "the studio's own files"),
+    ("{tmp}", "the studio's own files")])
 def test_import_refuses_what_it_cannot_use(make_client: Callable[..., TestClient],
-                                           folder: str, reason: str) -> None:
-    client = make_client()
+                                           tmp_path: Path, folder: str, reason: str) -> None:
+    client = make_client(lifespan=True)          # the database and media folder exist
+    folder = folder.format(data=tmp_path / "data", tmp=tmp_path)
     response = client.post("/api/admin/import", json={"folder": folder}, headers=BEARER)
     assert response.status_code == 422 and reason in response.json()["detail"]
     page = client.post("/admin/import", data={"folder": folder}, headers=BEARER)
-    assert page.status_code == 422 and reason in page.text
+    assert page.status_code == 422 and reason in html.unescape(page.text)
 
 
 def test_admin_endpoints_stay_out_of_the_public_api_document(
