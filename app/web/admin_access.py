@@ -74,6 +74,8 @@ def token_refusal(request: Request, token: str, key: bytes) -> str | None:
 
 def admin_refusal(request: Request, key: bytes) -> str | None:
     """Why this request may not use the admin page, in words; None when it may."""
+    if bearer_token(request) is None and ADMIN_COOKIE not in request.cookies:
+        return NEEDS_SIGN_IN        # every page asks: no token file read for visitors
     try:
         return token_refusal(request, current_token(request), key)
     except AdminTokenError as exc:
