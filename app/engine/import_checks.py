@@ -68,8 +68,8 @@ def _check_length(text: str) -> None:
         raise ImportRefused("A path cannot hold the NUL character; give the folder's path.")
     raw = os.fsencode(text)
     if len(raw) > PATH_MAX_BYTES or any(len(part) > NAME_MAX_BYTES for part in raw.split(b"/")):
-        raise ImportRefused(f"That path is {len(text)} characters long, longer than any path on "
-                            f"this system can be; {CHOOSE_ANOTHER}.")
+        raise ImportRefused(f"That path ({len(text)} characters) is longer than a path on this "
+                            f"system can be; {CHOOSE_ANOTHER}.")
 
 
 def _unreadable(path: Path | str, exc: OSError) -> ImportRefused:

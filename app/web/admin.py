@@ -29,10 +29,9 @@ from app.engine.errors import StyleTransferError
 from app.engine.registry import get_engine
 from app.engine.weights import WeightFile, WeightStore
 from app.jobs.leases import list_workers
-from app.admin_token import AdminTokenError
-from app.web.admin_access import (ADMIN_COOKIE, NEEDS_SIGN_IN, SESSION_S, WRONG_TOKEN,
-                                  admin_refusal, current_token, served_over_https,
-                                  session_cookie)
+from app.web.admin_access import (ADMIN_COOKIE, NEEDS_SIGN_IN, SESSION_S, TOKEN_UNREADABLE,
+                                  WRONG_TOKEN, admin_refusal, readable_token,
+                                  served_over_https, session_cookie)
 from app.web.admin_downloads import DownloadTracker, start_downloads
 from app.web.admin_schemas import (AdminOverview, DownloadRequest, DownloadStarted, ImportOut,
                                    ImportRequest, WorkersOverview, import_out, optional_weights,
@@ -174,11 +173,9 @@ def admin_page(request: Request, store: WeightsDep) -> Response:
 @router.post("/admin/sign-in")
 def sign_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
     """Check the token and set the HttpOnly, SameSite=Strict session cookie."""
-    state = admin_state(request)
-    try:
-        expected = current_token(request)
-    except AdminTokenError:
-        return refused_page(request, admin_refusal(request, state.key) or WRONG_TOKEN, 503)
+    state, expected = admin_state(request), readable_token(request)
+    if expected is None:
+        return refused_page(request, TOKEN_UNREADABLE, 503)
     if not hmac.compare_digest(token.encode(), expected.encode()):
         return wrong_guess(request, state)
     response = RedirectResponse("/admin", status_code=303)

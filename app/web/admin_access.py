@@ -72,15 +72,22 @@ def token_refusal(request: Request, token: str, key: bytes) -> str | None:
         else NEEDS_SIGN_IN
 
 
+def readable_token(request: Request) -> str | None:
+    """This studio's admin token now; None (and the reason in the log, since it names a
+    server path) when its file cannot be read."""
+    try:
+        return current_token(request)
+    except AdminTokenError as exc:
+        log.error("%s", exc)
+        return None
+
+
 def admin_refusal(request: Request, key: bytes) -> str | None:
     """Why this request may not use the admin page, in words; None when it may."""
     if bearer_token(request) is None and ADMIN_COOKIE not in request.cookies:
         return NEEDS_SIGN_IN        # every page asks: no token file read for visitors
-    try:
-        return token_refusal(request, current_token(request), key)
-    except AdminTokenError as exc:
-        log.error("%s", exc)         # the reason names a server path: for the log only
-        return TOKEN_UNREADABLE
+    token = readable_token(request)
+    return TOKEN_UNREADABLE if token is None else token_refusal(request, token, key)
 
 
 def served_over_https(request: Request) -> bool:

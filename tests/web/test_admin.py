@@ -168,8 +168,9 @@ def test_a_new_token_counts_at_once_and_signs_everyone_out(
                       headers={"Authorization": f"Bearer {new}"}).status_code == 200
 
 
-def test_processes_starting_together_agree_on_one_token(
+def test_studios_starting_together_agree_on_one_token(
         make_settings: Callable[..., Settings]) -> None:
+    """Threads race on the one file as processes sharing the data folder do."""
     from concurrent.futures import ThreadPoolExecutor
 
     from app.admin_token import AdminToken
@@ -179,6 +180,22 @@ def test_processes_starting_together_agree_on_one_token(
         tokens = set(pool.map(lambda _: AdminToken.from_settings(settings).current(), range(32)))
     assert len(tokens) == 1
     assert [p.name for p in settings.data_dir.iterdir()] == ["admin-token"]   # no leftovers
+
+
+def test_an_unreadable_token_file_shuts_the_door_without_naming_server_paths(
+        make_client: Callable[..., TestClient], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = make_client(admin_token="")
+    path = tmp_path / "data" / "admin-token"
+    token = path.read_text().strip()
+    path.unlink()
+    path.mkdir()                                   # something no token can be read from
+    refused = client.get("/api/admin/weights", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == admin_access.TOKEN_UNREADABLE
+    sign_in = client.post("/admin/sign-in", data={"token": token})
+    assert sign_in.status_code == 503 and str(tmp_path) not in sign_in.text
+    assert str(path) in caplog.text                # the admin finds the reason in the log
 
 
 @pytest.mark.parametrize("short", ["x", "fifteen-chars-x", " " * 20 + "short"])
@@ -425,7 +442,7 @@ def test_import_from_a_server_folder(make_client: Callable[..., TestClient],
     ("~no-such-user/weights", "Give the full path"), ("/no/such/folder", "does not exist"),
     ("/", "is a system folder"), ("/proc", "is a system folder"),
     ("/proc/self/fd", "is a system folder"), ("/sys", "is a system folder"),
-    ("/dev", "is a system folder"), ("/" + "a" * 10_000, "longer than any path"),
+    ("/dev", "is a system folder"), ("/" + "a" * 10_000, "longer than a path"),
     ("{data}", "the studio's own files"), ("{data}/media", "the studio's own files"),
     ("{tmp}", "the studio's own files")])
 def test_import_refuses_what_it_cannot_use(make_client: Callable[..., TestClient],
