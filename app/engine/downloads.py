@@ -168,7 +168,7 @@ def import_weights(store: WeightStore, paths: Iterable[Path | str],
                    dest_dir: Path | None = None) -> ImportReport:
     """Copy registry files found in ``paths`` (files or folders, searched recursively) into
     ``dest_dir`` (default: the store's cache), recognising them by SHA-256 whatever their
-    names. Every path passes :func:`~app.engine.import_checks.find_weight_files` before any
+    base names (renamed copies too). Every path passes :func:`~app.engine.import_checks.find_weight_files` before any
     file is opened (:class:`~app.engine.import_checks.ImportRefused` says why not), and only
     files named and sized like weights are read."""
     dest = Path(dest_dir or store.cache_dir).expanduser()

@@ -190,10 +190,11 @@ def wrong_guess(request: Request, state: AdminState) -> Response:
 
     Only wrong tokens are counted, and the right one signs in even past the limit, so no one
     sharing the admin's address (a NAT, the reverse proxy in front of the studio) can lock
-    the admin out by guessing. The limit then only slows a guesser down, which is all it
-    ever did (the Bearer header of the JSON endpoints was never limited): what keeps the
-    token out of reach is its size, 256 random bits when the studio makes it and at least
-    16 characters when it is set by hand (:mod:`app.admin_token`).
+    the admin out by guessing. That is safe because the limit is not what keeps the token
+    out of reach (a guess past it is still tested, and the Bearer header of the JSON
+    endpoints was never limited): its size is, 256 random bits when the studio makes it and
+    at least 16 characters when it is set by hand (:mod:`app.admin_token`), more than any
+    rate of guessing over the network gets through. The 429 tells a script to stop.
     """
     try:
         state.sign_ins.check(request.client.host if request.client else "unknown")
