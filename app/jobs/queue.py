@@ -80,6 +80,16 @@ def new_claim_token() -> str:
     return secrets.token_hex(16)
 
 
+def release_worker_rows(session: Session, job_id: int, keep: str | None = None) -> None:
+    """No worker row but ``keep``'s names ``job_id`` any more: a silent worker it was taken
+    from no longer runs it (the admin's workers list). In the caller's transaction."""
+    where = [WorkerRecord.job_id == job_id]
+    if keep is not None:
+        where.append(WorkerRecord.id != keep)
+    session.execute(update(WorkerRecord).where(*where).values(job_id=None)
+                    .execution_options(synchronize_session=False))
+
+
 def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
     """Atomically move the oldest queued job to ``running`` for ``worker_id`` and return it
     (with its new ``claim_token``); the worker's row, if it has one, names the job."""
@@ -96,6 +106,7 @@ def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
         if job is not None:
             session.execute(update(WorkerRecord).where(WorkerRecord.id == worker_id)
                             .values(job_id=job.id))
+            release_worker_rows(session, job.id, keep=worker_id)
         session.commit()
         return job
 
