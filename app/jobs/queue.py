@@ -55,12 +55,13 @@ def begin_write(session: Session) -> None:
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],
                 visibility: str = "public", style_ids: list[int] | None = None,
-                **details: Any) -> Job:
+                style_shared: list[bool] | None = None, **details: Any) -> Job:
     """Commit a new queued job. Call only after its input files are safely on disk, inside
     the caller's write transaction (:func:`begin_write`) or a new one.
     ``details``: the columns people choose or see (``title``, ``content_name``,
     ``style_names``, ``show_original``); ``style_ids``: the style library's id of each
-    style file, in order (:mod:`app.jobs.styles`), written in the same transaction."""
+    style file, in order (:mod:`app.jobs.styles`), and ``style_shared`` whether each is
+    offered to the public library, written in the same transaction."""
     begin_write(session)
     job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
               content_path=content_path, style_paths=style_paths, visibility=visibility,
@@ -70,7 +71,7 @@ def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
         from app.jobs.styles import link_styles
 
         session.flush()                      # the job's id, for its job_styles rows
-        link_styles(session, job, style_ids)
+        link_styles(session, job, style_ids, style_shared)
     session.commit()
     return job
 
