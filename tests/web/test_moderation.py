@@ -9,9 +9,12 @@ from typing import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlalchemy import select
+
+from app.jobs.models import Job
 from app.settings import Settings
 from app.web.main import create_app
-from tests.conftest import png_bytes
+from tests.conftest import png_bytes, shared_dir
 from tests.web.conftest import submit, wait_for
 from tests.web.test_me import another_browser, job_files, left_of
 
@@ -21,7 +24,9 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def moderated(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(admin_token=TOKEN))) as test_client:
+    # no rate limit: the walk below tries every way to make something new, twice over
+    with TestClient(create_app(make_settings(admin_token=TOKEN,
+                                             rate_limit_per_minute=0))) as test_client:
         yield test_client
 
 
@@ -123,16 +128,36 @@ def job_routes(job: dict) -> list[str]:
     return urls + list(links["styles"])
 
 
+def give_a_partial(client: TestClient, job_id: str) -> str:
+    """Give a finished clip the playable partial result a running one has (a copy of its
+    result under ``segments/``, named by ``partial_path``); returns its URL."""
+    store = client.app.state.store
+    with client.app.state.session_factory() as session:
+        job = session.scalar(select(Job).where(Job.public_id == job_id))
+        job.partial_path = store.new_path("segments", ".mp4")
+        store.write_atomic(job.partial_path, store.path(job.result_path).read_bytes())
+        session.commit()
+        return f"/media/{job.partial_path}"
+
+
 def test_nothing_of_a_hidden_result_is_served_nor_reused(moderated: TestClient,
                                                          published: dict) -> None:
     """Walks every route that serves or reuses a job's files, for a Fast result (strength
-    preview, versions) and a Painterly one (its last live preview, a near-copy)."""
+    preview, versions), a Painterly one (its last live preview, a near-copy) and a clip
+    (its poster, its partial result and segments)."""
     owner = moderated
     painted = wait_for(owner, submit(owner, engine="gatys-lite", size=64,
                                      iterations=60).json()["id"])
     assert painted["state"] == "succeeded" and painted["links"]["preview"]
+    clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
+    filmed = wait_for(owner, submit(owner, [("content", ("clip.mp4", clip, "video/mp4")),
+                                            ("style", ("s.png", png_bytes(), "image/png"))],
+                                    size=64).json()["id"], timeout_s=300)
+    assert filmed["state"] == "succeeded" and filmed["links"]["poster"]
+    partial = give_a_partial(owner, filmed["id"])   # as a running clip has (segments/)
     stranger = another_browser(owner)
-    jobs = [published, painted]
+    assert stranger.get(partial).status_code == 200
+    jobs = [published, painted, filmed]
     files = {job["id"]: job_files(owner, job["id"]) for job in jobs}
     for job in jobs:                                     # all served while public
         assert all(owner.get(url).status_code == 200 for url in job_routes(job))
@@ -181,7 +206,7 @@ def test_nothing_of_a_hidden_result_is_served_nor_reused(moderated: TestClient,
     assert owner.patch(f"/api/jobs/{job_id}", json={"show_original": True}).status_code == 200
     assert stranger.get(published["links"]["content"]).status_code == 404   # still hidden
     assert stranger.get("/api/gallery").json()["total"] == 0
-    assert len(owner.get("/api/me/jobs").json()["jobs"]) == 2     # nothing new was made
+    assert len(owner.get("/api/me/jobs").json()["jobs"]) == 3     # nothing new was made
 
     stranger.post(f"/api/admin/jobs/{job_id}/hide", json={"hidden": False}, headers=ADMIN)
     assert stranger.get(published["links"]["result"]).status_code == 200   # the admin's word
