@@ -90,7 +90,6 @@ def read_job(job_id: str, request: Request, response: Response, session: Session
 async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: ``progress`` whenever the job changes, then one ``done``."""
     factory = request.app.state.session_factory
-
     is_admin = viewer_is_admin(request)
 
     def snapshot() -> JobOut | str:

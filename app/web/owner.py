@@ -83,6 +83,12 @@ def keep_private(response: Response) -> Response:
     return vary_by_cookie(response)
 
 
+def private_response(response: Response) -> None:
+    """A dependency for routes that answer with their owner's data (their job JSON):
+    :func:`keep_private` on whatever they return."""
+    keep_private(response)
+
+
 class OwnerCookieMiddleware(HTTPMiddleware):
     """Put the visitor's owner id in ``request.state.owner_id``, minting one if needed."""
 
@@ -99,10 +105,3 @@ class OwnerCookieMiddleware(HTTPMiddleware):
                 headers.append("set-cookie", owner_cookie(owner, scope))
 
         await self.app(scope, receive, editing_headers(send, set_cookie))
-
-
-def private_response(response: Response) -> None:
-    """A dependency for routes that answer with their owner's data (their job JSON):
-    :func:`keep_private` on whatever they return."""
-    keep_private(response)
-

@@ -161,8 +161,7 @@ def delete_from_form(job_id: str, session: SessionDep, owner: OwnerDep) -> Respo
 
 
 @router.get("/gallery", response_class=HTMLResponse)
-def gallery_page(request: Request, session: SessionDep, owner: OwnerDep,
-                 page: int = 1) -> Response:
+def gallery_page(request: Request, session: SessionDep, page: int = 1) -> Response:
     page = min(max(1, page), MAX_PAGE)
     jobs, total = list_gallery(session, page, PER_PAGE)
     # as everyone sees it, one's own results included (their public titles)

@@ -19,7 +19,7 @@ from app.jobs.queue import get_job
 from app.jobs.styles import (StyleUnavailable, job_style_ids, job_style_shares, listed_styles,
                              usable_style)
 from app.web.schemas import job_style_url, media_url
-from app.web.visibility import HIDDEN_REUSE, REMOVED, hidden_style_ids, reuse_refusal
+from app.web.visibility import HIDDEN_REUSE, hidden_style_ids, reuse_refusal
 
 PICKER_SIZE = 24
 DEFAULT_PRESET = "balanced"
@@ -140,7 +140,7 @@ def _reused(session: Session, style_from: str, owner: str, prefill: Prefill) -> 
         return
     refusal = reuse_refusal(session, job, owner)
     if refusal is not None:
-        prefill.notes.append(_sentence(REMOVED if job.hidden else refusal[1]))
+        prefill.notes.append(_sentence(refusal[1]))
         return
     prefill.style_from = job.public_id
     prefill.cards = [StyleCard(job_style_url(job, i), w, None, "Earlier style")
