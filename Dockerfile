@@ -4,8 +4,9 @@
 #       -v dreamgen-data:/data -v dreamgen-weights:/weights dreamgen
 #   docker run --rm -v dreamgen-weights:/weights dreamgen dreamgen weights download
 # MicroAST and "Painterly (slow)" work at once: their weights are inside the package. The
-# others are fetched into /weights on the admin page (http://<host>:8000/admin; it needs
-# DREAMGEN_ADMIN_TOKEN here, since no visitor of a container is loopback) or by the command.
+# others are fetched into /weights on the admin page (http://<host>:8000/admin, with the admin
+# token: DREAMGEN_ADMIN_TOKEN, or the one made in /data/admin-token whose sign-in link the log
+# shows; `dreamgen admin token` prints it) or by the command.
 ARG BASE_IMAGE=pytorch/pytorch:2.14.1-cuda12.8-cudnn9-runtime
 
 # ---- stage 1: the wheel (templates, static files, migrations and the bundled weights become

@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field("", description="Comma-separated addresses (or networks) of "
                                  "reverse proxies whose X-Forwarded-For/-Proto are believed; "
                                  "empty: none.")
-    admin_token: str = Field("", description="Token for the admin page; empty: the admin page "
-                             "answers only from this machine (loopback).")
+    admin_token: str = Field("", description="Token for the admin page (at least 16 "
+                             "characters); empty: the studio makes one in data_dir/admin-token.")
 
     # --- limits --------------------------------------------------------------------------
     max_upload_mb: int = Field(200, description="Largest accepted upload, in MiB.")

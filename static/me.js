@@ -21,6 +21,6 @@
     document.getElementById("key-field").hidden = true;
     document.getElementById("key-from-link").hidden = false;
     history.replaceState(null, "", location.pathname);
-    document.getElementById("adopt").focus();
+    document.getElementById("open-here").focus();
   }
 })();

@@ -19,10 +19,17 @@ if TYPE_CHECKING:
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str | None, port: int | None, reload: bool) -> None:
     """Start the web app (with its workers, unless DREAMGEN_RUN_WORKER=false)."""
+    from app.admin_token import AdminToken, AdminTokenError, sign_in_help
     from app.settings import get_settings
     from app.web.server import run_server
 
-    run_server(get_settings(), host=host, port=port, reload=reload)
+    settings = get_settings()
+    try:
+        click.echo(sign_in_help(settings, AdminToken.from_settings(settings), host, port),
+                   err=True)
+    except AdminTokenError as exc:
+        raise UserError(str(exc)) from None
+    run_server(settings, host=host, port=port, reload=reload)
 
 
 @main.command()

@@ -66,14 +66,16 @@ def weights_download(targets: tuple[str, ...], everything: bool, dest: Path | No
 
 
 @weights.command("import")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to import into (default: the weights cache).")
 def weights_import(paths: tuple[Path, ...], dest: Path | None) -> None:
     """Copy weight files from PATHs (files or folders, e.g. a USB stick) into the cache.
 
-    Files are recognised by their SHA-256, whatever their names; others are skipped.
+    Files named like weight files (.pth, .pth.tar) and of a pinned size are recognised by
+    their SHA-256; others are skipped unread. The studio's data, media and database
+    folders, /, /proc, /sys, /dev and /run are refused, and so are folders holding special
+    files or links to elsewhere.
     """
     from app.engine.weights.downloads import import_weights
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs.dbtime import db_now, seconds_ago, seconds_since
 from app.jobs.models import Job, JobState, WorkerRecord, utcnow
-from app.jobs.queue import write_session
+from app.jobs.queue import release_worker_rows, write_session
 
 log = logging.getLogger("dreamgen.leases")
 
@@ -178,6 +178,8 @@ def take_back_job(db_engine: Engine, job_id: int, token: str | None, attempts: i
                               lease_expired(lease_s))
             .values(claim_token=None, updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)).rowcount
+        if changed:
+            release_worker_rows(session, job_id)
         session.commit()
     return changed == 1
 
@@ -199,16 +201,20 @@ def take_back_expired_jobs(db_engine: Engine, lease_s: float, max_attempts: int)
 
 # ----------------------------------------------------------------------------- listing
 def list_workers(session: Session, lease_s: float) -> list[WorkerStatus]:
-    """Every worker row, oldest first, with its heartbeat age on the database's clock."""
+    """Every worker row, oldest first, with its heartbeat age on the database's clock and
+    the job it runs: only a running job that this worker holds (a row left naming a job
+    that another worker took over or finished names none)."""
+    held = and_(Job.id == WorkerRecord.job_id, Job.worker_id == WorkerRecord.id,
+                Job.state == JobState.RUNNING)
     rows = session.execute(
-        select(WorkerRecord, seconds_since(WorkerRecord.last_heartbeat), Job.public_id)
-        .outerjoin(Job, Job.id == WorkerRecord.job_id)
+        select(WorkerRecord, seconds_since(WorkerRecord.last_heartbeat), Job.id, Job.public_id)
+        .outerjoin(Job, held)
         .order_by(WorkerRecord.started_at, WorkerRecord.id)).all()
-    return [WorkerStatus(id=w.id, host=w.host, pid=w.pid, device=w.device, job_id=w.job_id,
+    return [WorkerStatus(id=w.id, host=w.host, pid=w.pid, device=w.device, job_id=job_id,
                          job_public_id=public_id, started_at=w.started_at,
                          heartbeat_age_s=max(0.0, float(age or 0.0)),
                          alive=float(age or 0.0) <= lease_s)
-            for w, age, public_id in rows]
+            for w, age, job_id, public_id in rows]
 
 
 # ----------------------------------------------------------------------------- the thread

@@ -56,6 +56,7 @@ class Job(Base):
         Index("ix_jobs_result_path", "result_path"),
         Index("ix_jobs_thumb_path", "thumb_path"),
         Index("ix_jobs_preview_path", "preview_path"),
+        Index("ix_jobs_partial_path", "partial_path"),
         Index("ix_jobs_deleted_at", "deleted_at"),     # the trash collector's every pass
     )
 
@@ -168,7 +169,7 @@ class StyleImage(Base):
 
 class JobStyle(Base):
     """Which library style a job used at which position of its ``style_paths`` (``job_styles``):
-    what the library counts uses from (only public, finished jobs count)."""
+    what the library counts uses from (only public, finished jobs that offered it count)."""
 
     __tablename__ = "job_styles"
 
@@ -177,6 +178,9 @@ class JobStyle(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     style_id: Mapped[int] = mapped_column(ForeignKey("styles.id", ondelete="CASCADE"),
                                           index=True)
+    # offered to the public library (revision 0008): an upload whose owner ticked "add my
+    # style images to the public style library", or a style picked from the library
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -3,7 +3,8 @@
 There are no accounts: a browser's owner id (its cookie) is what makes its jobs its own. A
 key is a separate 192-bit secret made on request; only its SHA-256 is stored, one per owner,
 so the key is shown once and making a new one retires the old. A browser that presents a key
-takes on that owner id, and the jobs it had made under its own id move along with it.
+takes on that owner id; its own jobs stay under its own id (the web layer keeps that id so
+the browser can switch back) unless its person explicitly moves them (:func:`move_jobs`).
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def owner_for_key(session: Session, key: str) -> str | None:
     return session.scalar(select(OwnerKey.owner_id).where(OwnerKey.key_hash == key_hash(key)))
 
 
-def adopt_owner(session: Session, current_owner: str, key_owner: str) -> int:
-    """Move ``current_owner``'s jobs to ``key_owner`` (the browser is about to become it);
-    returns how many moved. ``current_owner``'s own key goes: nothing is left to open."""
+def move_jobs(session: Session, current_owner: str, key_owner: str) -> int:
+    """Move ``current_owner``'s jobs to ``key_owner`` (asked for explicitly: whoever holds
+    ``key_owner`` gets them); returns how many moved. ``current_owner``'s own key goes:
+    nothing is left to open."""
     if current_owner == key_owner:
         return 0
     begin_write(session)

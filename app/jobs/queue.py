@@ -55,12 +55,13 @@ def begin_write(session: Session) -> None:
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],
                 visibility: str = "public", style_ids: list[int] | None = None,
-                **details: Any) -> Job:
+                style_shared: list[bool] | None = None, **details: Any) -> Job:
     """Commit a new queued job. Call only after its input files are safely on disk, inside
     the caller's write transaction (:func:`begin_write`) or a new one.
     ``details``: the columns people choose or see (``title``, ``content_name``,
     ``style_names``, ``show_original``); ``style_ids``: the style library's id of each
-    style file, in order (:mod:`app.jobs.styles`), written in the same transaction."""
+    style file, in order (:mod:`app.jobs.styles`), and ``style_shared`` whether each is
+    offered to the public library, written in the same transaction."""
     begin_write(session)
     job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
               content_path=content_path, style_paths=style_paths, visibility=visibility,
@@ -70,7 +71,7 @@ def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
         from app.jobs.styles import link_styles
 
         session.flush()                      # the job's id, for its job_styles rows
-        link_styles(session, job, style_ids)
+        link_styles(session, job, style_ids, style_shared)
     session.commit()
     return job
 
@@ -78,6 +79,16 @@ def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
 def new_claim_token() -> str:
     """A fencing token for one claim (128 random bits)."""
     return secrets.token_hex(16)
+
+
+def release_worker_rows(session: Session, job_id: int, keep: str | None = None) -> None:
+    """No worker row but ``keep``'s names ``job_id`` any more: a silent worker it was taken
+    from no longer runs it (the admin's workers list). In the caller's transaction."""
+    where = [WorkerRecord.job_id == job_id]
+    if keep is not None:
+        where.append(WorkerRecord.id != keep)
+    session.execute(update(WorkerRecord).where(*where).values(job_id=None)
+                    .execution_options(synchronize_session=False))
 
 
 def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
@@ -96,6 +107,7 @@ def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
         if job is not None:
             session.execute(update(WorkerRecord).where(WorkerRecord.id == worker_id)
                             .values(job_id=job.id))
+            release_worker_rows(session, job.id, keep=worker_id)
         session.commit()
         return job
 

@@ -6,8 +6,11 @@ same transaction as the job row: :func:`app.jobs.queue.enqueue_job` writes ``job
 or when the admin adds one (``curated``). The library keeps its own copy of the file and a
 thumbnail under ``styles/`` (the job keeps its own copy too), so deleting a job never breaks
 the library nor another job. A style is *listed* when it is not hidden and is curated or used
-by at least one finished, public, visible result of a style engine (a Deep Dream guide is no
-style; unlisted, private, hidden and deleted results do not count). Once no job uses an
+by at least one finished, public, visible result of a style engine that *offered* it
+(``job_styles.shared``: its owner ticked "add my style images to the public style library",
+or picked it from the library while it was listed). A Deep Dream guide is no style;
+unlisted, private, hidden and deleted results and uploads nobody offered do not count: a
+person's upload never enters the library without their word. Once no job uses an
 uncurated style any more it leaves the library, files and all (:func:`prune_unused_styles`):
 deleting one's result takes one's upload with it.
 """
@@ -44,9 +47,9 @@ class StyleUnavailable(LookupError):
 
 
 def _public_use():
-    """The condition on ``jobs`` for a use the library counts."""
-    return and_(Job.state == JobState.SUCCEEDED, Job.visibility == "public",
-                Job.hidden.is_(False), Job.deleted_at.is_(None),
+    """The condition on ``jobs`` and ``job_styles`` for a use the library counts."""
+    return and_(JobStyle.shared.is_(True), Job.state == JobState.SUCCEEDED,
+                Job.visibility == "public", Job.hidden.is_(False), Job.deleted_at.is_(None),
                 Job.engine.not_in(DREAM_ENGINES))
 
 
@@ -110,7 +113,8 @@ def hidden_styles(session: Session) -> list[StyleImage]:
                                 .order_by(StyleImage.id.desc())).all())
 
 
-def _is_listed(session: Session, style: StyleImage) -> bool:
+def is_listed(session: Session, style: StyleImage) -> bool:
+    """Whether the library lists ``style`` (hidden or not: see :func:`usable_style`)."""
     if style.curated:
         return True
     used = (select(JobStyle.job_id).join(Job, Job.id == JobStyle.job_id)
@@ -129,7 +133,7 @@ def usable_style(session: Session, style_id: int, owner_id: str) -> StyleImage:
     their own jobs (reusing a private upload). Raises :class:`StyleUnavailable` otherwise,
     without telling a stranger that an unlisted style exists."""
     style = session.get(StyleImage, style_id)
-    if style is None or not (_is_listed(session, style) or _used_by(session, style, owner_id)):
+    if style is None or not (is_listed(session, style) or _used_by(session, style, owner_id)):
         raise StyleUnavailable(f"there is no style {style_id} in the library")
     if style.hidden:
         raise StyleUnavailable(f"style {style_id} was taken out of the library by its admin")
@@ -146,9 +150,20 @@ def job_style_ids(session: Session, job_id: int) -> list[int | None]:
     return [by_position.get(i) for i in range(count)]
 
 
-def link_styles(session: Session, job: Job, style_ids: list[int]) -> None:
-    """Add ``job_styles`` rows for ``job`` (flushed; the caller commits)."""
-    session.add_all(JobStyle(job_id=job.id, position=i, style_id=sid)
+def job_style_shares(session: Session, job_id: int) -> list[bool]:
+    """Whether the job offered each of its styles to the library, by position (False where
+    unknown)."""
+    rows = dict(session.execute(select(JobStyle.position, JobStyle.shared)
+                                .where(JobStyle.job_id == job_id)).all())
+    return [bool(rows.get(i)) for i in range(max(rows, default=-1) + 1)]
+
+
+def link_styles(session: Session, job: Job, style_ids: list[int],
+                shared: list[bool] | None = None) -> None:
+    """Add ``job_styles`` rows for ``job``, each offered to the library or not (``shared``,
+    by position; default: none is). Flushed; the caller commits."""
+    offered = list(shared or []) + [False] * (len(style_ids) - len(shared or []))
+    session.add_all(JobStyle(job_id=job.id, position=i, style_id=sid, shared=offered[i])
                     for i, sid in enumerate(style_ids))
 
 

@@ -1,44 +1,37 @@
-"""Who may use the admin page: the holder of ``DREAMGEN_ADMIN_TOKEN``, or, while no token is
-set, a browser on the server itself.
+"""Who may use the admin page: the holder of the admin token (:mod:`app.admin_token`: the one
+in ``DREAMGEN_ADMIN_TOKEN``, else the one the studio made in its data folder). Nobody gets in
+because of the address they come from: a reverse proxy on the same machine makes every
+visitor look local.
 
-* **With a token**, a request carries it as ``Authorization: Bearer <token>`` (scripts, the
-  JSON endpoints) or carries the cookie the page's sign-in form sets. The cookie never holds
-  the token: it is ``<issued>.<HMAC-SHA256(key, "<issued>.<token>")>`` with a random key per
-  process, so a restart or a new token signs everyone out, and a cookie older than
-  :data:`SESSION_S` is refused. Every comparison is :func:`hmac.compare_digest`. The token
-  is then needed from loopback too (a reverse proxy on the same machine makes everyone
-  look local).
-* **Without a token**, only loopback clients (127.0.0.0/8, ::1) get in: the TCP peer, or the
-  visitor when ``DREAMGEN_TRUSTED_PROXIES`` lets a proxy say who that is. A request that
-  carries forwarding headers is refused all the same (a proxy on this machine may be
-  relaying anyone; behind a proxy, set the token), and so is one whose ``Host`` is not a
-  loopback name (a DNS-rebinding page in the admin's browser).
+A request carries the token as ``Authorization: Bearer <token>`` (scripts, the JSON
+endpoints, ``/metrics``) or carries the cookie the page's sign-in form sets. The cookie never
+holds the token: it is ``<issued>.<HMAC-SHA256(key, "<issued>.<token>")>`` with a random key
+per process, so a restart or a new token signs everyone out, and a cookie older than
+:data:`SESSION_S` is refused. Every comparison is :func:`hmac.compare_digest`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
+import logging
 import time
 
 from fastapi import Request
 
+from app.admin_token import AdminTokenError
+
 ADMIN_COOKIE = "dreamgen_admin"
 SESSION_S = 12 * 3600
-FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
-NEEDS_SIGN_IN = ("Sign in with the admin token (DREAMGEN_ADMIN_TOKEN) on /admin: only the "
-                 "admin manages weights, styles and results.")
+NEEDS_SIGN_IN = ("Sign in with the admin token. The server printed a sign-in link when it "
+                 "started, and the command `dreamgen admin token`, run on the server, prints "
+                 "it again. The token is kept in the file admin-token in the data folder of "
+                 "the studio, or set in DREAMGEN_ADMIN_TOKEN.")
 WRONG_TOKEN = "That admin token is wrong."
-ONLY_LOCAL = ("The admin page answers only on the server itself while DREAMGEN_ADMIN_TOKEN is "
-              "unset. Open it from that machine, or set DREAMGEN_ADMIN_TOKEN to sign in "
-              "from elsewhere.")
-VIA_PROXY = ("This request came through a proxy, so it may not come from this machine; set "
-             "DREAMGEN_ADMIN_TOKEN to sign in.")
-NOT_LOOPBACK_HOST = ("Without DREAMGEN_ADMIN_TOKEN the admin page must be opened as "
-                     "http://localhost or http://127.0.0.1 on the server itself.")
+TOKEN_UNREADABLE = ("The server cannot read its admin token just now, so nobody can sign in; "
+                    "its log says why.")
+log = logging.getLogger("dreamgen.web")
 
 
 def session_cookie(key: bytes, token: str, issued: int | None = None) -> str:
@@ -64,24 +57,14 @@ def bearer_token(request: Request) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" else None
 
 
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is a loopback address (IPv4-mapped IPv6 included)."""
-    try:
-        address = ipaddress.ip_address(host or "")
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return (mapped or address).is_loopback
-
-
-def _host_is_loopback_name(request: Request) -> bool:
-    host = request.headers.get("host", "").lower()
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return name in LOOPBACK_NAMES
+def current_token(request: Request) -> str:
+    """This studio's admin token now (:class:`~app.admin_token.AdminTokenError` when its
+    file cannot be read)."""
+    return request.app.state.admin_token.current()
 
 
 def token_refusal(request: Request, token: str, key: bytes) -> str | None:
-    """Why a request is refused when a token is set (None: it holds the token or a cookie)."""
+    """Why a request is refused (None: it holds the token or a valid cookie)."""
     given = bearer_token(request)
     if given is not None:
         return None if hmac.compare_digest(given.encode(), token.encode()) else WRONG_TOKEN
@@ -89,19 +72,22 @@ def token_refusal(request: Request, token: str, key: bytes) -> str | None:
         else NEEDS_SIGN_IN
 
 
-def local_refusal(request: Request) -> str | None:
-    """Why a request is refused when no token is set (None: it comes from this machine)."""
-    if not is_loopback(request.client.host if request.client else None):
-        return ONLY_LOCAL
-    if any(name in request.headers for name in FORWARDING_HEADERS):
-        return VIA_PROXY
-    return None if _host_is_loopback_name(request) else NOT_LOOPBACK_HOST
+def readable_token(request: Request) -> str | None:
+    """This studio's admin token now; None (and the reason in the log, since it names a
+    server path) when its file cannot be read."""
+    try:
+        return current_token(request)
+    except AdminTokenError as exc:
+        log.error("%s", exc)
+        return None
 
 
 def admin_refusal(request: Request, key: bytes) -> str | None:
     """Why this request may not use the admin page, in words; None when it may."""
-    token = request.app.state.settings.admin_token
-    return token_refusal(request, token, key) if token else local_refusal(request)
+    if bearer_token(request) is None and ADMIN_COOKIE not in request.cookies:
+        return NEEDS_SIGN_IN        # every page asks: no token file read for visitors
+    token = readable_token(request)
+    return TOKEN_UNREADABLE if token is None else token_refusal(request, token, key)
 
 
 def served_over_https(request: Request) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Annotated, AsyncIterator
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.details import DetailsDep, upload_details
 from app.web.limits import check_rate
+from app.web.owner import keep_private, private_response, vary_by_cookie
 from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
 from app.web.submit import FormDep, create_job
 from app.web.visibility import REMOVED, removed_for, viewer_is_admin
@@ -53,7 +54,8 @@ def own_job(session: SessionDep, job_id: str, owner: str) -> Job:
     return job
 
 
-@router.post("/jobs", status_code=201, response_model=JobOut)
+@router.post("/jobs", status_code=201, response_model=JobOut,
+             dependencies=[Depends(private_response)])
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    store: StoreDep, weights: WeightsDep, owner: OwnerDep,
                    form: FormDep, details: DetailsDep) -> JobOut:
@@ -65,21 +67,36 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
     return await run_in_threadpool(job_out, session, job, owner)
 
 
+def viewer_job_out(session: Session, job: Job, owner: str, request: Request,
+                   response: Response) -> JobOut:
+    """``job`` for this visitor; its owner's view (the original, the file's name) is kept
+    out of every cache, and every view varies by the owner cookie."""
+    if job.owner_id == owner:
+        keep_private(response)
+    else:
+        vary_by_cookie(response)
+    return job_out(session, job, owner, viewer_is_admin(request))
+
+
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def read_job(job_id: str, request: Request, session: SessionDep, owner: OwnerDep) -> JobOut:
+def read_job(job_id: str, request: Request, response: Response, session: SessionDep,
+             owner: OwnerDep) -> JobOut:
     """A job's state, progress, queue position and links."""
-    return job_out(session, visible_job(session, job_id, owner, request), owner)
+    job = visible_job(session, job_id, owner, request)
+    return viewer_job_out(session, job, owner, request, response)
 
 
 @router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
 async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: ``progress`` whenever the job changes, then one ``done``."""
     factory = request.app.state.session_factory
+    is_admin = viewer_is_admin(request)
 
     def snapshot() -> JobOut | str:
         with factory() as session:
             try:
-                return job_out(session, visible_job(session, job_id, owner, request), owner)
+                job = visible_job(session, job_id, owner, request)
+                return job_out(session, job, owner, is_admin)
             except HTTPException as gone:
                 return str(gone.detail)
 
@@ -105,7 +122,8 @@ async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIte
         quiet += EVENT_POLL_S
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut,
+             dependencies=[Depends(private_response)])
 def cancel_job(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
     """Cancel a queued job now, or ask its worker to stop a running one (owner only)."""
     job = own_job(session, job_id, owner)
@@ -126,13 +144,13 @@ def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDe
 
 
 @router.get("/gallery", response_model=GalleryOut)
-def gallery(session: SessionDep, owner: OwnerDep,
+def gallery(session: SessionDep,
             page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1) -> GalleryOut:
-    """Finished public results, newest first."""
+    """Finished public results, newest first, as everyone sees them (one's own too)."""
     jobs, total = list_gallery(session, page, PER_PAGE)
     return GalleryOut(page=page, per_page=PER_PAGE, total=total,
                       pages=max(1, -(-total // PER_PAGE)),
-                      jobs=[job_out(session, j, owner) for j in jobs])
+                      jobs=[job_out(session, j, None) for j in jobs])
 
 
 @router.get("/engines", response_model=list[EngineOut])

@@ -15,9 +15,8 @@ from fastapi import Depends, Form
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job
 from app.jobs.queue import get_job
-from app.web.naming import clean_title, display_title
+from app.web.naming import clean_title
 from app.web.submit import SubmittedForm
 
 NAME_MAX = 255
@@ -32,8 +31,9 @@ class ChosenDetails:
 
 
 def chosen_details(
-        title: Annotated[str, Form(description="a title (default: from the content's file "
-                                               "name)", max_length=1000)] = "",
+        title: Annotated[str, Form(description="a title, shown to everyone (default: "
+                                               "\"Untitled\"; your own pages show your "
+                                               "file's name)", max_length=1000)] = "",
         show_original: Annotated[bool, Form(description="show the original photo to others "
                                                         "(default: only to you)")] = False,
 ) -> ChosenDetails:
@@ -76,14 +76,13 @@ def upload_details(session: Session, form: SubmittedForm,
             **original_names(session, form)}
 
 
-def changed_details(body: DetailsIn, job: Job) -> dict[str, Any]:
-    """The columns a :class:`DetailsIn` changes on ``job``."""
+def changed_details(body: DetailsIn) -> dict[str, Any]:
+    """The columns a :class:`DetailsIn` changes. A title typed is the owner's
+    word: it becomes public, even when it repeats the file's name (the form shows that name
+    as a placeholder, never as a value, so saving without typing keeps it private)."""
     values: dict[str, Any] = {}
-    title = clean_title(body.title) if body.title is not None else None
-    # the form shows the default title (from the photo's name, else "Untitled") when none
-    # was chosen: saving it as it is keeps the default instead of storing its words
-    if body.title is not None and not (job.title is None and title == display_title(job)):
-        values["title"] = title
+    if body.title is not None:
+        values["title"] = clean_title(body.title)
     if body.show_original is not None:
         values["show_original"] = body.show_original
     return values

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from app.engine.weights.store import WeightStore
 from app.jobs.copies import copy_inputs
 from app.jobs.models import Job
 from app.jobs.queue import enqueue_job, get_job, update_details
-from app.jobs.styles import job_style_ids
+from app.jobs.styles import job_style_ids, job_style_shares
 from app.jobs.trash import restore_job, trash_job
 from app.settings import Settings
 from app.storage import MediaStore
@@ -24,11 +24,14 @@ from app.web.api import own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.details import DetailsIn, changed_details
 from app.web.limits import check_rate
+from app.web.owner import private_response
 from app.web.schemas import ERRORS, JobOut, job_out
 from app.web.submit import installed_engine
 from app.web.uploads import check_free_disk
+from app.web.visibility import refuse_hidden_reuse
 
-router = APIRouter(tags=["api"], responses=ERRORS)
+# every answer is the owner's own job (JSON) or a redirect: never cached
+router = APIRouter(tags=["api"], responses=ERRORS, dependencies=[Depends(private_response)])
 
 
 class TrashOut(BaseModel):
@@ -40,9 +43,11 @@ class TrashOut(BaseModel):
 
 def retry_job(session: Session, store: MediaStore, settings: Settings, weights: WeightStore,
               source: Job) -> Job:
-    """Queue a new job with copies of ``source``'s files and the same options and choices."""
+    """Queue a new job with copies of ``source``'s files and the same options and choices
+    (refused for a result the admin hid, or one whose library style the admin hid)."""
     if not source.is_finished:
         raise HTTPException(409, f"this job is still {source.state}; wait for it or cancel it")
+    refuse_hidden_reuse(session, source, source.owner_id)
     installed_engine(source.engine, weights)
     check_free_disk(store, settings)
     try:
@@ -59,6 +64,7 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
                            engine=source.engine, options=dict(source.options),
                            content_path=content, style_paths=styles,
                            style_ids=linked if len(linked) == len(styles) else None,
+                           style_shared=job_style_shares(session, source.id),
                            visibility=source.visibility, title=source.title,
                            content_name=source.content_name,
                            style_names=list(source.style_names or []),
@@ -116,7 +122,7 @@ def post_restore(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
 def patch_job(job_id: str, body: DetailsIn, session: SessionDep, owner: OwnerDep) -> JobOut:
     """Change the title or whether others may see the original photo (owner only)."""
     job = own_job(session, job_id, owner)
-    update_details(session, job, **changed_details(body, job))
+    update_details(session, job, **changed_details(body))
     return job_out(session, job, owner)
 
 
@@ -144,5 +150,5 @@ def details_from_form(job_id: str, session: SessionDep, owner: OwnerDep,
                       show_original: Annotated[bool, Form()] = False) -> Response:
     job = own_job(session, job_id, owner)
     details = DetailsIn(title=title, show_original=show_original)
-    update_details(session, job, **changed_details(details, job))
+    update_details(session, job, **changed_details(details))
     return RedirectResponse(f"/jobs/{job.public_id}?notice=saved", status_code=303)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from app.admin_token import AdminToken
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
 from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
@@ -72,10 +73,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None, weights: WeightStore | None = None) -> FastAPI:
     """The dreamgen web app (``dreamgen serve``, or ``uvicorn --factory
-    app.web.main:create_app``). ``weights`` defaults to the settings' weights store."""
+    app.web.main:create_app``). ``weights`` defaults to the settings' weights store. Raises
+    :class:`~app.admin_token.AdminTokenError` when the admin token cannot be used."""
     app = FastAPI(title="dreamgen", summary="One-click neural style transfer and Deep Dream",
                   lifespan=lifespan)
     app.state.settings = settings = settings or get_settings()
+    # Made (or read) now, so a short DREAMGEN_ADMIN_TOKEN stops the studio before it serves.
+    app.state.admin_token = AdminToken.from_settings(settings)
     app.state.weights = weights or WeightStore.from_settings(settings)
     app.state.templates = Jinja2Templates(directory=package_folder("templates"))
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get

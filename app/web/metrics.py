@@ -13,9 +13,9 @@ What is exported (all read from the shared database, so any web process tells th
 - ``dreamgen_workers{status}``: worker rows alive or stale (no heartbeat for a lease);
   ``dreamgen_worker_heartbeat_age_seconds{worker,host,device}``: per worker.
 
-Who may read it: the same people as the admin page (:mod:`app.web.admin_access`): with
-``DREAMGEN_ADMIN_TOKEN`` set, a scraper sends ``Authorization: Bearer <token>``; without it,
-only this machine. No user data is in it, but host names and load are worth keeping in.
+Who may read it: the same people as the admin page (:mod:`app.web.admin_access`), the holders
+of the admin token; a scraper sends ``Authorization: Bearer <token>``. No user data is in it,
+but host names and load are worth keeping in.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Moderation: the admin (:mod:`app.web.admin_access`) may hide or delete any result.
 
-A hidden result leaves the gallery; its share page says it was removed, and its pages and
-files answer only its owner and the admin (:mod:`app.web.visibility`). Deleting removes the
+A hidden result leaves the gallery; its share page says it was removed, its pages answer
+only its owner (saying so) and the admin, its files only the admin, and nothing makes it
+public again (:mod:`app.web.visibility`). Deleting removes the
 row and the files at once (no undo: the admin means it). The buttons sit on the result page
 for the admin and beside the recent public results on ``/admin``.
 """
@@ -85,7 +86,7 @@ def hide_job(job_id: str, body: HiddenIn, session: SessionDep, owner: OwnerDep) 
     """Hide (or show again) a result: out of the gallery, its share page says removed."""
     job = find_job(session, job_id)
     update_details(session, job, hidden=body.hidden)
-    return job_out(session, job, owner)
+    return job_out(session, job, owner, is_admin=True)
 
 
 @router.delete("/api/admin/jobs/{job_id}", status_code=204)

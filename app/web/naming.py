@@ -1,9 +1,12 @@
 """Names people see: a result's title, and the file name its download gets.
 
-Both come from what the person chose: the title they typed, else their content file's name
-(``chelsea_at_home.png`` → "Chelsea at home"), else "Untitled". Download names are
-``dreamgen-<content>-<style>-<id>.png`` in safe ASCII (letters, digits, dashes), so every
-browser and file system keeps them as they are.
+A file's name can say more than its owner means to publish ("Anna Schmidt passport scan"),
+so what others see never comes from a file name: the title the owner typed, else
+"Untitled". Only the owner also sees their content file's name as the title
+(``chelsea_at_home.png`` → "Chelsea at home") until they type one. Download names are
+``dreamgen-<content>-<style>-<id>.png`` for the owner and ``dreamgen-<title>-<id>.png``
+for others, in safe ASCII (letters, digits, dashes), so every browser and file system keeps
+them as they are.
 """
 
 from __future__ import annotations
@@ -41,9 +44,18 @@ def title_from_name(name: str | None) -> str | None:
     return words[:1].upper() + words[1:] if words else None
 
 
-def display_title(job: Job) -> str:
-    """What a card and a result page call ``job``."""
-    return job.title or title_from_name(job.content_name) or UNTITLED
+def is_owner(job: Job, viewer: str | None) -> bool:
+    """Whether the visitor ``viewer`` (an owner id; None: anyone) made ``job``."""
+    return viewer is not None and viewer == job.owner_id
+
+
+def display_title(job: Job, viewer: str | None = None) -> str:
+    """What a card and a result page call ``job`` for the visitor ``viewer``: the title its
+    owner typed; for the owner alone, else their content file's name; else "Untitled"."""
+    if job.title:
+        return job.title
+    mine = title_from_name(job.content_name) if is_owner(job, viewer) else None
+    return mine or UNTITLED
 
 
 def ascii_slug(text: str, fallback: str) -> str:
@@ -54,10 +66,16 @@ def ascii_slug(text: str, fallback: str) -> str:
     return slug or fallback
 
 
-def download_name(job: Job) -> str:
-    """``dreamgen-<content>-<style>-<id>.<png|mp4>`` for ``job``'s result. The style part is
-    the first style's name (``-and-N-more`` with several), or the engine for Deep Dream
-    without a guide; the id is the job's, as in its URL."""
+def download_name(job: Job, viewer: str | None = None) -> str:
+    """The file name ``job``'s result downloads as for the visitor ``viewer``: for its owner
+    ``dreamgen-<content>-<style>-<id>.<png|mp4>`` (the style part is the first style's name,
+    ``-and-N-more`` with several, or the engine for Deep Dream without a guide); for others
+    ``dreamgen-<typed title, else "result">-<id>.<png|mp4>``, no file name in it. The id is
+    the job's, as in its URL."""
+    suffix = ".mp4" if job.kind == "video" else ".png"
+    job_id = re.sub(r"[^A-Za-z0-9_-]", "", job.public_id) or "result"
+    if not is_owner(job, viewer):
+        return f"dreamgen-{ascii_slug(job.title or '', 'result')}-{job_id}{suffix}"
     content = ascii_slug(file_stem(job.content_name), "photo" if job.kind == "image" else "clip")
     names = [n for n in job.style_names or [] if n]
     if names:
@@ -66,6 +84,4 @@ def download_name(job: Job) -> str:
             style += f"-and-{len(job.style_paths) - 1}-more"
     else:
         style = ascii_slug(job.engine, "style") if not job.style_paths else "style"
-    suffix = ".mp4" if job.kind == "video" else ".png"
-    job_id = re.sub(r"[^A-Za-z0-9_-]", "", job.public_id) or "result"
     return f"dreamgen-{content}-{style}-{job_id}{suffix}"

@@ -20,6 +20,7 @@ from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.details import DetailsDep, upload_details
 from app.web.errors import status_for
 from app.web.limits import check_rate
+from app.web.owner import home_owner, keep_private, vary_by_cookie
 from app.web.schemas import job_out
 from app.web.submit import FormDep, create_job
 from app.web.visibility import REMOVED, removed_for, viewer_is_admin
@@ -68,8 +69,11 @@ def create_page(request: Request, session: SessionDep, settings: SettingsDep,
     """Create; ``?from=<job>`` (its owner) starts from that job's files and settings,
     ``?style_id=N`` (repeatable) with library styles, ``?style_from=<job>`` with a
     result's styles."""
-    return render(request, "create.html", settings=settings,
-                  **create_context(session, weights, owner, style_from, from_job, style_id))
+    response = render(request, "create.html", settings=settings,
+                      opened_with_key=home_owner(request) is not None,
+                      **create_context(session, weights, owner, style_from, from_job, style_id))
+    # "edit and retry" shows the owner's own photo and file names
+    return keep_private(response) if from_job else response
 
 
 @router.post("/create")
@@ -84,9 +88,10 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
     except StyleTransferError as exc:
         context = await run_in_threadpool(create_context, session, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,
-                                          form.values())
+                                          {**form.values(), "title": details.title})
         response = render(request, "create.html", status_code=status_for(exc),
-                          settings=settings, error=str(exc), **context)
+                          settings=settings, error=str(exc),
+                          opened_with_key=home_owner(request) is not None, **context)
         response.headers.update(getattr(exc, "headers", None) or {})
         return response
     request.app.state.wake_workers()
@@ -99,15 +104,24 @@ def removed_page(request: Request) -> Response:
                   message=REMOVED)
 
 
+def viewer_page(request: Request, template: str, subject: Job, owner: str,
+                status_code: int = 200, **context: Any) -> Response:
+    """A page about the job ``subject``: its owner's view holds what is theirs (the
+    original, the file's name), so no cache keeps it, and it varies by the owner cookie."""
+    response = render(request, template, status_code=status_code, **context)
+    return keep_private(response) if subject.owner_id == owner else vary_by_cookie(response)
+
+
 def result_response(request: Request, session: SessionDep, job: Job, owner: str,
                     settings: SettingsDep) -> Response:
     """The result page of a succeeded ``job`` for this visitor."""
     is_admin = viewer_is_admin(request)
     if removed_for(job, owner, is_admin):
         return removed_page(request)
-    return render(request, "result.html", job=job_out(session, job, owner), is_admin=is_admin,
-                  base=base_url(request, settings.public_url),
-                  notice=request.query_params.get("notice"))
+    return viewer_page(request, "result.html", job, owner,
+                       job=job_out(session, job, owner, is_admin), is_admin=is_admin,
+                       base=base_url(request, settings.public_url),
+                       notice=request.query_params.get("notice"))
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -116,7 +130,11 @@ def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep
     job = find_job(session, job_id)
     if job.state == "succeeded":
         return result_response(request, session, job, owner, settings)
-    return render(request, "job.html", job=job_out(session, job, owner))
+    is_admin = viewer_is_admin(request)
+    if removed_for(job, owner, is_admin):
+        return removed_page(request)
+    return viewer_page(request, "job.html", job, owner,
+                       job=job_out(session, job, owner, is_admin))
 
 
 @router.get("/r/{job_id}", response_class=HTMLResponse)
@@ -143,11 +161,11 @@ def delete_from_form(job_id: str, session: SessionDep, owner: OwnerDep) -> Respo
 
 
 @router.get("/gallery", response_class=HTMLResponse)
-def gallery_page(request: Request, session: SessionDep, owner: OwnerDep,
-                 page: int = 1) -> Response:
+def gallery_page(request: Request, session: SessionDep, page: int = 1) -> Response:
     page = min(max(1, page), MAX_PAGE)
     jobs, total = list_gallery(session, page, PER_PAGE)
-    return render(request, "gallery.html", jobs=[job_out(session, j, owner) for j in jobs],
+    # as everyone sees it, one's own results included (their public titles)
+    return render(request, "gallery.html", jobs=[job_out(session, j, None) for j in jobs],
                   page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
 
 
@@ -157,7 +175,9 @@ def share_page(token: str, request: Request, session: SessionDep, owner: OwnerDe
     job = get_job_by_share_token(session, token)
     if job is None:
         raise HTTPException(404, "this share link does not exist (or its result was deleted)")
-    removed = removed_for(job, owner, viewer_is_admin(request))
-    return render(request, "share.html", job=job_out(session, job, owner), removed=removed,
-                  status_code=410 if removed else 200,
-                  base=base_url(request, settings.public_url))
+    is_admin = viewer_is_admin(request)
+    removed = job.hidden and not is_admin      # its owner, too, sees what others see
+    return viewer_page(request, "share.html", job, owner,
+                       job=job_out(session, job, owner, is_admin), removed=removed,
+                       status_code=410 if removed else 200,
+                       base=base_url(request, settings.public_url))

@@ -16,8 +16,10 @@ from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
 from app.jobs.models import Job, JobState
 from app.jobs.queue import get_job
-from app.jobs.styles import (StyleUnavailable, job_style_ids, listed_styles, usable_style)
-from app.web.schemas import media_url
+from app.jobs.styles import (StyleUnavailable, job_style_ids, job_style_shares, listed_styles,
+                             usable_style)
+from app.web.schemas import job_style_url, media_url
+from app.web.visibility import HIDDEN_REUSE, hidden_style_ids, reuse_refusal
 
 PICKER_SIZE = 24
 DEFAULT_PRESET = "balanced"
@@ -27,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "alpha": 1.0, "style_scale": 1.0, "enhance": "", "preserve_color": False,
     "visibility": "public", "depth": "objects", "strength": "", "octaves": "",
     "dream_iterations": "", "seed": "", "trim_start": "", "trim_end": "",
+    "title": "", "share_styles": False,
 }
 FROM_PRESET = ("engine", "size", "iterations", "enhance", "octaves", "dream_iterations")
 
@@ -71,16 +74,22 @@ def _from_job(session: Session, weights: WeightStore, job: Job, owner: str) -> P
     prefill.values.update({k: options[k] for k in DEFAULTS if k in options},
                           mode=mode, engine="" if mode == "dream" else job.engine,
                           size=options.get("size", ""), visibility=job.visibility,
-                          preset=options.get("preset") or "")
+                          preset=options.get("preset") or "", title=job.title or "",
+                          share_styles=any(job_style_shares(session, job.id)))
     _blank_what_the_preset_gives(prefill.values, weights)
     ids = job_style_ids(session, job.id)
-    cards = [_card(session, sid, owner, weight, media_url(path) or "")
-             for sid, weight, path in zip(ids + [None] * len(job.style_paths),
-                                          _weights_of(job), job.style_paths)]
+    hidden = hidden_style_ids(session, job)
+    if hidden:
+        prefill.notes.append("The studio's admin took a style of that job out of the "
+                             "library, so it was left out; add or pick another.")
+    cards = [_card(session, sid, owner, weight, job_style_url(job, i))
+             for i, (sid, weight) in enumerate(zip(ids + [None] * len(job.style_paths),
+                                                   _weights_of(job))) if i not in hidden]
     if any(card.style_id is None for card in cards):      # from before the library
-        cards = [StyleCard(media_url(p) or "", w, None, "Earlier style")
-                 for p, w in zip(job.style_paths, _weights_of(job))]
-        prefill.style_from = job.public_id if job.state == JobState.SUCCEEDED else None
+        cards = [StyleCard(job_style_url(job, i), w, None, "Earlier style")
+                 for i, w in enumerate(_weights_of(job))]
+        prefill.style_from = job.public_id \
+            if job.state == JobState.SUCCEEDED and not hidden else None
         cards = cards if prefill.style_from else []
     if mode == "dream":
         prefill.guide = cards[0] if cards else None
@@ -118,20 +127,30 @@ def _picked(session: Session, style_ids: list[int], owner: str, prefill: Prefill
         try:
             style = usable_style(session, style_id, owner)
         except StyleUnavailable as exc:
-            prefill.notes.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            prefill.notes.append(_sentence(str(exc)))
             continue
         prefill.cards.append(StyleCard(media_url(style.path) or "", 1.0, style.id,
                                        style.title or "From the library"))
 
 
-def _reused(session: Session, style_from: str, prefill: Prefill) -> None:
+def _reused(session: Session, style_from: str, owner: str, prefill: Prefill) -> None:
     job = get_job(session, style_from)
     if job is None or job.state != JobState.SUCCEEDED or job.deleted_at is not None:
         prefill.notes.append("The result whose style you wanted to reuse is gone.")
         return
+    refusal = reuse_refusal(session, job, owner)
+    if refusal is not None:
+        prefill.notes.append(_sentence(refusal[1]))
+        return
     prefill.style_from = job.public_id
-    prefill.cards = [StyleCard(media_url(p) or "", w, None, "Earlier style")
-                     for p, w in zip(job.style_paths, _weights_of(job))]
+    prefill.cards = [StyleCard(job_style_url(job, i), w, None, "Earlier style")
+                     for i, w in enumerate(_weights_of(job))]
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: capital first, full stop last."""
+    text = text.strip()
+    return f"{text[:1].upper()}{text[1:]}" + ("" if text.endswith(".") else ".")
 
 
 def build_prefill(session: Session, weights: WeightStore, owner: str, *,
@@ -146,10 +165,12 @@ def build_prefill(session: Session, weights: WeightStore, owner: str, *,
         elif job.owner_id != owner:
             prefill.notes.append("Only the person who made that job can reuse its photo "
                                  "and settings.")
+        elif job.hidden:
+            prefill.notes.append(_sentence(HIDDEN_REUSE))
         else:
             prefill = _from_job(session, weights, job, owner)
     if style_from and not prefill.style_from and not from_job:
-        _reused(session, style_from, prefill)
+        _reused(session, style_from, owner, prefill)
     _picked(session, style_ids or [], owner, prefill)
     return prefill
 

@@ -50,7 +50,9 @@ class JobOut(BaseModel):
     elapsed_s: float | None
     wait_s: float | None            # a queued job: seconds until it starts (estimate)
     eta_s: float | None             # seconds until it is done (estimate)
-    title: str                      # as typed by its owner, else from the content's name
+    title: str                      # as typed by its owner, else "Untitled" (its owner
+                                    # alone: else from the content file's name)
+    title_chosen: bool              # typed by its owner: the title everyone sees
     show_original: bool             # whether others may see the original photo
     hidden: bool                    # hidden from others by the studio's admin
     is_owner: bool
@@ -108,14 +110,37 @@ class HiddenIn(BaseModel):
 
     hidden: bool
 
-def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
+def job_out(session: Session, job: Job, owner_id: str | None,
+            is_admin: bool = False) -> JobOut:
     """The JSON view of ``job`` for the visitor ``owner_id`` (the original photo only for
-    its owner, or when the owner chose to show it)."""
+    its owner, or when the owner chose to show it; no file at all of a result the admin
+    hid, but for the admin)."""
     wait, eta = job_timing(session, job)
     is_owner = owner_id == job.owner_id
+    links = JobLinks(page=f"/jobs/{job.public_id}") if job.hidden and not is_admin \
+        else file_links(job, is_owner)
+    return JobOut(id=job.public_id, kind=job.kind, state=job.state, engine=job.engine,
+                  options=job.options, progress=job.progress, message=job.message,
+                  error=job.error, queue_position=queue_position(session, job),
+                  visibility=job.visibility, width=job.width, height=job.height,
+                  created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
+                  finished_at=as_utc(job.finished_at), elapsed_s=_elapsed(job), wait_s=wait,
+                  eta_s=eta, title=display_title(job, owner_id), title_chosen=bool(job.title),
+                  show_original=job.show_original, hidden=job.hidden, is_owner=is_owner,
+                  links=links)
+
+
+def job_style_url(job: Job, position: int) -> str:
+    """URL of a job's style image (served by the job, which checks who may see it)."""
+    return f"/jobs/{job.public_id}/styles/{position}"
+
+
+def file_links(job: Job, is_owner: bool) -> JobLinks:
+    """The links to ``job``'s files (the original photo only for its owner, or when the
+    owner chose to show it)."""
     done = job.state == JobState.SUCCEEDED
     original = is_owner or job.show_original
-    links = JobLinks(
+    return JobLinks(
         page=f"/jobs/{job.public_id}",
         result=media_url(job.result_path) if done else None,
         thumb=media_url(job.thumb_path) if done else None,
@@ -127,17 +152,9 @@ def job_out(session: Session, job: Job, owner_id: str | None) -> JobOut:
         partial=f"{media_url(job.partial_path)}?v={len(job.segments or [])}"
         if job.state == JobState.RUNNING and job.partial_path else None,
         content=media_url(job.content_path) if job.kind == "image" and original else None,
-        styles=[media_url(p) or "" for p in job.style_paths],
+        styles=[job_style_url(job, i) for i in range(len(job.style_paths))],
         share=f"/s/{job.share_token}" if done else None,
         download=f"/jobs/{job.public_id}/download" if done else None,
         strength=f"/api/jobs/{job.public_id}/strength-preview"
         if done and is_owner and job.strength_path else None,
     )
-    return JobOut(id=job.public_id, kind=job.kind, state=job.state, engine=job.engine,
-                  options=job.options, progress=job.progress, message=job.message,
-                  error=job.error, queue_position=queue_position(session, job),
-                  visibility=job.visibility, width=job.width, height=job.height,
-                  created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
-                  finished_at=as_utc(job.finished_at), elapsed_s=_elapsed(job), wait_s=wait,
-                  eta_s=eta, title=display_title(job), show_original=job.show_original,
-                  hidden=job.hidden, is_owner=is_owner, links=links)

@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -27,7 +27,9 @@ from app.jobs.strength_versions import save_version
 from app.web.api import own_job
 from app.web.deps import OwnerDep, StoreDep, WeightsDep
 from app.web.limits import check_rate
+from app.web.owner import private_response
 from app.web.schemas import ERRORS, ErrorOut, JobOut, job_out
+from app.web.visibility import refuse_hidden_reuse
 
 log = logging.getLogger("dreamgen.web")
 router = APIRouter(tags=["api"], responses={**ERRORS, 503: {"model": ErrorOut}})
@@ -45,10 +47,13 @@ class VersionIn(BaseModel):
 
 
 def _render_request(request: Request, job_id: str, owner: str, alpha: float,
-                    weights: Any, store: Any) -> StrengthRender:
-    """What the child needs, read in a short session of its own (owner only)."""
+                    weights: Any, store: Any, new_version: bool = False) -> StrengthRender:
+    """What the child needs, read in a short session of its own (owner only; nothing of a
+    result the admin hid, and no new version of one whose library style it hid)."""
     with request.app.state.session_factory() as session:
         job = own_job(session, job_id, owner)
+        if job.hidden or new_version:
+            refuse_hidden_reuse(session, job, owner)
         spec = BY_NAME.get(job.engine)
         if job.state != "succeeded" or not job.strength_path or \
                 not store.exists(job.strength_path) or spec is None or \
@@ -86,7 +91,7 @@ def strength_preview(job_id: str, request: Request, store: StoreDep, weights: We
     render = _render_request(request, job_id, owner, alpha, weights, store)
     jpeg = _in_child(quick_preview_jpeg, render)
     return Response(jpeg, media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=600",
+                    headers={"Cache-Control": "private, max-age=600", "Vary": "Cookie",
                              "X-Content-Type-Options": "nosniff"})
 
 
@@ -94,15 +99,17 @@ def _save(request: Request, job_id: str, owner: str, alpha: float, weights: Any,
           store: Any) -> JobOut:
     """Render at full size in a child, then store the new job (a short session again)."""
     check_rate(request)
-    render = _render_request(request, job_id, owner, alpha, weights, store)
+    render = _render_request(request, job_id, owner, alpha, weights, store, new_version=True)
     rendered = _in_child(full_version, render)
     with request.app.state.session_factory() as session:
-        job = save_version(session, store, own_job(session, job_id, owner), render.alpha,
-                           rendered)
+        source = own_job(session, job_id, owner)
+        refuse_hidden_reuse(session, source, owner)       # hidden while it rendered
+        job = save_version(session, store, source, render.alpha, rendered)
         return job_out(session, job, owner)
 
 
-@router.post("/api/jobs/{job_id}/versions", status_code=201, response_model=JobOut)
+@router.post("/api/jobs/{job_id}/versions", status_code=201, response_model=JobOut,
+             dependencies=[Depends(private_response)])
 def post_version(job_id: str, body: VersionIn, request: Request, store: StoreDep,
                  weights: WeightsDep, owner: OwnerDep) -> JobOut:
     """Save the picture at ``alpha`` as a new result (its own files, its own page)."""

@@ -1,7 +1,8 @@
-"""The style library: the ``/styles`` page and ``GET /api/styles`` (styles used in public
-results, most used first, each once), and the admin's side of it — adding curated styles and
-hiding any — on the same page for the admin (:mod:`app.web.admin_access` decides who that
-is). The queries are in :mod:`app.jobs.styles`."""
+"""The style library: the ``/styles`` page and ``GET /api/styles`` (styles their owners
+offered with public results, most used first, each once), and the admin's side of it —
+adding curated styles and hiding any — on the same page for the admin
+(:mod:`app.web.admin_access` decides who that is). The queries are in
+:mod:`app.jobs.styles`."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class StyleOut(BaseModel):
 
     id: int
     title: str | None
-    uses: int                 # finished public results that used it
+    uses: int                 # finished public results that offered it to the library
     curated: bool             # added by the studio's admin
     image: str
     thumb: str

@@ -34,12 +34,14 @@ from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightStore
 from app.jobs.models import Job, JobState
 from app.jobs.queue import begin_write, enqueue_job, get_job
-from app.jobs.styles import StyleUnavailable, register_styles, usable_style
+from app.jobs.styles import (StyleUnavailable, is_listed, job_style_shares, register_styles,
+                             usable_style)
 from app.settings import Settings
 from app.storage import MediaStore
 from app.web.errors import UploadRejected
 from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, save_raw,
                              store_uploads, style_label)
+from app.web.visibility import HIDDEN_REUSE, reuse_refusal
 
 MIN_SIZE = 64
 VISIBILITIES = ("public", "unlisted")
@@ -76,12 +78,14 @@ class SubmittedForm:
     style_ids: list[str] = field(default_factory=list)
     guide: UploadFile | str | None = None
     content_from: str | None = None
+    share_styles: bool = False           # offer the uploaded styles to the public library
 
     def values(self) -> dict[str, object]:
         """The settings as typed (the page shows them again after a refusal)."""
         return dict(self.extra, mode=self.mode, preset=self.preset, engine=self.engine,
                     size=self.size, iterations=self.iterations, alpha=self.alpha,
-                    preserve_color=self.preserve_color, visibility=self.visibility)
+                    preserve_color=self.preserve_color, visibility=self.visibility,
+                    share_styles=self.share_styles)
 
     def options(self, settings: Settings, weights: WeightStore) -> StyleOptions:
         """The quality choice and the options schema applied to the fields, plus this
@@ -158,6 +162,10 @@ def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
                    seed: Annotated[str, Form(description="random seed")] = "",
                    trim_start: Annotated[str, Form(description="clips: start, seconds")] = "",
                    trim_end: Annotated[str, Form(description="clips: end, seconds")] = "",
+                   share_styles: Annotated[bool, Form(description="add the uploaded style "
+                                                                  "images to the public style "
+                                                                  "library (default: no)")]
+                   = False,
                    ) -> SubmittedForm:
     """The multipart fields of a create request (``content`` plus one or more ``style``;
     none is needed for Deep Dream, where one is the guide)."""
@@ -167,7 +175,7 @@ def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
     return SubmittedForm(content, style or [], engine, alpha, style_weights, preserve_color,
                          size, iterations, visibility, style_from or None, mode, extra,
                          preset, [s for s in style_id or [] if s.strip()], guide,
-                         content_from or None)
+                         content_from or None, share_styles)
 
 
 FormDep = Annotated[SubmittedForm, Depends(submitted_form)]
@@ -251,9 +259,15 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     """The blocking half of :func:`create_job`: the reused files, the disk floor, the files
     (checked in a child process and fsynced), the library's rows, then the job row."""
     raws = sources.raws
-    picked = [_library_file(session, sid, owner_id) for sid in sources.style_ids]
-    reused = [] if len(raws) > 1 or picked else _reused_styles(session, form.style_from)
+    picks = [_library_file(session, sid, owner_id) for sid in sources.style_ids]
+    picked = [path for path, _ in picks]
+    reused, reused_shares = ([], []) if len(raws) > 1 or picked else \
+        _reused_styles(session, form.style_from, owner_id)
     count = len(raws) - 1 + len(picked) + len(reused)
+    # offered to the public library: uploads only when their owner said so; a pick that
+    # the library lists already; another result's styles as that result offered them
+    shared = [form.share_styles] * (len(raws) - 1) + \
+        [form.share_styles or listed for _, listed in picks] + reused_shares
     if spec.needs_style and count == 0:
         raise UploadRejected("choose at least one style image")
     if spec.mode == "dream" and count > 1:
@@ -272,7 +286,7 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
             raise UploadRejected(video_refusal(spec))
         stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
         return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
-                                    sources.details)
+                                    {**sources.details, "style_shared": shared})
     except BaseException:
         store.remove([s.rel for s in stored])
         raise
@@ -305,12 +319,14 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
             attempt += 1
 
 
-def _library_file(session: Session, style_id: int, owner_id: str) -> str:
-    """The stored file of a library style this visitor may use (404 otherwise)."""
+def _library_file(session: Session, style_id: int, owner_id: str) -> tuple[str, bool]:
+    """The stored file of a library style this visitor may use (404 otherwise), and whether
+    the library lists it."""
     try:
-        return usable_style(session, style_id, owner_id).path
+        style = usable_style(session, style_id, owner_id)
     except StyleUnavailable as exc:
         raise UploadRejected(str(exc), 404) from None
+    return style.path, is_listed(session, style)
 
 
 def _copy_earlier_content(session: Session, store: MediaStore, public_id: str | None,
@@ -323,6 +339,8 @@ def _copy_earlier_content(session: Session, store: MediaStore, public_id: str | 
                              "choose the content again", 404)
     if job.owner_id != owner_id:
         raise UploadRejected("only the person who made that job may reuse its photo", 403)
+    if job.hidden:
+        raise UploadRejected(HIDDEN_REUSE, 409)
     try:
         shutil.copyfile(store.path(job.content_path), raw)
     except OSError:
@@ -330,11 +348,20 @@ def _copy_earlier_content(session: Session, store: MediaStore, public_id: str | 
                              "again", 404) from None
 
 
-def _reused_styles(session: Session, style_from: str | None) -> list[str]:
-    """Style files of an earlier finished job ("use this style again")."""
+def _reused_styles(session: Session, style_from: str | None,
+                   owner_id: str) -> tuple[list[str], list[bool]]:
+    """Style files of an earlier finished job ("use this style again"), and whether that
+    job offered each to the library (none of a result the admin hid, nor a style it took
+    out of the library)."""
     if not style_from:
-        return []
+        return [], []
     job = get_job(session, style_from)
     if job is None or job.state != JobState.SUCCEEDED or job.deleted_at is not None:
         raise UploadRejected("the result whose style you wanted to reuse is gone", 404)
-    return list(job.style_paths)
+    refusal = reuse_refusal(session, job, owner_id)
+    if refusal is not None:
+        status, reason = refusal
+        raise UploadRejected(reason, status)
+    shares = job_style_shares(session, job.id)
+    return list(job.style_paths), [i < len(shares) and shares[i]
+                                   for i in range(len(job.style_paths))]

@@ -18,7 +18,7 @@ from app.web.main import create_app
 from tests.browser.conftest import ARTIFACTS, PolicyCheckedBrowser, serving
 from tests.conftest import shared_dir
 
-TOKEN = "browser-admin-token"
+TOKEN = "browser-admin-token-for-tests"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 

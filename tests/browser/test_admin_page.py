@@ -153,3 +153,39 @@ def test_a_wrong_hash_shows_why_on_a_phone(studio: str, browser: Browser,
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the admin page scrolls sideways on a phone ({width} px)"
     snap(page, "admin-failed-phone.png")
+
+
+@pytest.fixture
+def studio_made_token(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A dreamgen server started with no admin token set: (its URL, the token it made)."""
+    settings = Settings(data_dir=tmp_path / "data", weights_cache_dir=tmp_path / "cache",
+                        weights_dir=None, offline=True, device="cpu", run_worker=False,
+                        min_free_disk_mb=1)
+    with serving(create_app(settings)) as url:
+        yield url, (tmp_path / "data" / "admin-token").read_text().strip()
+
+
+def test_the_printed_sign_in_link_signs_in_and_leaves_no_token_behind(
+        studio_made_token: tuple[str, str], browser: Browser) -> None:
+    url, token = studio_made_token
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url + "/admin")                     # on the server itself: no way in without it
+    expect(page.locator("#admin-refusal")).to_contain_text("dreamgen admin token")
+    snap(page, "admin-needs-token.png")
+
+    page.goto("about:blank")                      # the link opened afresh, as from a terminal
+    page.goto(f"{url}/admin#token={token}")
+    expect(page.locator("h1")).to_have_text("Model weights")
+    assert token not in page.url and token not in page.content()
+    assert "dreamgen_admin" not in page.evaluate("document.cookie")    # HttpOnly
+    page.go_back()
+    assert token not in page.url                  # nor in the history
+    page.goto("about:blank")
+    page.goto(f"{url}/admin#token={token}")        # signed in already: only the fragment goes
+    expect(page.locator("h1")).to_have_text("Model weights")
+    assert not page.evaluate("location.hash")
+
+    stranger = browser.new_page()
+    stranger.goto(f"{url}/admin#token=not-{token}")
+    expect(stranger.locator("#admin-refusal")).to_have_text("That admin token is wrong.")
+    assert "token" not in stranger.url.split("/admin", 1)[1]

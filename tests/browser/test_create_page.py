@@ -128,6 +128,44 @@ def test_styles_added_one_by_one_with_their_own_weights(studio: str, browser: Br
     assert len(job["links"]["styles"]) == 2 and job["options"]["style_weights"] == [3.0, 1.0]
 
 
+def test_the_page_says_what_becomes_public_before_the_click(studio: str, browser: Browser,
+                                                            tmp_path: Path) -> None:
+    """Public or unlisted, one sentence each, the title and the library choice (off) sit
+    right above Generate; the file's name never reaches another visitor."""
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    publish = page.locator("#publish")
+    expect(publish).to_be_visible()
+    expect(publish).to_contain_text("The result goes in the gallery for anyone to see")
+    expect(publish).to_contain_text("only people you give its link to can see it")
+    expect(page.locator("#visibility-public")).to_be_checked()
+    expect(page.locator("#share-styles")).not_to_be_checked()
+    expect(page.locator("#share-styles-hint")).to_contain_text("appear only beside this result")
+    box, button = publish.bounding_box(), page.locator("#generate").bounding_box()
+    assert box and button and 0 <= button["y"] - (box["y"] + box["height"]) < 80  # just above
+    page.set_input_files("#content", str(photo(tmp_path, "Anna Schmidt passport.png",
+                                               "chelsea.png")))
+    page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
+    page.check("#preset-fast")
+    publish.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "create-publish.png", full_page=True)
+    job_id = generate_small(page, "create-publish-filled.png")
+    expect(page.locator("#job-name")).to_have_text("Anna Schmidt passport")   # its owner
+    deadline = time.monotonic() + LONG / 1000
+    while api_job(page, studio, job_id)["state"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    other = browser.new_page(viewport=DESKTOP)
+    other.goto(studio + "/gallery")
+    expect(other.locator("#gallery .card-title")).to_have_text(["Untitled"])
+    other.goto(f"{studio}/jobs/{job_id}")
+    expect(other.locator("#result-title")).to_have_text("Untitled")
+    assert "Anna" not in other.content()
+    other.goto(studio + "/styles")
+    expect(other.locator(".style-item")).to_have_count(0)   # not offered to the library
+    other.close()
+
+
 def test_a_text_file_named_png_is_warned_at_once(studio: str, browser: Browser,
                                                  tmp_path: Path) -> None:
     notes = tmp_path / "notes.png"
@@ -155,7 +193,7 @@ def make_public_result(page: Page, server: str, style: bytes) -> dict[str, Any]:
     created = page.request.post(server + "/api/jobs", multipart={
         "content": {"name": "c.png", "mimeType": "image/png", "buffer": png_bytes(seed=2)},
         "style": {"name": "s.png", "mimeType": "image/png", "buffer": style},
-        "engine": "microast", "size": "96"})
+        "engine": "microast", "size": "96", "share_styles": "true"})
     assert created.status == 201, created.text()
     job_id = created.json()["id"]
     deadline = time.monotonic() + LONG / 1000

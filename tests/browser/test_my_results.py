@@ -1,7 +1,8 @@
 """My results in a real browser: the history of every job of this browser, retry, delete with
-an undo, carrying the results to another browser with a key link; others see "Result" and
-no original photo unless its owner shows it; titles and plain engine names on the cards;
-downloads with readable names."""
+an undo, opening the results in another browser with a key link (which keeps that browser's
+own results and offers moving them only as a separate, warned choice); others see "Result",
+no original photo unless its owner shows it and no file name as the title; titles and
+plain engine names on the cards; downloads with readable names."""
 
 from __future__ import annotations
 
@@ -66,18 +67,38 @@ def test_history_retry_undo_and_a_key_for_another_browser(
     phone_context, phone = new_browser(browser, phone=True)
     phone.goto(studio.url + "/me")
     expect(phone.locator("#empty")).to_be_visible()                  # nothing of the other's
+    phone_job = make_job(phone, studio, content_name="Phone snap.png")
     phone.goto(link)
-    expect(phone.locator("h1")).to_have_text("Use your results here?")
+    expect(phone.locator("h1")).to_have_text("Open results from another browser?")
     expect(phone.locator("#key-from-link")).to_be_visible()
     assert "#" not in phone.url                                      # out of the address bar
+    expect(phone.locator("#open-here")).to_be_focused()              # the safe choice
+    expect(phone.locator("#open-note")).to_contain_text("stays yours")
+    expect(phone.locator("#move-here")).to_be_hidden()               # folded away
+    phone.click("#move-choice > summary")
+    expect(phone.locator("#move-warning")).to_contain_text("original photos included")
+    expect(phone.locator("#move-here")).to_have_text("Move my 1 result there too")
     no_sideways_scroll(phone)
     shot(phone, "me-key-confirm-phone.png")
-    phone.click("#adopt")
-    phone.wait_for_url(re.compile(r"/me\?adopted="))
-    expect(phone.locator("#mine .mine-item")).to_have_count(4)
+    phone.click("#open-here")
+    phone.wait_for_url(re.compile(r"/me\?opened="))
+    expect(phone.locator("#mine .mine-item")).to_have_count(4)      # the other browser's
+    expect(phone.locator(f'[data-job="{phone_job["id"]}"]')).to_have_count(0)
+    expect(phone.locator("#home-panel")).to_contain_text("This browser's own results (1)")
     no_sideways_scroll(phone)
     shot(phone, "me-phone.png")
+    phone.goto(studio.url + "/")
+    expect(phone.locator("#key-owner-note")).to_be_visible()        # what is made goes there
+    phone.goto(studio.url + "/me")
+    phone.click("#switch-back")
+    expect(phone.locator("#notice")).to_contain_text("Back to this browser's own results")
+    expect(phone.locator("#mine .mine-item")).to_have_count(1)
+    expect(phone.locator(f'[data-job="{phone_job["id"]}"]')).to_have_count(1)
     phone_context.close()
+
+    # a reload of the page that showed the key keeps it (no new key, the link still works)
+    page.reload()
+    assert page.locator("#key-link").input_value() == link
     context.close()
 
 
@@ -87,7 +108,7 @@ def test_others_see_a_result_not_the_original_photo(studio: Studio, browser: Bro
     other_context, other = new_browser(browser)
     other.goto(f"{studio.url}/jobs/{job['id']}")
     expect(other.locator("#result-kind")).to_have_text("Result")
-    expect(other.locator("#result-title")).to_have_text("Chelsea the cat")
+    expect(other.locator("#result-title")).to_have_text("Untitled")     # not the file's name
     expect(other.locator("#compare")).to_have_count(0)
     expect(other.locator('img[alt="Original photo"], img[alt="Content image"]')).to_have_count(0)
     expect(other.locator("#delete")).to_have_count(0)
@@ -97,6 +118,10 @@ def test_others_see_a_result_not_the_original_photo(studio: Studio, browser: Bro
     # the owner renames it and shows the original
     page.goto(f"{studio.url}/jobs/{job['id']}")
     expect(page.locator("#result-kind")).to_have_text("Your picture is ready")
+    expect(page.locator("#result-title")).to_have_text("Chelsea the cat")   # its owner's view
+    expect(page.locator("#title")).to_have_value("")
+    expect(page.locator("#title")).to_have_attribute("placeholder", "Chelsea the cat")
+    expect(page.locator("#title-note")).to_contain_text("Others see “Untitled”")
     page.fill("#title", "Chelsea among bricks")
     page.check("#show-original")
     page.click("#save-details")

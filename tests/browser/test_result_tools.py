@@ -23,11 +23,12 @@ __all__ = ["studio"]       # the fixture, imported for pytest
 
 def test_share_page_copies_its_link(studio: Studio, browser: Browser) -> None:
     context, page = new_browser(browser, permissions=["clipboard-read", "clipboard-write"])
-    job = wait_state(page, studio, make_job(page, studio)["id"], ("succeeded",))
+    job = wait_state(page, studio, make_job(page, studio, title="Chelsea")["id"],
+                     ("succeeded",))
     visitor_context, visitor = new_browser(browser, phone=True,
                                            permissions=["clipboard-read", "clipboard-write"])
     visitor.goto(studio.url + job["links"]["share"])
-    expect(visitor.locator("#share-title")).to_have_text("Chelsea the cat")
+    expect(visitor.locator("#share-title")).to_have_text("Chelsea")     # the typed title
     expect(visitor.locator("#make-own")).to_have_attribute("href", "/")
     visitor.click("#copy-link")
     expect(visitor.locator("#copy-link")).to_have_attribute("data-copied", "true")

@@ -57,7 +57,8 @@ def test_one_click_from_upload_to_share_and_gallery(server: str, browser: Browse
 
     page.goto(server + "/gallery")
     expect(page.locator("#gallery .card")).to_have_count(1)
-    assert page.evaluate("document.querySelector('#gallery img').naturalWidth") > 0
+    # loading="lazy": the page's load event does not wait for it, so wait (with a deadline)
+    page.wait_for_function("document.querySelector('#gallery img').naturalWidth > 0")
     page.screenshot(path=ARTIFACTS / "gallery.png", full_page=True)
 
 

@@ -120,7 +120,8 @@ def test_engines_lists_ready_engines_and_fixes(cache: Path, runner: CliRunner,
 
 
 def test_serve_runs_uvicorn_with_the_guarded_protocol(cache: Path, runner: CliRunner,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
     import uvicorn
 
     from app.web.server import GuardedH11Protocol
@@ -128,6 +129,7 @@ def test_serve_runs_uvicorn_with_the_guarded_protocol(cache: Path, runner: CliRu
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
     set_env(monkeypatch, "DREAMGEN_HOST", "0.0.0.0")
+    set_env(monkeypatch, "DREAMGEN_DATA_DIR", str(tmp_path / "data"))
     result = runner.invoke(main, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     [(args, kwargs)] = calls

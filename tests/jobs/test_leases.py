@@ -67,6 +67,46 @@ def test_claim_names_the_job_in_the_worker_row(db: Database) -> None:
     assert statuses(factory)["host-a"].job_id is None
 
 
+def test_a_dead_workers_row_no_longer_names_the_job_another_worker_took_over(
+        db: Database) -> None:
+    """The admin's workers list (and ``dreamgen workers``) name a job only beside the
+    worker that holds it: not beside the dead one it was taken from, neither while the
+    new worker runs it nor after it finished it."""
+    engine, factory = db
+    leases.register_workers(engine, [identity("dead"), identity("b")])
+    (job,) = enqueue(factory, 1)
+    queue.claim_next_job(engine, "host-dead")
+    age_heartbeat(engine, "host-dead", LEASE_S + 1)
+    assert leases.take_back_expired_jobs(engine, LEASE_S, max_attempts=3) == 1
+    listed = statuses(factory)
+    assert (listed["host-dead"].job_id, listed["host-dead"].job_public_id) == (None, None)
+    again = queue.claim_next_job(engine, "host-b")
+    assert again.id == job.id
+    listed = statuses(factory)
+    assert listed["host-dead"].job_public_id is None
+    assert listed["host-b"].job_public_id == job.public_id
+    assert queue.finish_job(engine, job.id, again.claim_token, result_path="results/r.png",
+                            thumb_path=None, width=1, height=1)
+    leases.set_current_job(engine, "host-b", None)
+    listed = statuses(factory)
+    assert listed["host-dead"].job_public_id is None and listed["host-b"].job_id is None
+    with factory() as session:
+        assert session.get(WorkerRecord, "host-dead").job_id is None
+
+
+def test_a_stale_row_naming_a_job_another_worker_finished_lists_no_job(db: Database) -> None:
+    """Rows written before takeovers cleared them: the list checks who holds the job."""
+    engine, factory = db
+    leases.register_workers(engine, [identity("dead"), identity("b")])
+    (job,) = enqueue(factory, 1)
+    claimed = queue.claim_next_job(engine, "host-b")
+    queue.finish_job(engine, job.id, claimed.claim_token, result_path="results/r.png",
+                     thumb_path=None, width=1, height=1)
+    leases.set_current_job(engine, "host-dead", job.id)        # an old row, left behind
+    listed = statuses(factory)["host-dead"]
+    assert (listed.job_id, listed.job_public_id) == (None, None)
+
+
 def test_jobs_of_a_silent_worker_go_back_once_and_its_token_is_fenced(db: Database) -> None:
     engine, factory = db
     leases.register_workers(engine, [identity("a"), identity("b")])

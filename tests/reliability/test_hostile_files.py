@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 
+from app.jobs.models import Job
 from tests.conftest import png_bytes
 from tests.reliability.corpus import ACCEPTED, REFUSED, all_files_under, jpeg_with_gps
 from tests.web.conftest import job_count, submit, wait_for
@@ -60,7 +62,10 @@ def test_misnamed_and_polyglot_images_are_stored_as_their_real_type(
     assert response.status_code == 201, response.text
     links = response.json()["links"]
     link = links["content"] if field == "content" else links["styles"][0]
-    assert link.endswith(good.suffix)
+    with paused_client.app.state.session_factory() as session:     # stored as what it is
+        row = session.scalar(select(Job).where(Job.public_id == response.json()["id"]))
+        assert (row.content_path if field == "content" else row.style_paths[0]) \
+            .endswith(good.suffix)
     served = paused_client.get(link)
     assert served.headers["content-type"] == good.served_type
     assert served.headers["x-content-type-options"] == "nosniff"
@@ -98,12 +103,19 @@ def test_gps_never_leaves_the_server(client: TestClient) -> None:
 
 
 def test_media_is_never_served_as_html_or_svg(paused_client: TestClient) -> None:
-    """Even a file that somehow sits in the media folder goes out as a download."""
+    """Even a file that somehow sits in the media folder as a job's content goes out as a
+    download; one that no job names is not served at all."""
     store = paused_client.app.state.store
+    job = submit(paused_client).json()
     for name, data in (("evil.html", b"<script>alert(1)</script>"),
                        ("evil.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")):
         (store.root / "uploads").mkdir(exist_ok=True)
         (store.root / "uploads" / name).write_bytes(data)
+        assert paused_client.get(f"/media/uploads/{name}").status_code == 404   # nobody's
+        with paused_client.app.state.session_factory() as session:
+            row = session.scalar(select(Job).where(Job.public_id == job["id"]))
+            row.content_path = f"uploads/{name}"
+            session.commit()
         served = paused_client.get(f"/media/uploads/{name}")
         assert served.status_code == 200
         assert served.headers["content-type"] == "application/octet-stream"

@@ -26,7 +26,7 @@ from app.web.main import create_app
 from app.web.metrics import escape_label, format_value
 from tests.shared import shared_dir
 
-TOKEN = "metrics-token"
+TOKEN = "metrics-token-for-tests"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 ODD_HOST = 'rack "7"\\b'                      # a quote and a backslash to escape
 

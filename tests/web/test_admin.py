@@ -9,6 +9,7 @@ still run); MicroAST's real files come from the bundled folder, with its real pi
 from __future__ import annotations
 
 import contextlib
+import html
 import random
 import re
 import shutil
@@ -98,37 +99,112 @@ def files_of(overview: dict[str, Any], engine: str) -> dict[str, dict[str, Any]]
 
 
 # ----------------------------------------------------------------------------- access
-def test_without_a_token_only_loopback_gets_in(make_client: Callable[..., TestClient]) -> None:
-    remote = make_client(admin_token="")          # TestClient's address is "testclient"
-    page = remote.get("/admin")
-    assert page.status_code == 403 and admin_access.ONLY_LOCAL in page.text
-    assert 'name="token"' not in page.text        # no token to sign in with
-    for method, path in (("GET", "/api/admin/weights"), ("POST", "/api/admin/downloads"),
-                         ("POST", "/api/admin/import")):
-        response = remote.request(method, path, json={"engine": "adain", "folder": "/"})
-        assert response.status_code == 403, path
-        assert response.json() == {"detail": admin_access.ONLY_LOCAL}
-    assert remote.post("/admin/download", data={"engine": "adain"}).status_code == 403
-    assert remote.post("/admin/import", data={"folder": "/"}).status_code == 403
+LOCAL = dict(client=("127.0.0.1", 50000), base_url="http://127.0.0.1:8000")
 
-    for address, base in (("127.0.0.1", "http://127.0.0.1:8000"), ("::1", "http://[::1]:8000"),
-                          ("127.0.0.1", "http://localhost")):
-        local = make_client(admin_token="", client=(address, 50000), base_url=base)
-        assert local.get("/admin").status_code == 200, (address, base)
-        assert local.get("/api/admin/weights").status_code == 200
-    local = make_client(admin_token="", client=("127.0.0.1", 50000),
-                        base_url="http://127.0.0.1")
-    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
-        relayed = local.get("/api/admin/weights", headers={header: "203.0.113.9"})
-        assert relayed.status_code == 403 and "proxy" in relayed.json()["detail"], header
-    proxied = make_client(admin_token="", trusted_proxies="127.0.0.1",
-                          client=("127.0.0.1", 50000), base_url="http://127.0.0.1")
-    visitor = proxied.get("/api/admin/weights", headers={"X-Forwarded-For": "203.0.113.9"})
-    assert visitor.json()["detail"] == admin_access.ONLY_LOCAL      # the proxy's visitor
-    assert proxied.get("/api/admin/weights",
-                       headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 403
-    rebound = local.get("/api/admin/weights", headers={"Host": "evil.example:8000"})
-    assert rebound.status_code == 403 and "localhost" in rebound.json()["detail"]
+
+def every_route(routes: list[Any]) -> Iterator[Any]:
+    """The routes of an app or router, those of the routers it includes too (the app
+    includes them without a prefix)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from every_route(included.routes) if included is not None else [route]
+
+
+def admin_routes(client: TestClient) -> list[tuple[str, str]]:
+    """(method, path) of every admin page, form and endpoint, path parameters filled in."""
+    found = []
+    for route in every_route(client.app.routes):
+        path = getattr(route, "path", "")
+        if path.startswith(("/admin", "/api/admin")) or path == "/metrics":
+            if path not in ("/admin/sign-in", "/admin/sign-out"):
+                filled = re.sub(r"\{[^}]+\}", "x", path)
+                found += [(method, filled) for method in sorted(route.methods - {"HEAD"})]
+    return found
+
+
+def test_without_a_token_setting_the_studio_makes_one_and_loopback_needs_it(
+        make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    local = make_client(admin_token="", lifespan=True, **LOCAL)
+    token_file = tmp_path / "data" / "admin-token"
+    token = token_file.read_text().strip()
+    assert len(token) >= 40 and token_file.stat().st_mode & 0o777 == 0o600
+    routes = admin_routes(local)
+    assert len(routes) >= 15 and ("GET", "/metrics") in routes
+    for method, path in routes:          # the server's own address is no key
+        response = local.request(method, path, json={"engine": "adain", "folder": "/"},
+                                 data=None)
+        assert response.status_code == 403, (method, path, response.text)
+    page = local.get("/admin")
+    assert admin_access.NEEDS_SIGN_IN in page.text and 'name="token"' in page.text
+    assert "admin-token" in page.text and "dreamgen admin token" in page.text
+    assert str(tmp_path) not in page.text          # no server path for strangers
+    assert local.get("/api/admin/weights").json() == {"detail": admin_access.NEEDS_SIGN_IN}
+
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert local.get("/api/admin/weights", headers=bearer).status_code == 200
+    assert local.get("/metrics", headers=bearer).status_code == 200
+    assert local.post("/admin/sign-in", data={"token": token},
+                      follow_redirects=False).status_code == 303
+    assert local.get("/admin").status_code == 200
+    assert make_client(admin_token="").get("/api/admin/weights",     # another process
+                                           headers=bearer).status_code == 200
+
+
+def test_a_new_token_counts_at_once_and_signs_everyone_out(
+        make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    from app.admin_token import replace_token
+
+    client = make_client(admin_token="")
+    path = tmp_path / "data" / "admin-token"
+    old = path.read_text().strip()
+    client.post("/admin/sign-in", data={"token": old})
+    assert client.get("/api/admin/weights").status_code == 200
+    new = replace_token(path)
+    assert new != old and path.stat().st_mode & 0o777 == 0o600
+    assert client.get("/api/admin/weights").status_code == 403       # the cookie: signed out
+    assert client.get("/api/admin/weights",
+                      headers={"Authorization": f"Bearer {old}"}).status_code == 403
+    assert client.get("/api/admin/weights",
+                      headers={"Authorization": f"Bearer {new}"}).status_code == 200
+
+
+def test_studios_starting_together_agree_on_one_token(
+        make_settings: Callable[..., Settings]) -> None:
+    """Threads race on the one file as processes sharing the data folder do."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.admin_token import AdminToken
+
+    settings = make_settings(admin_token="")
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: AdminToken.from_settings(settings).current(), range(32)))
+    assert len(tokens) == 1
+    assert [p.name for p in settings.data_dir.iterdir()] == ["admin-token"]   # no leftovers
+
+
+def test_an_unreadable_token_file_shuts_the_door_without_naming_server_paths(
+        make_client: Callable[..., TestClient], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = make_client(admin_token="")
+    path = tmp_path / "data" / "admin-token"
+    token = path.read_text().strip()
+    path.unlink()
+    path.mkdir()                                   # something no token can be read from
+    refused = client.get("/api/admin/weights", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == admin_access.TOKEN_UNREADABLE
+    sign_in = client.post("/admin/sign-in", data={"token": token})
+    assert sign_in.status_code == 503 and str(tmp_path) not in sign_in.text
+    assert str(path) in caplog.text                # the admin finds the reason in the log
+
+
+@pytest.mark.parametrize("short", ["x", "fifteen-chars-x", " " * 20 + "short"])
+def test_a_short_admin_token_refuses_to_start(make_settings: Callable[..., Settings],
+                                              short: str) -> None:
+    from app.admin_token import AdminTokenError
+
+    with pytest.raises(AdminTokenError, match="at least 16"):
+        create_app(make_settings(admin_token=short))
 
 
 def test_with_a_token_the_bearer_token_or_the_sign_in_cookie_is_needed(
@@ -140,8 +216,8 @@ def test_with_a_token_the_bearer_token_or_the_sign_in_cookie_is_needed(
     wrong = client.get("/api/admin/weights", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 403 and wrong.json()["detail"] == admin_access.WRONG_TOKEN
     assert client.get("/api/admin/weights", headers=BEARER).status_code == 200
-    local = make_client(client=("127.0.0.1", 50000), base_url="http://127.0.0.1")
-    assert local.get("/api/admin/weights").status_code == 403   # a token set: loopback too
+    local = make_client(**LOCAL)
+    assert local.get("/api/admin/weights").status_code == 403   # loopback needs it too
 
     refused = client.post("/admin/sign-in", data={"token": "nope"}, follow_redirects=False)
     assert refused.status_code == 403 and admin_access.WRONG_TOKEN in refused.text
@@ -175,13 +251,19 @@ def test_forged_expired_and_foreign_cookies_are_refused(
     assert client.get("/api/admin/weights").status_code == 200
 
 
-def test_sign_in_attempts_are_rate_limited(make_client: Callable[..., TestClient]) -> None:
-    client = make_client()
-    codes = [client.post("/admin/sign-in", data={"token": f"guess{i}"}).status_code
+def test_wrong_tokens_are_rate_limited_but_never_lock_the_admin_out(
+        make_client: Callable[..., TestClient]) -> None:
+    stranger = make_client(**LOCAL)                 # the admin's address (a NAT, a proxy)
+    codes = [stranger.post("/admin/sign-in", data={"token": f"guess{i}"}).status_code
              for i in range(12)]
     assert codes[:10] == [403] * 10 and codes[10:] == [429, 429]
-    assert "Too many sign-in attempts" in client.post("/admin/sign-in",
-                                                      data={"token": TOKEN}).text
+    assert "Too many wrong tokens" in stranger.post("/admin/sign-in",
+                                                    data={"token": "guess"}).text
+    admin = make_client(**LOCAL)
+    admin.app.state.admin = stranger.app.state.admin        # the same server
+    signed = admin.post("/admin/sign-in", data={"token": TOKEN}, follow_redirects=False)
+    assert signed.status_code == 303 and admin.get("/admin").status_code == 200
+    assert stranger.post("/admin/sign-in", data={"token": "guess"}).status_code == 429
 
 
 def test_a_cross_site_post_is_refused_even_with_the_token(
@@ -357,14 +439,20 @@ def test_import_from_a_server_folder(make_client: Callable[..., TestClient],
 
 @pytest.mark.parametrize("folder, reason", [
     ("", "Give the full path"), ("relative/folder", "Give the full path"),
-    ("/no/such/folder", "does not exist on the server")])
+    ("~no-such-user/weights", "Give the full path"), ("/no/such/folder", "does not exist"),
+    ("/", "is a system folder"), ("/proc", "is a system folder"),
+    ("/proc/self/fd", "is a system folder"), ("/sys", "is a system folder"),
+    ("/dev", "is a system folder"), ("/" + "a" * 10_000, "longer than a path"),
+    ("{data}", "the studio's own files"), ("{data}/media", "the studio's own files"),
+    ("{tmp}", "the studio's own files")])
 def test_import_refuses_what_it_cannot_use(make_client: Callable[..., TestClient],
-                                           folder: str, reason: str) -> None:
-    client = make_client()
+                                           tmp_path: Path, folder: str, reason: str) -> None:
+    client = make_client(lifespan=True)          # the database and media folder exist
+    folder = folder.format(data=tmp_path / "data", tmp=tmp_path)
     response = client.post("/api/admin/import", json={"folder": folder}, headers=BEARER)
     assert response.status_code == 422 and reason in response.json()["detail"]
     page = client.post("/admin/import", data={"folder": folder}, headers=BEARER)
-    assert page.status_code == 422 and reason in page.text
+    assert page.status_code == 422 and reason in html.unescape(page.text)
 
 
 def test_admin_endpoints_stay_out_of_the_public_api_document(

@@ -142,9 +142,13 @@ def test_from_prefills_every_setting_and_the_files_for_the_owner(client: TestCli
     stranger = TestClient(client.app)
     theirs = stranger.get(f"/?from={first['id']}").text
     assert "content_from" not in theirs and "Only the person who made that job" in theirs
-    refused = stranger.post("/api/jobs", data={"content_from": first["id"],
-                                               "style_id": ids[:1], "engine": "microast"})
+    refused = stranger.post("/api/jobs", files=image_files()[1:],
+                            data={"content_from": first["id"], "engine": "microast"})
     assert refused.status_code == 403 and "only the person" in refused.json()["detail"]
+    # the owner's own unlisted styles, reused by the owner, never entered the library
+    picked = stranger.post("/api/jobs", files=image_files(), data={"style_id": ids[:1],
+                                                                   "engine": "microast"})
+    assert picked.status_code == 404 and "no style" in picked.json()["detail"]
 
 
 def test_from_a_cancelled_job_keeps_its_settings(paused_client: TestClient) -> None:

@@ -167,31 +167,56 @@ def test_the_api_delete_still_removes_at_once(paused_client: TestClient) -> None
         f"/api/jobs/{other_job['id']}/trash").status_code == 403
 
 
-def test_a_key_carries_the_results_to_another_browser(paused_client: TestClient) -> None:
+def made_key(client: TestClient) -> str:
+    """Make a key link on My results (a POST that redirects to the page showing it)."""
+    made = client.post("/me/key/new")
+    assert made.status_code == 200, made.text
+    return made.text.split('id="key-code">', 1)[1].split("<", 1)[0]
+
+
+def jobs_listed(client: TestClient) -> set[str]:
+    return {j["id"] for j in client.get("/api/me/jobs").json()["jobs"]}
+
+
+def owner_in_db(client: TestClient, job_id: str) -> str:
+    with client.app.state.session_factory() as session:
+        return session.scalar(select(Job.owner_id).where(Job.public_id == job_id))
+
+
+def test_a_key_opens_the_results_in_another_browser(paused_client: TestClient) -> None:
     mine = submit(paused_client).json()
-    made = paused_client.post("/me/key/new")
-    assert made.headers["cache-control"] == "no-store"
-    assert made.headers["referrer-policy"] == "no-referrer"
-    key = made.text.split('id="key-code">', 1)[1].split("<", 1)[0]
-    assert f"/me/key#{key}" in made.text            # in the fragment: never sent to a server
+    made = paused_client.post("/me/key/new", follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/me?key=new#key-panel"
+    assert "dreamgen_new_key=" in made.headers["set-cookie"]
+    assert "HttpOnly" in made.headers["set-cookie"]
+    shown = paused_client.get("/me?key=new")
+    assert shown.headers["cache-control"] == "private, no-store"
+    assert shown.headers["vary"] == "Cookie"
+    assert shown.headers["referrer-policy"] == "no-referrer"
+    key = shown.text.split('id="key-code">', 1)[1].split("<", 1)[0]
+    assert f"/me/key#{key}" in shown.text            # in the fragment: never sent to a server
+    assert key not in made.headers["location"]
+    assert key not in paused_client.get("/me").text  # shown after making it, not later
 
     phone = another_browser(paused_client)
     theirs = submit(phone).json()
     page = phone.get("/me/key")                     # what the link opens: asks first
-    assert page.status_code == 200 and "Use your results here?" in page.text
+    assert page.status_code == 200 and "Open results from another browser?" in page.text
     assert "set-cookie" not in page.headers
+    assert page.headers["cache-control"] == "private, no-store"
     cross_site = phone.post("/me/key", data={"key": key}, headers={"Sec-Fetch-Site": "cross-site"})
     assert cross_site.status_code == 403
     assert phone.post("/me/key", data={"key": "not-a-key"}).status_code == 404
 
-    adopted = phone.post("/me/key", data={"key": f"http://x/me/key#{key}"},
-                         follow_redirects=False)
-    assert adopted.status_code == 303 and adopted.headers["location"] == "/me?adopted=1"
-    assert f"dreamgen_owner={owner_of(paused_client)};" in adopted.headers["set-cookie"]
-    assert "HttpOnly" in adopted.headers["set-cookie"]
-    phone.cookies.set("dreamgen_owner", owner_of(paused_client))
-    listed = {j["id"] for j in phone.get("/api/me/jobs").json()["jobs"]}
-    assert listed == {mine["id"], theirs["id"]}      # the phone's own job moved along
+    opened = phone.post("/me/key", data={"key": f"http://x/me/key#{key}"},
+                        follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/me?opened=1"
+    cookies = opened.headers.get_list("set-cookie")
+    assert any(c.startswith(f"dreamgen_owner={owner_of(paused_client)};") and "HttpOnly" in c
+               for c in cookies)
+    phone_owner = owner_in_db(phone, theirs["id"])
+    assert any(c.startswith(f"dreamgen_home={phone_owner};") for c in cookies)
+    assert jobs_listed(phone) == {mine["id"]}                      # the key's results
     assert phone.delete(f"/api/jobs/{mine['id']}").status_code == 204
 
     paused_client.post("/me/key/new")                # a new key retires the old one
@@ -199,14 +224,94 @@ def test_a_key_carries_the_results_to_another_browser(paused_client: TestClient)
     assert stranger.post("/me/key", data={"key": key}).status_code == 404
 
 
-def test_a_new_visitor_adopting_a_key_keeps_the_adopted_cookie(paused_client: TestClient) -> None:
-    made = paused_client.post("/me/key/new").text
-    key = made.split('id="key-code">', 1)[1].split("<", 1)[0]
+def test_opening_a_key_link_never_hands_this_browsers_results_over(
+        paused_client: TestClient) -> None:
+    """A stranger's key link: "open those results here" (the default) moves nothing, the
+    browser can switch back to its own results, and its own key still works."""
+    stranger_key = made_key(paused_client)
+    stranger_job = submit(paused_client).json()
+    victim = another_browser(paused_client)
+    private = submit(victim, visibility="unlisted").json()
+    victim_owner = owner_in_db(victim, private["id"])
+    victim_key = made_key(victim)
+
+    page = victim.get("/me/key").text
+    assert 'id="open-here"' in page and "Open those results here" in page
+    assert 'name="move"' in page and "Move my 1 result there too" in page
+    assert "for good" in page and "original photos included" in page      # the warning
+    assert page.index('id="open-here"') < page.index('name="move"')      # the safe one first
+
+    assert victim.post("/me/key", data={"key": stranger_key}).status_code == 200
+    assert owner_in_db(victim, private["id"]) == victim_owner           # nothing moved
+    assert jobs_listed(victim) == {stranger_job["id"]}
+    assert jobs_listed(paused_client) == {stranger_job["id"]}            # the stranger's list
+    assert paused_client.get(private["links"]["content"]).status_code == 404
+    me = victim.get("/me").text
+    assert 'id="home-panel"' in me and "This browser's own results (1) are kept" in me
+    assert 'id="key-owner-note"' in victim.get("/").text       # what is made now goes there
+
+    back = victim.post("/me/switch-back", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == "/me?notice=switched-back"
+    assert f"dreamgen_owner={victim_owner};" in back.headers["set-cookie"]
+    assert jobs_listed(victim) == {private["id"]}
+    assert 'id="home-panel"' not in victim.get("/me").text
+    assert 'id="key-owner-note"' not in victim.get("/").text
+    fresh = TestClient(paused_client.app)                 # the victim's own key still works
+    assert fresh.post("/me/key", data={"key": victim_key}).status_code == 200
+    assert jobs_listed(fresh) == {private["id"]}
+
+
+def test_moving_this_browsers_results_is_a_separate_explicit_choice(
+        paused_client: TestClient) -> None:
+    key = made_key(paused_client)
+    mine = submit(paused_client).json()
+    phone = another_browser(paused_client)
+    theirs = submit(phone).json()
+    moved = phone.post("/me/key", data={"key": key, "move": "true"}, follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/me?moved=1"
+    assert "dreamgen_home=;" in moved.headers["set-cookie"]    # nothing left to go back to
+    assert jobs_listed(paused_client) == {mine["id"], theirs["id"]}
+    assert "and the 1 it had before moved there" in phone.get("/me?moved=1").text
+
+
+def test_reloading_the_page_that_shows_a_new_key_keeps_that_key(
+        paused_client: TestClient) -> None:
+    made = paused_client.post("/me/key/new", follow_redirects=False)
+    first = paused_client.get(made.headers["location"]).text
+    again = paused_client.get(made.headers["location"]).text      # a reload: a GET
+    key = first.split('id="key-code">', 1)[1].split("<", 1)[0]
+    assert f'id="key-code">{key}<' in again
+    other = another_browser(paused_client)
+    assert other.post("/me/key", data={"key": key}).status_code == 200   # still works
+    # someone else's new-key cookie shows nothing: the key must be this owner's
+    other.cookies.set("dreamgen_new_key", key)
+    assert 'id="key-code"' not in another_browser(paused_client).get("/me?key=new").text
+
+
+def test_a_new_visitor_opening_a_key_keeps_the_opened_cookie(paused_client: TestClient) -> None:
+    key = made_key(paused_client)
     fresh = TestClient(paused_client.app)            # no cookie at all yet
-    adopted = fresh.post("/me/key", data={"key": key}, follow_redirects=False)
-    cookies = adopted.headers.get_list("set-cookie")
+    opened = fresh.post("/me/key", data={"key": key}, follow_redirects=False)
+    cookies = opened.headers.get_list("set-cookie")
     assert len([c for c in cookies if c.startswith("dreamgen_owner=")]) == 1
     assert f"dreamgen_owner={owner_of(paused_client)};" in cookies[0]
+
+
+def test_pages_and_json_with_the_owners_data_are_never_cached(
+        paused_client: TestClient) -> None:
+    job = submit(paused_client).json()
+    assert job["is_owner"]
+    for url in ("/me", "/api/me/jobs", f"/api/jobs/{job['id']}", f"/jobs/{job['id']}",
+                f"/?from={job['id']}"):
+        response = paused_client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["cache-control"] == "private, no-store", url
+        assert "Cookie" in response.headers["vary"], url
+    for response in (paused_client.patch(f"/api/jobs/{job['id']}", json={"title": "x"}),
+                     submit(paused_client)):
+        assert response.headers["cache-control"] == "private, no-store"
+    seen = another_browser(paused_client).get(f"/api/jobs/{job['id']}")
+    assert "Cookie" in seen.headers["vary"] and not seen.json()["is_owner"]
 
 
 def test_uploads_keep_their_names_and_a_title(paused_client: TestClient) -> None:
@@ -220,12 +325,19 @@ def test_uploads_keep_their_names_and_a_title(paused_client: TestClient) -> None
         == "My Cat at home"
     assert another_browser(paused_client).patch(f"/api/jobs/{job['id']}",
                                                 json={"title": "x"}).status_code == 403
-    # the details form shows the default title: saving it unchanged stores no title
-    saved = paused_client.post(f"/jobs/{job['id']}/details", data={"title": "My Cat at home"},
+    # the details form shows the file's name as a placeholder, never as its value: saving
+    # without typing keeps it private; typing it (confirming it) makes it the public title
+    saved = paused_client.post(f"/jobs/{job['id']}/details", data={"title": ""},
                                follow_redirects=False)
     assert saved.status_code == 303
+    assert another_browser(paused_client).get(f"/api/jobs/{job['id']}").json()["title"] == \
+        "Untitled"
+    paused_client.post(f"/jobs/{job['id']}/details", data={"title": "My Cat at home"})
     with paused_client.app.state.session_factory() as session:
-        assert session.scalar(select(Job.title).where(Job.public_id == job["id"])) is None
+        assert session.scalar(select(Job.title).where(Job.public_id == job["id"])) == \
+            "My Cat at home"
+    assert another_browser(paused_client).get(f"/api/jobs/{job['id']}").json()["title"] == \
+        "My Cat at home"
 
 
 def test_the_server_removes_deleted_jobs_for_good_by_itself(

@@ -1,6 +1,8 @@
 """The original photo is its owner's: others get no link to it, a 404 from the media route,
-and pages that say "Result"; the owner may choose to show it. Downloads are named after the
-uploads, in safe ASCII."""
+and pages that say "Result"; the owner may choose to show it. File names stay private: others
+see the title the owner typed, else "Untitled", on every page, feed and download; the owner's
+own downloads are named after the uploads, in safe ASCII. The create form says what becomes
+public before the click."""
 
 from __future__ import annotations
 
@@ -78,7 +80,62 @@ def test_downloads_are_named_after_the_uploads(client: TestClient, finished: dic
         f'attachment; filename="dreamgen-chelsea-the-cat-brick-wall-koln-{finished["id"]}.png"'
     assert response.content == client.get(finished["links"]["result"]).content
     assert "content-disposition" not in client.get(finished["links"]["result"]).headers
-    assert another_browser(client).get(link).status_code == 200       # a public result
+    theirs = another_browser(client).get(link)                        # a public result
+    assert theirs.status_code == 200 and theirs.content == response.content
+    # others' copy is named after its public title, never after the files that went in
+    assert theirs.headers["content-disposition"] == \
+        f'attachment; filename="dreamgen-result-{finished["id"]}.png"'
+    assert "Cookie" in theirs.headers["vary"]
+
+
+def test_file_names_are_never_published(client: TestClient) -> None:
+    job = submit(client, files=named_files("Anna Schmidt passport scan.jpg",
+                                           "Anna's kid drawing.png")).json()
+    done = wait_for(client, job["id"])
+    assert done["title"] == "Anna Schmidt passport scan" and not done["title_chosen"]
+    owner_page = client.get(f"/jobs/{job['id']}").text               # the owner sees it
+    assert "Anna Schmidt passport scan" in owner_page
+    assert 'placeholder="Anna Schmidt passport scan"' in owner_page   # not the field's value
+    assert "Others see “Untitled” until you type a title" in owner_page
+    other = another_browser(client)
+    seen = other.get(f"/api/jobs/{job['id']}").json()
+    assert seen["title"] == "Untitled" and not seen["title_chosen"]
+    share = other.get(done["links"]["share"])
+    pages = {"result": other.get(f"/jobs/{job['id']}"), "r": other.get(f"/r/{job['id']}"),
+             "share": share, "gallery": other.get("/gallery"),
+             "api gallery": other.get("/api/gallery"), "job json": other.get(
+                 f"/api/jobs/{job['id']}"), "events": other.get(f"/api/jobs/{job['id']}/events"),
+             "styles": other.get("/styles"), "owner's gallery": client.get("/gallery"),
+             "owner's api gallery": client.get("/api/gallery")}
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        assert "Anna" not in response.text and "passport" not in response.text, name
+    assert '<meta property="og:title" content="A picture painted with dreamgen">' in share.text
+    assert "<title>Untitled · painted with dreamgen</title>" in share.text
+    download = other.get(done["links"]["download"]).headers["content-disposition"]
+    assert "anna" not in download.lower() and "passport" not in download
+    assert "anna-schmidt-passport-scan" in client.get(done["links"]["download"]).headers[
+        "content-disposition"]                                        # the owner's own copy
+    # a title the owner typed is what everyone sees, on every page and download
+    client.patch(f"/api/jobs/{job['id']}", json={"title": "Summer"})
+    assert other.get(f"/api/jobs/{job['id']}").json()["title"] == "Summer"
+    assert "Summer" in other.get("/gallery").text
+    assert f'filename="dreamgen-summer-{job["id"]}.png"' in other.get(
+        done["links"]["download"]).headers["content-disposition"]
+
+
+def test_the_create_form_says_what_becomes_public(paused_client: TestClient) -> None:
+    page = paused_client.get("/").text
+    notice = page[page.index('id="publish"'):page.index('id="generate"')]  # before Generate
+    assert "The result goes in the gallery for anyone to see" in notice
+    assert "only people you give its link to can see it" in notice
+    assert "file names are never shown to others" in notice
+    assert 'name="share_styles"' in notice and "public style library" in notice
+    assert 'id="share-styles" checked' not in notice                     # off by default
+    assert 'name="title"' in notice
+    job = submit(paused_client, title="Open book").json()
+    assert another_browser(paused_client).get(f"/api/jobs/{job['id']}").json()["title"] == \
+        "Open book"
 
 
 def test_a_job_without_a_result_has_no_download(paused_client: TestClient) -> None:
@@ -90,7 +147,8 @@ def test_a_job_without_a_result_has_no_download(paused_client: TestClient) -> No
 
 def fake_job(**values: object) -> SimpleNamespace:
     fields = dict(content_name="photo.png", style_names=["style.png"], style_paths=["s"],
-                  kind="image", engine="microast", public_id="Ab-c_9", title=None)
+                  kind="image", engine="microast", public_id="Ab-c_9", title=None,
+                  owner_id="its-owner")
     fields.update(values)
     return SimpleNamespace(**fields)
 
@@ -109,7 +167,18 @@ def fake_job(**values: object) -> SimpleNamespace:
     ({"content_name": "x" * 300 + ".png"}, "dreamgen-" + "x" * 40 + "-style-Ab-c_9.png"),
 ])
 def test_download_names_are_safe_ascii(values: dict, name: str) -> None:
-    assert download_name(fake_job(**values)) == name  # type: ignore[arg-type]
+    assert download_name(fake_job(**values), "its-owner") == name  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("values,name", [
+    ({}, "dreamgen-result-Ab-c_9.png"),
+    ({"content_name": "Anna Schmidt passport.png"}, "dreamgen-result-Ab-c_9.png"),
+    ({"title": "Étude №5"}, "dreamgen-etude-no5-Ab-c_9.png"),
+    ({"kind": "video", "title": "日本"}, "dreamgen-result-Ab-c_9.mp4"),
+])
+def test_others_download_names_come_from_the_title_only(values: dict, name: str) -> None:
+    for viewer in (None, "someone-else"):
+        assert download_name(fake_job(**values), viewer) == name  # type: ignore[arg-type]
 
 
 def test_titles_come_from_file_names() -> None:

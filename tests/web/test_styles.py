@@ -1,6 +1,7 @@
 """The style library through HTTP: listing (most used first, each image once by content,
-only public results), picking with ``style_id`` (alone, repeated, with uploads, refused when
-hidden, unknown or someone else's unlisted upload), the admin's curated styles and hiding."""
+only public results whose owner offered their styles), picking with ``style_id`` (alone,
+repeated, with uploads, refused when hidden, unknown or someone else's unlisted upload), the
+admin's curated styles and hiding (a hidden style is neither served nor used anywhere)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ def studio(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
 
 
 def made(client: TestClient, *styles: bytes, **form: Any) -> dict[str, Any]:
-    """A finished job with these style images (microast, 96 px)."""
-    created = submit(client, image_files(None, *styles), **form)
+    """A finished job with these style images (microast, 96 px), offered to the library
+    unless ``share_styles`` says otherwise."""
+    created = submit(client, image_files(None, *styles), **{"share_styles": "true", **form})
     assert created.status_code == 201, created.text
     done = wait_for(client, created.json()["id"])
     assert done["state"] == "succeeded", done["error"]
@@ -105,7 +107,8 @@ def test_style_id_alone_repeated_and_after_uploads(studio: TestClient) -> None:
     assert both.json()["options"]["style_weights"] == [3.0, 1.0]
 
     mixed = studio.post("/api/jobs", files=[*content, ("style", ("c.png", C, "image/png"))],
-                        data={"engine": "microast", "size": "64", "style_id": str(ids[PA])})
+                        data={"engine": "microast", "size": "64", "style_id": str(ids[PA]),
+                              "share_styles": "true"})
     assert mixed.status_code == 201, mixed.text
     assert styles_of(studio, mixed.json()) == [PC, PA]
     wait_for(studio, both.json()["id"])
@@ -155,6 +158,59 @@ def test_hidden_styles_are_never_listed_nor_usable(studio: TestClient) -> None:
     assert {s["id"] for s in listed(studio)} == {ids[A], ids[B]}
     assert studio.patch("/api/admin/styles/777", json={"hidden": True},
                         headers=ADMIN).status_code == 404
+
+
+def test_a_style_enters_the_library_only_when_its_owner_offers_it(studio: TestClient) -> None:
+    quiet = made(studio, A, share_styles="false")          # the page's default: not offered
+    assert listed(studio) == []
+    stranger = TestClient(studio.app)
+    assert stranger.get(quiet["links"]["styles"][0]).status_code == 200   # beside its result
+    # reusing someone's styles cannot put them in the library either
+    content = [("content", ("c.png", png_bytes(seed=5), "image/png"))]
+    reused = stranger.post("/api/jobs", files=content, data={
+        "engine": "microast", "size": "64", "style_from": quiet["id"], "share_styles": "true"})
+    assert reused.status_code == 201, reused.text
+    wait_for(stranger, reused.json()["id"])
+    assert listed(studio) == []
+    retried = studio.post(f"/api/jobs/{quiet['id']}/retry").json()   # nor a retry
+    wait_for(studio, retried["id"])
+    assert listed(studio) == []
+    offered = made(studio, B)                              # ticked: listed
+    assert set(style_ids(studio)) == {PB}
+    # a pick from the library counts as a use, ticked or not
+    picked = stranger.post("/api/jobs", files=content, data={
+        "engine": "microast", "size": "64", "style_id": str(style_ids(studio)[PB])})
+    wait_for(stranger, picked.json()["id"])
+    assert [s["uses"] for s in listed(studio)] == [2]
+    assert studio.delete(f"/api/jobs/{offered['id']}").status_code == 204
+    assert [s["uses"] for s in listed(studio)] == [1]      # the pick keeps it listed
+
+
+def test_a_hidden_style_is_neither_served_nor_used_anywhere(studio: TestClient) -> None:
+    job = made(studio, A)
+    [style] = listed(studio)
+    stranger = TestClient(studio.app)
+    assert studio.patch(f"/api/admin/styles/{style['id']}", json={"hidden": True},
+                        headers=ADMIN).status_code == 200
+    for url in (style["image"], style["thumb"], job["links"]["styles"][0]):
+        assert stranger.get(url).status_code == 404, url
+        assert studio.get(url).status_code == 404, url           # its uploader's too
+        assert stranger.get(url, headers=ADMIN).status_code == 200, url
+    content = [("content", ("c.png", png_bytes(seed=5), "image/png"))]
+    for client in (studio, stranger):
+        reuse = client.get(f"/?style_from={job['id']}").text
+        assert "taken out of the library" in reuse and 'name="style_from"' not in reuse
+        taken = client.post("/api/jobs", files=content, data={
+            "engine": "microast", "size": "64", "style_from": job["id"]})
+        assert taken.status_code == 409 and "taken out of the library" in taken.json()["detail"]
+    retry = studio.post(f"/api/jobs/{job['id']}/retry")
+    assert retry.status_code == 409 and "taken out of the library" in retry.json()["detail"]
+    edit = studio.get(f"/?from={job['id']}").text
+    assert "took a style of that job out of the library" in edit
+    assert f'name="style_id" value="{style["id"]}"' not in edit
+    assert job["links"]["styles"][0] not in edit
+    version = studio.post(f"/api/jobs/{job['id']}/versions", json={"alpha": 0.5})
+    assert version.status_code == 409 and "taken out of the library" in version.json()["detail"]
 
 
 def test_the_admin_adds_curated_styles(studio: TestClient) -> None:

@@ -39,14 +39,16 @@ def test_second_import_finds_everything_present(cache: Path, store: WeightStore)
 def test_files_are_recognised_by_hash_not_name(cache: Path, store: WeightStore, tmp_path: Path) -> None:
     stick = tmp_path / "usb"
     stick.mkdir()
-    shutil.copyfile(shared_dir("weights") / "microast/modulator_iter_160000.pth.tar",
-                    stick / "renamed.bin")
+    modulator = shared_dir("weights") / "microast/modulator_iter_160000.pth.tar"
+    shutil.copyfile(modulator, stick / "renamed.pth.tar")
+    shutil.copyfile(modulator, stick / "renamed.bin")     # not named like weights: unread
     (stick / "holiday.jpg").write_bytes(b"\xff\xd8 not weights")
-    (stick / "same_size.bin").write_bytes(b"\0" * 12158)  # a registry size, wrong content
+    (stick / "same_size.pth.tar").write_bytes(b"\0" * 12158)  # a pinned size, wrong content
     report = import_weights(store, [stick])
     assert [(s.name, c) for s, c in report.imported] == [
-        ("renamed.bin", cache / "microast/modulator_iter_160000.pth.tar")]
-    assert sorted(p.name for p in report.skipped) == ["holiday.jpg", "same_size.bin"]
+        ("renamed.pth.tar", cache / "microast/modulator_iter_160000.pth.tar")]
+    assert sorted(p.name for p in report.skipped) == ["holiday.jpg", "renamed.bin",
+                                                      "same_size.pth.tar"]
     assert store.resolve("microast/modulator_iter_160000.pth.tar") == \
         cache / "microast/modulator_iter_160000.pth.tar"
 

@@ -4,7 +4,8 @@
 callback, for the admin page), hashing as it goes, and renames it into place only when size
 and SHA-256 match; the store's ``offline`` flag refuses, and its ``mirror`` (a URL prefix,
 ``file://`` too) replaces the public URLs. :func:`import_weights` copies files recognised by
-their hash from any folder (a USB stick). Nothing is ever half-written under a real name.
+their hash from a folder (a USB stick), reading only what :mod:`app.engine.weights.import_checks`
+lets it. Nothing is ever half-written under a real name.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Callable, Iterable
 
 from app.engine.errors import StyleTransferError
-from app.engine.weights.store import CHUNK_BYTES, WeightFile, WeightStore, file_sha256, is_intact
+from app.engine.weights.import_checks import find_weight_files, open_candidate
+from app.engine.weights.store import CHUNK_BYTES, WeightFile, WeightStore, is_intact
 
 DOWNLOAD_TIMEOUT_S = 30.0
 # A download's temporary file untouched this long was left by a killed process: a live one
@@ -166,46 +168,49 @@ def import_weights(store: WeightStore, paths: Iterable[Path | str],
                    dest_dir: Path | None = None) -> ImportReport:
     """Copy registry files found in ``paths`` (files or folders, searched recursively) into
     ``dest_dir`` (default: the store's cache), recognising them by SHA-256 whatever their
-    names."""
+    base names (renamed copies too). Every path passes :func:`~app.engine.weights.import_checks.find_weight_files` before any
+    file is opened (:class:`~app.engine.weights.import_checks.ImportRefused` says why not), and only
+    files named and sized like weights are read."""
     dest = Path(dest_dir or store.cache_dir).expanduser()
     by_hash = {f.sha256: f for f in store.pins}
-    sizes = {f.size for f in store.pins}
+    found = [find_weight_files(path, store.pins, store.protected) for path in paths]
     report = ImportReport()
-    for source in _walk_files(paths):
-        # A size no registry file has rules a file out without reading it.
-        maybe = None in sizes or source.stat().st_size in sizes
-        known = by_hash.get(file_sha256(source)) if maybe else None
-        if known is None:
-            report.skipped.append(source)
-            continue
-        target = dest / known.name
-        if target.is_file() and is_intact(target, known):
-            report.already_present.append((source, target))
-            continue
-        _copy_verified(source, target, known)
-        report.imported.append((source, target))
+    for files in found:
+        report.skipped += files.skipped
+        for candidate in files.candidates:
+            with open_candidate(candidate) as stream:
+                known = by_hash.get(_sha256_of(stream))
+                if known is None:
+                    report.skipped.append(candidate.path)
+                    continue
+                target = dest / known.name
+                if target.is_file() and is_intact(target, known):
+                    report.already_present.append((candidate.path, target))
+                    continue
+                stream.seek(0)
+                _copy_verified(stream, candidate.path, target, known)
+                report.imported.append((candidate.path, target))
+    report.skipped.sort()
     return report
 
 
-def _walk_files(paths: Iterable[Path | str]) -> Iterator[Path]:
-    for path in map(Path, paths):
-        if path.is_file():
-            yield path
-        elif path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file())
-        else:
-            raise StyleTransferError(f"{path} does not exist")
+def _sha256_of(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(CHUNK_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
-def _copy_verified(source: Path, target: Path, file: WeightFile) -> None:
-    """Copy ``source`` to ``target`` through a temporary file, hashing the copy."""
+def _copy_verified(stream: IO[bytes], source: Path, target: Path, file: WeightFile) -> None:
+    """Copy ``stream`` (``source``, opened) to ``target`` through a temporary file, hashing
+    the copy."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{file.basename}.",
                                          suffix=".part")
     temp = Path(temp_name)
     try:
         digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, source.open("rb") as stream:
+        with os.fdopen(handle, "wb") as out:
             while chunk := stream.read(CHUNK_BYTES):
                 out.write(chunk)
                 digest.update(chunk)

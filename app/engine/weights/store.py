@@ -14,6 +14,7 @@ Downloads and imports are in :mod:`app.engine.weights.downloads`. Nothing here i
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -107,6 +108,15 @@ def is_intact(path: Path, file: WeightFile) -> bool:
 
 
 # ----------------------------------------------------------------------------- the store
+def studio_folders(settings: "Settings") -> tuple[Path, ...]:
+    """The folders of the studio's own files: data, media, and the SQLite database's."""
+    folders = [Path(settings.data_dir), Path(settings.media_dir or settings.data_dir)]
+    database = re.match(r"sqlite(\+\w+)?:///([^?]+)", settings.database_url)
+    if database and database.group(2) != ":memory:":
+        folders.append(Path(database.group(2)).parent)
+    return tuple(folder.expanduser().absolute() for folder in folders)
+
+
 Source = Literal["folder", "cache", "bundled"]
 
 
@@ -129,7 +139,9 @@ class WeightStore:
     Built from the :class:`~app.settings.Settings` it is given (:meth:`from_settings`); never
     reads global settings, so a test, a worker process and the CLI each pass their own.
     ``pins`` are the files it trusts (the registry's; a test may trust generated checkpoints
-    instead, and the pins travel with the store into the engine processes).
+    instead, and the pins travel with the store into the engine processes). ``protected``
+    are the folders of the studio's own files (data, media, database), which an import
+    never reads (:mod:`app.engine.weights.import_checks`).
     """
 
     cache_dir: Path
@@ -138,6 +150,7 @@ class WeightStore:
     mirror: str = ""
     use_bundled: bool = True
     pins: tuple[WeightFile, ...] = WEIGHT_FILES
+    protected: tuple[Path, ...] = ()
 
     def pinned(self, name: str) -> WeightFile:
         """The pinned entry called ``name``."""
@@ -151,7 +164,8 @@ class WeightStore:
         return cls(cache_dir=Path(settings.weights_cache_dir).expanduser(),
                    weights_dir=Path(settings.weights_dir).expanduser()
                    if settings.weights_dir else None,
-                   offline=settings.offline, mirror=settings.weights_mirror)
+                   offline=settings.offline, mirror=settings.weights_mirror,
+                   protected=studio_folders(settings))
 
     def search_dirs(self) -> list[tuple[Source, Path]]:
         """The folders searched, in order: weights folder, cache, bundled weights."""
