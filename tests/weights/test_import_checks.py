@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from app.engine import import_checks
+from app.engine.weights import import_checks
 from app.engine.weights.downloads import import_weights
 from app.engine.weights.import_checks import ImportRefused
 from app.engine.weights.store import WeightStore
