@@ -21,7 +21,8 @@ from app.settings import Settings, get_settings
 from app.storage import MediaStore
 from app.web import admin, api, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
-from app.web.limits import BodySizeMiddleware, RateLimiter
+from app.web.body_guard import BodyGuardMiddleware
+from app.web.limits import RateLimiter
 from app.web.owner import OwnerCookieMiddleware
 from app.web.request_ids import RequestIdMiddleware
 from app.web.security import SecurityMiddleware
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.workers = None
-    app.add_middleware(BodySizeMiddleware)
+    app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(OwnerCookieMiddleware)
     app.add_middleware(SecurityMiddleware)       # headers on every response
     app.add_middleware(RequestIdMiddleware)

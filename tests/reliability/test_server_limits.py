@@ -13,6 +13,7 @@ import pytest
 
 from app.web.limits import RateLimiter
 from app.web.server import HEADER_TIMEOUT_S
+from tests.reliability.attacks import STRANGER
 from tests.reliability.server import ServerProcess, poll
 from tests.web.conftest import image_files
 
@@ -54,7 +55,9 @@ def test_the_rate_limiter_table_is_bounded() -> None:
 
 
 def _half_open(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port))
+    """A stranger's request that never finishes its headers (from another address than the
+    real clients: one address may hold only so many connections)."""
+    sock = socket.create_connection(("127.0.0.1", port), source_address=(STRANGER, 0))
     sock.sendall(b"GET /gallery HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")   # never finished
     return sock
 
