@@ -59,7 +59,8 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
     """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
     columns = await run_in_threadpool(upload_details, session, form, details)
-    job = await create_job(session, store, settings, weights, owner, form, columns)
+    job = await create_job(session, store, settings, weights, owner, form, columns,
+                           checks=request.app.state.upload_checks)
     request.app.state.wake_workers()
     return await run_in_threadpool(job_out, session, job, owner)
 

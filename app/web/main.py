@@ -22,6 +22,7 @@ from app.storage import MediaStore
 from app.web import admin, api, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
 from app.web.body_guard import BodyGuardMiddleware
+from app.web.check_queue import CheckQueue
 from app.web.limits import PerClientCount, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
 from app.web.progress_feed import ProgressFeed
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.event_streams = PerClientCount(settings.max_event_streams_per_client)
+    app.state.upload_checks = CheckQueue(settings.upload_checks,
+                                         settings.upload_check_wait_seconds)
     app.state.workers = None
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(OwnerCookieMiddleware)
