@@ -1,7 +1,7 @@
 """Hostile clients for the stranger tests and bench/load.py: request bodies sent a byte at a
 time and floods of event streams, each from one address of its own (another loopback
-address: the ordinary visitors on 127.0.0.1 are told apart from it as they would be on the
-internet). They run on an event loop in a background thread while the caller visits."""
+address: the ordinary visitors, on 127.0.0.1 or 127.0.1.x, are told apart from it as they
+would be on the internet). They run on an event loop in a background thread while the caller visits."""
 
 from __future__ import annotations
 
