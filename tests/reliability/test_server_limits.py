@@ -85,6 +85,33 @@ def test_idle_half_sent_requests_do_not_block_real_clients(
             sock.close()
 
 
+def test_one_address_holds_only_so_many_connections_unless_it_is_a_trusted_proxy(
+        server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(DREAMGEN_RUN_WORKER="false", DREAMGEN_MAX_CONNECTIONS_PER_CLIENT="5",
+                            DREAMGEN_TRUSTED_PROXIES="127.0.0.4").start()
+    proxy = [socket.create_connection(("127.0.0.1", server.port), source_address=("127.0.0.4", 0))
+             for _ in range(10)]
+    stranger = [_half_open(server.port) for _ in range(10)]
+    try:
+        def refused(sock: socket.socket) -> bool:
+            sock.setblocking(False)
+            try:
+                return sock.recv(64, socket.MSG_PEEK).startswith(b"HTTP/1.1 429")
+            except BlockingIOError:
+                return False
+        poll("5 of the stranger's connections to be refused",
+             lambda: sum(map(refused, stranger)) == 5, timeout_s=30)
+        assert not any(map(refused, proxy))      # accepted before the stranger's, all kept
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+        first = next(sock for sock in stranger if refused(sock))
+        first.settimeout(5)
+        assert b"too many open connections from your address (the limit is 5)" in \
+            first.recv(4096)
+    finally:
+        for sock in proxy + stranger:
+            sock.close()
+
+
 def test_sigterm_with_a_backlog_ends_within_ten_seconds(
         server_factory: Callable[..., ServerProcess]) -> None:
     server = server_factory().start()
