@@ -22,8 +22,11 @@ from app.settings import Settings, get_settings
 from app.storage import MediaStore
 from app.web import admin, api, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
-from app.web.limits import BodySizeMiddleware, RateLimiter
+from app.web.body_guard import BodyGuardMiddleware
+from app.web.check_queue import CheckQueue
+from app.web.limits import PerClientCount, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
+from app.web.progress_feed import ProgressFeed
 from app.web.request_ids import RequestIdMiddleware
 from app.web.security import SecurityMiddleware
 
@@ -55,6 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = MediaStore(settings.media_dir)
     folder_lock = MediaFolderLock(settings.media_dir)
     app.state.session_factory = make_session_factory(db_engine)
+    app.state.progress_feed = ProgressFeed(app.state.session_factory)
     recover_abandoned_jobs(db_engine, settings.max_attempts)
     sweep_media(app.state.store, db_engine, alone=folder_lock.acquire_alone())
     folder_lock.share()
@@ -66,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.progress_feed.close()
         pool.stop()
         db_engine.dispose()
         folder_lock.release()
@@ -84,8 +89,11 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.state.templates = Jinja2Templates(directory=package_folder("templates"))
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.event_streams = PerClientCount(settings.max_event_streams_per_client)
+    app.state.upload_checks = CheckQueue(settings.upload_checks,
+                                         settings.upload_check_wait_seconds)
     app.state.workers = None
-    app.add_middleware(BodySizeMiddleware)
+    app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(OwnerCookieMiddleware)
     app.add_middleware(SecurityMiddleware)       # headers on every response
     app.add_middleware(RequestIdMiddleware)

@@ -84,7 +84,8 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
     try:
         check_rate(request)
         columns = await run_in_threadpool(upload_details, session, form, details)
-        job = await create_job(session, store, settings, weights, owner, form, columns)
+        job = await create_job(session, store, settings, weights, owner, form, columns,
+                           checks=request.app.state.upload_checks)
     except StyleTransferError as exc:
         context = await run_in_threadpool(create_context, session, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,

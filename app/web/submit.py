@@ -36,6 +36,7 @@ from app.jobs.styles import (StyleUnavailable, is_listed, job_style_shares, regi
                              usable_style)
 from app.settings import Settings
 from app.storage import MediaStore
+from app.web.check_queue import CheckQueue
 from app.web.errors import UploadRejected
 from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, save_raw,
                              store_uploads, style_label)
@@ -218,9 +219,10 @@ class Sources:
 
 async def create_job(session: Session, store: MediaStore, settings: Settings,
                      weights: WeightStore, owner_id: str, form: SubmittedForm,
-                     details: dict[str, Any] | None = None) -> Job:
+                     details: dict[str, Any] | None = None, *, checks: CheckQueue) -> Job:
     """Validate everything, store the files, queue the job (with ``details``: columns such
-    as its title, written in the same transaction). Raises ``StyleTransferError``."""
+    as its title, written in the same transaction); the files are checked in turn
+    (``checks``). Raises ``StyleTransferError``."""
     options = form.options(settings, weights)
     spec = installed_engine(options.engine, weights)
     content = _chosen([form.content])
@@ -244,8 +246,9 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
                 await save_raw(upload, path, settings, label)
         # Checking, fsync and SQLite may block for a while: never on the event loop, where a
         # wait for a pooled connection would also stall the requests that return them.
-        return await run_in_threadpool(store_and_enqueue, session, store, settings, owner_id,
-                                       options, spec, form, sources)
+        async with checks.turn():
+            return await run_in_threadpool(store_and_enqueue, session, store, settings,
+                                           owner_id, options, spec, form, sources)
     finally:
         for path, _, _ in raws:
             path.unlink(missing_ok=True)
