@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.dispatch import resolve_engine, video_refusal
-from app.engine.errors import StyleTransferError
+from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.options import MAX_STYLES, StyleOptions, parse_options, preset_values
 from app.engine.registry import BY_NAME, CHOICES, EngineSpec
 from app.engine.weights import WeightStore
@@ -44,6 +44,9 @@ VISIBILITIES = ("public", "unlisted")
 MODES = ("style", "dream")
 NOT_INSTALLED = ("the {label} engine is not installed on this server; ask its admin to add "
                  "it, or choose another engine")
+NETWORK_NOT_INSTALLED = ("the Deep Dream network you chose ({label}) is not installed on this "
+                         "server; the studio's admin can install it on the admin page, or "
+                         "choose network auto to dream with what is installed")
 
 
 class EngineNotInstalled(UploadRejected):
@@ -179,6 +182,17 @@ def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
     return spec
 
 
+def check_network(options: StyleOptions, weights: WeightStore) -> None:
+    """Refuse (409) a Deep Dream network asked for by name that is not installed here."""
+    from app.engine.deepdream_networks import NETWORKS, network_here
+
+    try:
+        network_here(options.network, weights)
+    except WeightsMissingError:
+        raise UploadRejected(NETWORK_NOT_INSTALLED.format(
+            label=NETWORKS[options.network].label), 409) from None
+
+
 def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     return [f for f in files if f is not None and not isinstance(f, str)
@@ -215,6 +229,8 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     as its title, written in the same transaction). Raises ``StyleTransferError``."""
     options = form.options(settings, weights)
     spec = installed_engine(options.engine, weights)
+    if spec.mode == "dream":
+        check_network(options, weights)
     content = _chosen([form.content])
     if not content and not form.content_from:
         raise UploadRejected("choose a content image or video")

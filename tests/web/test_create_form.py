@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.engine.options import PRESETS
 from tests.conftest import png_bytes
-from tests.web.conftest import image_files, submit, wait_for
+from tests.web.conftest import image_files, job_count, stored_files, submit, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "engines.md"
 
@@ -163,3 +163,20 @@ def test_the_result_page_says_when_the_photo_was_smaller_than_the_size(
     assert (job["width"], job["height"]) == (96, 64)                # never enlarged
     page = client.get(f"/r/{job['id']}").text
     assert "<dt>Size limit</dt><dd>256 px <small>(the photo was smaller)</small>" in page
+
+
+@pytest.mark.parametrize("network", ["googlenet", "vgg19"])
+def test_a_dream_network_that_is_not_installed_is_409(paused_client: TestClient,
+                                                      network: str) -> None:
+    """docs/api.md: 409 for what is not installed here (only the bundled network is)."""
+    response = paused_client.post("/api/jobs", files=image_files(), data={
+        "mode": "dream", "size": "64", "network": network})
+    assert response.status_code == 409, response.text
+    detail = response.json()["detail"]
+    assert "not installed on this server" in detail and "admin" in detail
+    assert ".pth" not in detail and "SHA-256" not in detail        # plain words
+    assert job_count(paused_client) == 0 and stored_files(paused_client) == set()
+    page = paused_client.post("/create", files=image_files(), data={
+        "mode": "dream", "size": "64", "network": network})
+    assert page.status_code == 409 and "not installed on this server" in page.text
+    assert queued(paused_client, mode="dream", size="64", network="pruned-vgg19")
