@@ -21,6 +21,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from app.engine.errors import StyleTransferError
 
 DEFAULT_MAX_MEGAPIXELS = 40.0
+# The feed-forward engines look at a style image scaled to STYLE_SIDE px on its longer side
+# (as in their training); the shorter side then needs MIN_STYLE_SIDE px for the deepest
+# layer they read (VGG's relu4_1 at 1/8: 2 px; MicroAST's first 9x9 filter fails under 5).
+STYLE_SIDE = 512
+MIN_STYLE_SIDE = 16
 
 ImageSource = str | Path | bytes | BinaryIO | Image.Image
 
@@ -68,6 +73,18 @@ def check_megapixels(width: int, height: int, what: str, max_megapixels: float) 
     if width * height > max_megapixels * 1_000_000:
         raise StyleTransferError(
             f"{what} is {width}x{height}; the limit is {max_megapixels:g} megapixels")
+
+
+def check_style_shape(width: int, height: int, what: str = "style image") -> None:
+    """Refuse a style (or guide) image too thin for the engines: at most
+    ``STYLE_SIDE / MIN_STYLE_SIDE`` (32) times as long as it is wide."""
+    shorter = min(width, height) * STYLE_SIDE / max(width, height, 1)
+    if shorter < MIN_STYLE_SIDE:
+        raise StyleTransferError(
+            f"{what} is {width}x{height}, too thin to use: the engines look at it "
+            f"{STYLE_SIDE} px long, and it would then be {max(1, round(shorter))} px wide; "
+            f"they need at least {MIN_STYLE_SIDE} (at most {STYLE_SIDE // MIN_STYLE_SIDE} times "
+            "as long as wide). Crop it to a squarer piece")
 
 
 def load_image(source: ImageSource, what: str = "image",

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.engine.dispatch import resolve_engine, video_refusal
 from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.engine.images import fit_size
 from app.engine.options import MAX_STYLES, StyleOptions, parse_options, preset_values
 from app.engine.registry import BY_NAME, CHOICES, EngineSpec
 from app.engine.weights import WeightStore
@@ -284,12 +285,28 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
                                (options.trim_start, options.trim_end))
         if stored[0].kind == "video" and not spec.takes_video:
             raise UploadRejected(video_refusal(spec))
+        check_fits_engine(stored[0], options.max_side, spec)
         stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
         return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
                                     sources.details)
     except BaseException:
         store.remove([s.rel for s in stored])
         raise
+
+
+def check_fits_engine(content: StoredUpload, max_side: int, spec: EngineSpec) -> None:
+    """Refuse a photo or clip whose resized shorter side the engine cannot take."""
+    width, height = fit_size(content.width, content.height, max_side)
+    if min(width, height) >= spec.min_side:
+        return
+    what = "clip" if content.kind == "video" else "photo"
+    if max(content.width, content.height) <= max_side:      # never enlarged
+        fix = f"choose a larger {what}"
+    else:
+        fix = f"choose a larger output size, or a less narrow {what}"
+    raise UploadRejected(
+        f"the {what} is {content.width}x{content.height}, which makes {width}x{height} at "
+        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: {fix}")
 
 
 def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,

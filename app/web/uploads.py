@@ -170,13 +170,16 @@ def inspect_upload(check: UploadCheck) -> Checked:
 
 
 def _clean_image(check: UploadCheck, kind: str) -> Checked:
-    from app.engine.images import load_image
+    from app.engine.images import check_style_shape, load_image
 
     if kind == "heif" and not HEIF_SUPPORTED:
         raise UploadRejected(f"{check.what} is HEIC, which this server cannot read; "
                              "upload a JPEG or PNG", 415)
     max_side = STYLE_STORE_SIDE if check.role == "style" else None
     image = load_image(Path(check.raw_path), check.what, check.max_megapixels, max_side)
+    if check.role == "style":
+        with Image.open(check.raw_path) as original:     # its own size, before any shrinking
+            check_style_shape(*original.size, check.what)
     clean = Image.new("RGB", image.size)     # a fresh image: no EXIF, ICC, text chunks
     clean.paste(image)
     buffer = io.BytesIO()

@@ -36,6 +36,22 @@ BAD_INPUTS = {
     "no weights for engine": (dict(engine="adain"), 409,
                               "the Classic engine is not installed on this server; ask its admin"),
     "bad visibility": (dict(visibility="secret"), 422, "public or unlisted"),
+    # too thin or too small for the engines' networks: refused at upload, not in the worker
+    "thin style": (dict(files=image_files(None, png_bytes((10000, 2)))), 422,
+                   "the style image is 10000x2, too thin to use"),
+    "tall thin style": (dict(files=image_files(None, png_bytes((2, 3000)))), 422,
+                        "at most 32 times as long as wide"),
+    "thin guide": (dict(mode="dream", files=image_files(None, png_bytes((3000, 40)))), 422,
+                   "too thin to use"),
+    "narrow dream photo": (dict(mode="dream", size=512, files=image_files(png_bytes((1000, 20)))),
+                           422, "makes 512x8 at 512 px; Deep Dream needs at least 32 px on "
+                                "each side: choose a larger output size"),
+    "small dream photo": (dict(mode="dream", size=64, files=image_files(png_bytes((20, 20)))),
+                          422, "Deep Dream needs at least 32 px on each side: choose a larger "
+                               "photo"),
+    "narrow painterly photo": (dict(engine="gatys-lite", size=64,
+                                    files=image_files(png_bytes((1000, 10)))),
+                               422, "Painterly (slow) needs at least 32 px on each side"),
 }
 
 
@@ -48,6 +64,16 @@ def test_bad_input_is_refused_with_a_reason(paused_client: TestClient, case: str
     assert reason in response.json()["detail"]
     assert job_count(paused_client) == 0
     assert paused_client.app.state.store.files() == set()
+
+
+def test_narrow_pictures_within_the_engines_limits_are_taken(paused_client: TestClient) -> None:
+    """The limits are the networks' own: a 25:1 style and a photo the Fast engine makes 8 px
+    high are fine."""
+    assert submit(paused_client, image_files(None, png_bytes((300, 12)))).status_code == 201
+    assert submit(paused_client, image_files(png_bytes((1000, 10)))).status_code == 201
+    dream = submit(paused_client, image_files(png_bytes((600, 50)), png_bytes((40, 40))),
+                   mode="dream", size=512)
+    assert dream.status_code == 201, dream.text
 
 
 def test_the_form_shows_the_reason_on_the_page(paused_client: TestClient) -> None:
