@@ -51,23 +51,33 @@ class DreamNet:
     depth_taps: Mapping[str, tuple[str, ...]]
     min_side: int          # smallest input side its deepest layer still accepts
     stride: int            # total downscaling to its deepest layer (tiles align to it)
+    effects: Mapping[str, str]     # what each depth grows on this network, in plain words
 
     def taps(self, depth: str) -> tuple[str, ...]:
         """The layers ``depth`` (one of :data:`DEPTHS`) dreams with."""
         return self.depth_taps[depth]
 
 
+# The effects: the bundled network's as seen in its dreams of four photos at each depth
+# (docs/img/deepdream-depths.jpg, ``python -m bench.deepdream --depths``); the other two
+# from the published dreams of their layers (their weights are not here to look at).
 PRUNED_VGG19 = DreamNet("pruned-vgg19", "the small picture network that comes with dreamgen",
                         "cd16x_wct/5SE.pth", {
     "textures": ("relu2_2",), "patterns": ("relu3_3",), "shapes": ("relu4_2",),
-    "objects": ("relu5_1",)}, min_side=32, stride=16)
+    "objects": ("relu5_1",)}, min_side=32, stride=16, effects={
+    "textures": "fine grain, like brush strokes", "patterns": "beads and dots of colour",
+    "shapes": "grids and woven blocks", "objects": "eyes and rings of eyes, no animals"})
 VGG19 = DreamNet("vgg19", "the full VGG-19 picture network", "adain/vgg_normalised.pth", {
     "textures": ("relu2_2",), "patterns": ("relu3_4",), "shapes": ("relu4_3",),
-    "objects": ("relu5_3",)}, min_side=32, stride=16)
+    "objects": ("relu5_3",)}, min_side=32, stride=16, effects={
+    "textures": "fine grain", "patterns": "swirls and stripes",
+    "shapes": "scales, arches and eyes", "objects": "eyes and parts of animals"})
 GOOGLENET = DreamNet("googlenet", "GoogLeNet, the network of the original Deep Dream pictures",
                      "googlenet/googlenet-1378be20.pth", {
     "textures": ("conv3",), "patterns": ("inception3b",), "shapes": ("inception4c",),
-    "objects": ("inception4e",)}, min_side=32, stride=16)
+    "objects": ("inception4e",)}, min_side=32, stride=16, effects={
+    "textures": "fine strokes", "patterns": "swirls and simple ornaments",
+    "shapes": "eyes, dog faces and arches", "objects": "whole animals and buildings"})
 NETWORKS: dict[str, DreamNet] = {n.name: n for n in (PRUNED_VGG19, VGG19, GOOGLENET)}
 AUTO_ORDER = ("googlenet", "vgg19", "pruned-vgg19")     # best first
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from app.engine.deepdream_networks import NETWORKS
 from app.engine.registry import BY_NAME
 from app.engine.weights import WeightStore
 from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.state.weights = weights or WeightStore.from_settings(settings)
     app.state.templates = Jinja2Templates(directory=package_folder("templates"))
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get
+    app.state.templates.env.globals["dream_network"] = NETWORKS.get
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.workers = None
     app.add_middleware(BodySizeMiddleware)

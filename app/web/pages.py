@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.engine.deepdream_networks import DEPTHS, PRUNED_VGG19, DreamNet, network_here
 from app.engine.errors import StyleTransferError
 from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
@@ -57,7 +58,16 @@ def create_context(session: SessionDep, weights: WeightStore, owner: str,
     if submitted:
         from_submitted(prefill, submitted)
     return {"engines": installed_engines(weights), "prefill": prefill, "presets": PRESETS,
-            "library": library_picker(session), "max_styles": MAX_STYLES}
+            "library": library_picker(session), "max_styles": MAX_STYLES,
+            "dream_net": auto_dream_network(weights), "depths": DEPTHS}
+
+
+def auto_dream_network(weights: WeightStore) -> DreamNet:
+    """The network a dream on this server uses (its depths are described by it)."""
+    try:
+        return network_here("auto", weights)
+    except StyleTransferError:          # Deep Dream is not installed: its words still hold
+        return PRUNED_VGG19
 
 
 @router.get("/", response_class=HTMLResponse)

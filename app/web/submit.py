@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.dispatch import resolve_engine, video_refusal
-from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.engine.errors import StyleTransferError
 from app.engine.images import fit_size
 from app.engine.options import MAX_STYLES, StyleOptions, parse_options, preset_values
 from app.engine.registry import BY_NAME, CHOICES, EngineSpec
@@ -36,18 +36,16 @@ from app.jobs.queue import begin_write, enqueue_job, get_job
 from app.jobs.styles import StyleUnavailable, register_styles, usable_style
 from app.settings import Settings
 from app.storage import MediaStore
+from app.web.dreams import dream_network, fit_octaves
 from app.web.errors import UploadRejected
-from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, save_raw,
-                             store_uploads, style_label)
+from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, how_to_enlarge,
+                             save_raw, store_uploads, style_label)
 
 MIN_SIZE = 64
 VISIBILITIES = ("public", "unlisted")
 MODES = ("style", "dream")
 NOT_INSTALLED = ("the {label} engine is not installed on this server; ask its admin to add "
                  "it, or choose another engine")
-NETWORK_NOT_INSTALLED = ("the Deep Dream network you chose ({label}) is not installed on this "
-                         "server; the studio's admin can install it on the admin page, or "
-                         "choose network auto to dream with what is installed")
 
 
 class EngineNotInstalled(UploadRejected):
@@ -183,17 +181,6 @@ def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
     return spec
 
 
-def check_network(options: StyleOptions, weights: WeightStore) -> None:
-    """Refuse (409) a Deep Dream network asked for by name that is not installed here."""
-    from app.engine.deepdream_networks import NETWORKS, network_here
-
-    try:
-        network_here(options.network, weights)
-    except WeightsMissingError:
-        raise UploadRejected(NETWORK_NOT_INSTALLED.format(
-            label=NETWORKS[options.network].label), 409) from None
-
-
 def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     return [f for f in files if f is not None and not isinstance(f, str)
@@ -230,8 +217,8 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     as its title, written in the same transaction). Raises ``StyleTransferError``."""
     options = form.options(settings, weights)
     spec = installed_engine(options.engine, weights)
-    if spec.mode == "dream":
-        check_network(options, weights)
+    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
+        options = options.model_copy(update={"network": dream_network(options, weights).name})
     content = _chosen([form.content])
     if not content and not form.content_from:
         raise UploadRejected("choose a content image or video")
@@ -286,9 +273,13 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
         if stored[0].kind == "video" and not spec.takes_video:
             raise UploadRejected(video_refusal(spec))
         check_fits_engine(stored[0], options.max_side, spec)
+        ran: dict[str, Any] = {}
+        if spec.mode == "dream":
+            options, ran = fit_octaves(options, stored[0].width, stored[0].height,
+                                       typed=bool(form.extra.get("octaves", "").strip()))
         stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
         return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
-                                    sources.details)
+                                    sources.details, ran)
     except BaseException:
         store.remove([s.rel for s in stored])
         raise
@@ -300,19 +291,19 @@ def check_fits_engine(content: StoredUpload, max_side: int, spec: EngineSpec) ->
     if min(width, height) >= spec.min_side:
         return
     what = "clip" if content.kind == "video" else "photo"
-    if max(content.width, content.height) <= max_side:      # never enlarged
-        fix = f"choose a larger {what}"
-    else:
-        fix = f"choose a larger output size, or a less narrow {what}"
     raise UploadRejected(
         f"the {what} is {content.width}x{content.height}, which makes {width}x{height} at "
-        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: {fix}")
+        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: "
+        f"{how_to_enlarge(content.width, content.height, max_side, what)}")
 
 
 def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                          options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
-                         stored: list[StoredUpload], details: dict[str, Any]) -> Job:
-    """The job row and its style library rows in one transaction. Tried twice: a second
+                         stored: list[StoredUpload], details: dict[str, Any],
+                         ran: dict[str, Any]) -> Job:
+    """The job row (its options plus ``ran``: what was settled beside them, such as the
+    octaves a quality asked for when fewer fit) and its style library rows in one
+    transaction. Tried twice: a second
     request adding the same new style at the same moment, or a deleted job's styles leaving
     the library meanwhile, makes the first try's commit fail."""
     styles = [s.rel for s in stored[1:]]
@@ -323,7 +314,7 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
             begin_write(session)
             style_ids = register_styles(session, store, styles, made)
             return enqueue_job(session, owner_id=owner_id, kind=stored[0].kind,
-                               engine=spec.name, options={**options.stored(),
+                               engine=spec.name, options={**options.stored(), **ran,
                                                           "engine": spec.name},
                                content_path=stored[0].rel, style_paths=styles,
                                visibility=form.visibility, style_ids=style_ids,
