@@ -64,6 +64,13 @@
     $("eta-row").hidden = !active || (queued && job.eta_s === null);
     $("eta-label").textContent = queued ? "Done in" : "Remaining";
     $("eta").textContent = seconds(job.eta_s);
+    const basis = $("timing-basis");          // estimates come from this server's own runs
+    basis.hidden = !active;
+    const runs = job.measured_runs;
+    if (runs !== null && runs !== undefined) {
+      basis.textContent = runs ? `Times from the last ${runs} ${basis.dataset.label} run${runs === 1 ? "" : "s"} on this server.`
+        : `No ${basis.dataset.label} run on this server yet, so no time estimate: this one sets the pace.`;
+    }
     if (job.links.preview && job.state === "running") {
       $("preview-figure").hidden = false;
       if ($("preview").getAttribute("src") !== job.links.preview) $("preview").src = job.links.preview;

@@ -153,12 +153,14 @@ class Preset:
     dream_iterations: int
 
 
+# No time in the words: the create page says how long each took on this server
+# (app/web/speed.py), which is seconds on a GPU and minutes on a small CPU.
 PRESETS: dict[str, Preset] = {
-    "fast": Preset("Fast", "seconds", ("microast",), 512, 100, 0, 512, 3, 6),
-    "balanced": Preset("Balanced", "about a minute, painted step by step",
+    "fast": Preset("Fast", "one pass, the quickest", ("microast",), 512, 100, 0, 512, 3, 6),
+    "balanced": Preset("Balanced", "painted step by step, with previews",
                        ("gatys-lite",), 512, 200, 1, 768, 4, 10),
-    "best": Preset("Best", "a few minutes: the finest painting installed, larger",
-                   ("gatys", "gatys-lite"), 1024, 400, 2, 1024, 5, 15),
+    "best": Preset("Best", "the finest painting installed, twice the steps, and larger when "
+                           "your photo is", ("gatys", "gatys-lite"), 1024, 400, 2, 1024, 5, 15),
 }
 
 

@@ -75,23 +75,23 @@ _MICROAST = tuple(f"microast/{part}_iter_160000.pth.tar"
 ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec(
         name="microast", label="Fast", technical="MicroAST (Wang et al., AAAI 2023)",
-        summary="Under a second a picture; works on clips.", mode="style",
+        summary="One pass, the quickest; works on clips.", mode="style",
         weights=_MICROAST, frames_entry="app.engine.microast:MicroASTStylizer", auto_rank=2),
     EngineSpec(
         name="adain", label="Classic", technical="AdaIN (Huang & Belongie, ICCV 2017)",
-        summary="A second or two a picture; smooth brush strokes; works on clips.",
+        summary="One pass; smooth brush strokes; works on clips.",
         mode="style", weights=(_VGG, "adain/decoder.pth"),
         frames_entry="app.engine.adain:AdaINStylizer", auto_rank=1, min_side=16),
     EngineSpec(
         name="gatys-lite", label="Painterly (slow)",
         technical="Gatys et al. optimisation on a 16x-pruned VGG-19",
-        summary="Paints the picture step by step, with previews; a minute or more.",
+        summary="Paints the picture step by step, with previews; slower.",
         mode="style", weights=(_PRUNED_VGG,), image_entry="app.engine.gatys:stylize_lite",
         iterative=True, min_side=32),
     EngineSpec(
         name="gatys", label="Painterly, finest (slowest)",
         technical="Gatys, Ecker & Bethge, CVPR 2016, on VGG-19",
-        summary="The original Deep Style optimisation; best detail, many minutes.",
+        summary="The original Deep Style optimisation; best detail, the slowest.",
         mode="style", weights=(_VGG,), image_entry="app.engine.gatys:stylize_full",
         iterative=True, min_side=32),
     EngineSpec(

@@ -16,12 +16,14 @@ from app.engine.weights import WeightStore
 from app.jobs.models import Job
 from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
 from app.jobs.trash import trash_job
+from app.settings import Settings
 from app.web.api import MAX_PAGE, PER_PAGE, find_job, own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.details import DetailsDep, upload_details
 from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.schemas import job_out
+from app.web.speed import engine_speeds, preset_speeds
 from app.web.submit import FormDep, create_job
 from app.web.visibility import REMOVED, removed_for, viewer_is_admin
 
@@ -43,12 +45,13 @@ def installed_engines(weights: WeightStore) -> list[Any]:
     return [BY_NAME[s.name] for s in weights.statuses() if s.ready]
 
 
-def create_context(session: SessionDep, weights: WeightStore, owner: str,
+def create_context(session: SessionDep, settings: Settings, weights: WeightStore, owner: str,
                    style_from: str | None = None, from_job: str | None = None,
                    style_ids: list[str] | None = None,
                    submitted: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The create page's context: engines, quality choices, library picker and what the
-    form starts with (:mod:`app.web.prefill`)."""
+    """The create page's context: engines, quality choices with their measured times
+    (:mod:`app.web.speed`), library picker and what the form starts with
+    (:mod:`app.web.prefill`)."""
     from app.engine.options import PRESETS
     from app.web.prefill import build_prefill, from_submitted, library_picker
 
@@ -57,9 +60,13 @@ def create_context(session: SessionDep, weights: WeightStore, owner: str,
                             style_from=style_from, style_ids=ids)
     if submitted:
         from_submitted(prefill, submitted)
-    return {"engines": installed_engines(weights), "prefill": prefill, "presets": PRESETS,
+    engines = installed_engines(weights)
+    ready = {spec.name for spec in engines}
+    return {"engines": engines, "prefill": prefill, "presets": PRESETS,
             "library": library_picker(session), "max_styles": MAX_STYLES,
-            "dream_net": auto_dream_network(weights), "depths": DEPTHS}
+            "dream_net": auto_dream_network(weights), "depths": DEPTHS, "settings": settings,
+            "speeds": preset_speeds(session, ready.__contains__, settings.max_output_side),
+            "engine_speeds": engine_speeds(session, sorted(ready))}
 
 
 def auto_dream_network(weights: WeightStore) -> DreamNet:
@@ -78,8 +85,9 @@ def create_page(request: Request, session: SessionDep, settings: SettingsDep,
     """Create; ``?from=<job>`` (its owner) starts from that job's files and settings,
     ``?style_id=N`` (repeatable) with library styles, ``?style_from=<job>`` with a
     result's styles."""
-    return render(request, "create.html", settings=settings,
-                  **create_context(session, weights, owner, style_from, from_job, style_id))
+    return render(request, "create.html",
+                  **create_context(session, settings, weights, owner, style_from, from_job,
+                                   style_id))
 
 
 @router.post("/create")
@@ -92,11 +100,11 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
         columns = await run_in_threadpool(upload_details, session, form, details)
         job = await create_job(session, store, settings, weights, owner, form, columns)
     except StyleTransferError as exc:
-        context = await run_in_threadpool(create_context, session, weights, owner,
+        context = await run_in_threadpool(create_context, session, settings, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,
                                           form.values())
         response = render(request, "create.html", status_code=status_for(exc),
-                          settings=settings, error=str(exc), **context)
+                          error=str(exc), **context)
         response.headers.update(getattr(exc, "headers", None) or {})
         return response
     request.app.state.wake_workers()
