@@ -372,6 +372,17 @@
     if (clipProblem) return clipProblem;
     return null;
   }
+  // A refusal shown for the last try goes as soon as the person changes anything that may
+  // have caused it: another file, another setting (it comes back on the next Generate if
+  // the cause is still there).
+  function clearStaleErrors() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+    $("form-error")?.remove();
+  }
+  for (const type of ["change", "input"]) form.addEventListener(type, clearStaleErrors);
+  cards.addEventListener("click", (e) => { if (e.target.closest(".remove-style")) clearStaleErrors(); });
+  $("library-picker")?.addEventListener("click", (e) => { if (e.target.closest(".pick")) clearStaleErrors(); });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;

@@ -5,7 +5,8 @@
   const root = document.getElementById("job");
   const id = root.dataset.jobId;
   const $ = (x) => document.getElementById(x);
-  const titles = { queued: "Waiting in the queue", running: "Painting…", failed: "It didn't work", cancelled: "Cancelled" };
+  const titles = { queued: "Waiting in the queue", running: root.dataset.mode === "dream" ? "Dreaming…" : "Painting…",
+    failed: "It didn't work", cancelled: "Cancelled" };
   let finished = false;
 
   // exact under 10 minutes, then to the minute (as templates/job.html writes them)
@@ -116,11 +117,25 @@
     poll();
   }
 
+  // Cancel asks first (a two-step button, no confirm() dialog): the first press asks, the
+  // second stops the job; "Keep going" takes the question back.
   const cancel = $("cancel-form");
-  if (cancel) cancel.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    $("cancel").disabled = true;
-    const response = await fetch(`/api/jobs/${id}/cancel`, { method: "POST" });
-    if (response.ok) show(await response.json());
-  });
+  let armed = false;
+  function arm(on) {
+    armed = on;
+    $("cancel").textContent = on ? "Yes, cancel it" : "Cancel";
+    $("cancel-question").hidden = !on;
+    $("keep-going").hidden = !on;
+  }
+  if (cancel) {
+    cancel.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!armed) { arm(true); $("cancel").focus(); return; }
+      $("cancel").disabled = true;
+      $("keep-going").hidden = true;
+      const response = await fetch(`/api/jobs/${id}/cancel`, { method: "POST" });
+      if (response.ok) show(await response.json());
+    });
+    $("keep-going").addEventListener("click", () => { arm(false); $("cancel").focus(); });
+  }
 })();

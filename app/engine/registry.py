@@ -84,7 +84,7 @@ ENGINES: tuple[EngineSpec, ...] = (
         frames_entry="app.engine.adain:AdaINStylizer", auto_rank=1, min_side=16),
     EngineSpec(
         name="gatys-lite", label="Painterly (slow)",
-        technical="Gatys et al. optimisation on a 16x-pruned VGG-19",
+        technical="Gatys et al. optimisation on a small, fast copy of the VGG-19 picture network",
         summary="Paints the picture step by step, with previews; slower.",
         mode="style", weights=(_PRUNED_VGG,), image_entry="app.engine.gatys:stylize_lite",
         iterative=True, min_side=32),

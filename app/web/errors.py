@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.engine.options import FIELD_NAMES
+from app.engine.options import describe_errors, field_name
 
 
 class UploadRejected(StyleTransferError):
@@ -84,26 +84,23 @@ def _not_finite_reason(errors: Any) -> str | None:
     """The plain refusal when a refused value is not a finite number, else None."""
     for error in errors:
         if is_not_finite(error.get("input")) or is_not_finite(error.get("ctx")):
-            field = str(error["loc"][-1]) if error.get("loc") else "a value"
-            return NOT_FINITE.format(field=FIELD_NAMES.get(field, field.replace("_", " ")))
+            return NOT_FINITE.format(field=field_name(error.get("loc") or ()) or "a value")
     return None
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
-    """FastAPI's field errors: its usual JSON under ``/api/``, a readable page elsewhere; a
-    non-finite number gets one plain sentence (echoing it back would not be valid JSON)."""
-    from fastapi.exception_handlers import request_validation_exception_handler
+    """FastAPI's field errors as one plain sentence ("style strength must be at most 1, not
+    3"): the JSON ``detail`` under ``/api/``, a readable page elsewhere. A non-finite number
+    is said so (echoing it back would not even be valid JSON)."""
     from fastapi.exceptions import RequestValidationError
 
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    reason = _not_finite_reason(errors) or describe_errors(errors)
     if wants_json(request):
-        reason = _not_finite_reason(exc.errors())
-        if reason is not None:
-            return JSONResponse({"detail": reason}, status_code=422)
-        return await request_validation_exception_handler(request, exc)
-    reasons = "; ".join(f"{err['loc'][-1]}: {err['msg']}" for err in exc.errors())
+        return JSONResponse({"detail": reason}, status_code=422)
     return request.app.state.templates.TemplateResponse(
-        request, "error.html", {"title": "That didn't work", "message": reasons},
+        request, "error.html", {"title": "That didn't work", "message": reason},
         status_code=422)
 
 

@@ -69,7 +69,7 @@ class GalleryOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """A refusal: ``detail`` says why in words (FastAPI's own field errors give a list)."""
+    """A refusal: ``detail`` says why in words (a list only from older servers)."""
 
     detail: str | list[dict[str, Any]]
 
