@@ -20,7 +20,7 @@ from app.jobs.worker import WorkerPool, recover_abandoned_jobs
 from app.resources import package_folder
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
-from app.web import admin, api, health, media, metrics, pages, results, styles
+from app.web import admin, api, api_docs, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
 from app.web.limits import BodySizeMiddleware, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
@@ -74,8 +74,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, weights: WeightStore | None = None) -> FastAPI:
     """The dreamgen web app (``dreamgen serve``, or ``uvicorn --factory
     app.web.main:create_app``). ``weights`` defaults to the settings' weights store."""
+    # /docs is our own page (app/web/api_docs.py): FastAPI's loads its viewer from a CDN
     app = FastAPI(title="dreamgen", summary="One-click neural style transfer and Deep Dream",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings = settings or get_settings()
     app.state.weights = weights or WeightStore.from_settings(settings)
     app.state.templates = Jinja2Templates(directory=package_folder("templates"))
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
                                           if h.strip()])
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(api_docs.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(pages.router)

@@ -5,7 +5,9 @@ tests/reliability/test_hostile_files.py; here are the form values and limits."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -184,6 +186,27 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/jobs/{job_id}/versions"}
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
+
+
+def test_the_api_page_is_served_from_the_package_and_needs_no_internet(
+        paused_client: TestClient) -> None:
+    """/docs loaded Swagger UI from a CDN and was blank offline: now it is HTML made here from
+    the same OpenAPI document, under the site's own strict CSP, with no script at all."""
+    schema = paused_client.get("/openapi.json").json()
+    page = paused_client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "http" not in policy and "unsafe" not in \
+        policy.replace("style-src-attr 'unsafe-inline'", "")
+    text = page.text
+    assert "<script" not in text and "cdn" not in text.lower()
+    assert not re.search(r'(src|href)="(https?:)?//', text)        # nothing from elsewhere
+    for path, item in schema["paths"].items():
+        for method in item:
+            assert f"<code>{method.upper()} {html.escape(path)}</code>" in text, (method, path)
+    assert 'id="shape-JobOut"' in text and 'href="#shape-JobOut"' in text
+    assert "<code>measured_runs</code>" in text and "Deep Dream: textures" in text
+    assert paused_client.get("/redoc", follow_redirects=False).headers["location"] == "/docs"
 
 
 @pytest.mark.parametrize("fmt,suffix", [("WEBP", ".png"), ("HEIF", ".jpg"), ("JPEG", ".jpg")])
