@@ -25,7 +25,7 @@ from app.web.api import MAX_PAGE
 from app.web.deps import OwnerDep, SessionDep, SettingsDep
 from app.web.naming import display_title
 from app.web.owner import owner_cookie
-from app.web.pages import base_url, render
+from app.web.pages import base_url, only_this_computer, render
 from app.web.schemas import ERRORS, GalleryOut, job_out
 
 router = APIRouter()
@@ -83,8 +83,10 @@ def make_key(request: Request, session: SessionDep, owner: OwnerDep,
              settings: SettingsDep) -> Response:
     """A new key, shown once on this response (never in a URL), the old one retired."""
     key = new_owner_key(session, owner)
-    link = f"{base_url(request, settings.public_url)}/me/key#{key}"
-    response = my_results_page(request, session, owner, key=key, key_link=link)
+    base = base_url(request, settings.public_url)
+    response = my_results_page(request, session, owner, key=key,
+                               key_link=f"{base}/me/key#{key}", base=base,
+                               local_only=only_this_computer(base))
     response.headers.update(PRIVATE)
     return response
 

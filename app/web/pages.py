@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,6 +40,20 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def base_url(request: Request, public_url: str) -> str:
     """Absolute origin for share cards: ``public_url`` when set, else the request's."""
     return (public_url or str(request.base_url)).rstrip("/")
+
+
+def only_this_computer(base: str) -> bool:
+    """Whether links made with ``base`` open on this computer only: a loopback name or
+    address (the default ``127.0.0.1``, ``localhost``), or no address at all (``0.0.0.0``),
+    so a phone or a friend given the link reaches nothing."""
+    host = (urlsplit(base).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False                      # a name: the network may well know it
+    return address.is_loopback or address.is_unspecified
 
 
 def installed_engines(weights: WeightStore) -> list[Any]:
@@ -123,8 +139,9 @@ def result_response(request: Request, session: SessionDep, job: Job, owner: str,
     is_admin = viewer_is_admin(request)
     if removed_for(job, owner, is_admin):
         return removed_page(request)
+    base = base_url(request, settings.public_url)
     return render(request, "result.html", job=job_out(session, job, owner), is_admin=is_admin,
-                  base=base_url(request, settings.public_url),
+                  base=base, local_only=only_this_computer(base),
                   notice=request.query_params.get("notice"))
 
 
@@ -176,6 +193,7 @@ def share_page(token: str, request: Request, session: SessionDep, owner: OwnerDe
     if job is None:
         raise HTTPException(404, "this share link does not exist (or its result was deleted)")
     removed = removed_for(job, owner, viewer_is_admin(request))
+    base = base_url(request, settings.public_url)
     return render(request, "share.html", job=job_out(session, job, owner), removed=removed,
-                  status_code=410 if removed else 200,
-                  base=base_url(request, settings.public_url))
+                  status_code=410 if removed else 200, base=base,
+                  local_only=only_this_computer(base))
