@@ -22,7 +22,7 @@ from app.engine.images import fit_size
 from app.engine.options import StyleOptions
 from app.engine.weights import WeightStore
 from app.web.errors import UploadRejected
-from app.web.uploads import how_to_enlarge
+from app.web.uploads import larger_choice
 
 NETWORK_NOT_INSTALLED = ("the Deep Dream network you chose ({label}) is not installed on this "
                          "server; the studio's admin can install it on the admin page, or "
@@ -61,6 +61,5 @@ def fit_octaves(options: StyleOptions, width: int, height: int,
             f"the photo makes {fitted} at {options.max_side} px, which has room for {room} "
             f"octave{'s' if room != 1 else ''} (each {options.octave_scale:g} times smaller, "
             f"none under {NETWORKS[options.network].min_side} px), not {options.octaves}: "
-            f"choose at most {room}, or "
-            f"{how_to_enlarge(width, height, options.max_side, 'photo').removeprefix('choose ')}")
+            f"choose at most {room}, or {larger_choice(width, height, options.max_side, 'photo')}")
     return options.model_copy(update={"octaves": room}), {"octaves_asked": options.octaves}

@@ -38,7 +38,7 @@ from app.settings import Settings
 from app.storage import MediaStore
 from app.web.dreams import dream_network, fit_octaves
 from app.web.errors import UploadRejected
-from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, how_to_enlarge,
+from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, larger_choice,
                              save_raw, store_uploads, style_label)
 
 MIN_SIZE = 64
@@ -293,8 +293,8 @@ def check_fits_engine(content: StoredUpload, max_side: int, spec: EngineSpec) ->
     what = "clip" if content.kind == "video" else "photo"
     raise UploadRejected(
         f"the {what} is {content.width}x{content.height}, which makes {width}x{height} at "
-        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: "
-        f"{how_to_enlarge(content.width, content.height, max_side, what)}")
+        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: choose "
+        f"{larger_choice(content.width, content.height, max_side, what)}")
 
 
 def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
@@ -303,9 +303,9 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                          ran: dict[str, Any]) -> Job:
     """The job row (its options plus ``ran``: what was settled beside them, such as the
     octaves a quality asked for when fewer fit) and its style library rows in one
-    transaction. Tried twice: a second
-    request adding the same new style at the same moment, or a deleted job's styles leaving
-    the library meanwhile, makes the first try's commit fail."""
+    transaction. Tried twice: a second request adding the same new style at the same
+    moment, or a deleted job's styles leaving the library meanwhile, makes the first try's
+    commit fail."""
     styles = [s.rel for s in stored[1:]]
     attempt = 1
     while True:

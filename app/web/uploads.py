@@ -264,13 +264,13 @@ def copy_stored(store: MediaStore, rel: str) -> StoredUpload:
     return StoredUpload(copy, "image", width, height)
 
 
-def how_to_enlarge(width: int, height: int, max_side: int, what: str) -> str:
+def larger_choice(width: int, height: int, max_side: int, what: str) -> str:
     """What to choose when a ``width`` x ``height`` photo (or clip) comes out too small at
     ``max_side``: a larger output size helps only when it is larger than that already (a
     picture is never enlarged)."""
     if max(width, height) <= max_side:
-        return f"choose a larger {what}"
-    return f"choose a larger output size, or a less narrow {what}"
+        return f"a larger {what}"
+    return f"a larger output size, or a less narrow {what}"
 
 
 def style_label(index: int, count: int) -> str:
