@@ -34,13 +34,12 @@ from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError
 from app.engine.feedforward import style_mix
-from app.engine.images import check_megapixels, pil_to_tensor
+from app.engine.images import STYLE_SIDE, check_megapixels, pil_to_tensor
 from app.engine.options import StyleOptions
 from app.engine.tiling import ChannelSums, assemble, max_untiled_pixels, tile_grid, tile_layout
 from app.engine.vgg import DECODER_WEIGHT, VGG_WEIGHT, load_adain_decoder, load_vgg_encoder
 
 EPS = 1e-5
-STYLE_SIDE = 512     # style images are scaled so their longer side is this (as in training)
 MIN_SIDE = 16        # relu4_1 is at 1/8 resolution and needs 2 px for its reflection padding
 DOWNSCALE = 8        # relu4_1 resolution
 # Peak memory per pixel of a batch (encoder + decoder activations): 550 MB for 1024x1024 in

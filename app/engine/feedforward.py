@@ -46,5 +46,5 @@ def style_mix(styles: list[Image.Image], options: StyleOptions) -> list[float]:
     if not styles:
         raise StyleTransferError("give at least one style image")
     if not 0.0 <= options.alpha <= 1.0:
-        raise StyleTransferError(f"style strength (alpha) is {options.alpha}; use 0 to 1")
+        raise StyleTransferError(f"style strength is {options.alpha}; use 0 to 1")
     return normalise_style_weights(options.style_weights, len(styles))

@@ -43,7 +43,7 @@ from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import StyleTransferError
 from app.engine.feedforward import style_mix
-from app.engine.images import check_megapixels, pil_to_tensor
+from app.engine.images import STYLE_SIDE, check_megapixels, check_style_shape, pil_to_tensor
 from app.engine.options import StyleOptions
 from app.engine.tiling import (ChannelSums, Tile, assemble, max_untiled_pixels, tile_grid,
                                tile_layout)
@@ -54,7 +54,6 @@ WEIGHT_NAMES = {
     "modulator": "microast/modulator_iter_160000.pth.tar",
     "decoder": "microast/decoder_iter_160000.pth.tar",
 }
-STYLE_SIDE = 512   # style images are scaled so their longer side is this (training saw 512 px)
 DOWNSCALE = 4      # the encoders work at 1/4 resolution; inputs are padded to a multiple of it
 STAT_EPS = 1e-5    # added to the variance, as in training
 TILE_MULTIPLE = 8  # tiled images are reflection-padded to this
@@ -289,6 +288,7 @@ def prepare_style(image: Image.Image, side: int = STYLE_SIDE,
                   max_megapixels: float = 40.0) -> torch.Tensor:
     """A style image scaled (up or down) so its longer side is ``side`` px, as a tensor."""
     check_megapixels(image.width, image.height, "style image", max_megapixels)
+    check_style_shape(image.width, image.height)
     scale = side / max(image.size)
     size = (max(DOWNSCALE, round(image.width * scale)), max(DOWNSCALE, round(image.height * scale)))
     if size != image.size:

@@ -42,6 +42,11 @@ class EngineSpec:
     needs_style: bool = True      # a style image is required (else optional or unused)
     auto_rank: int | None = None  # "auto" picks the ready engine with the lowest rank
     optional_weights: tuple[str, ...] = ()  # loaded when installed (better networks), not needed
+    # The shortest side of the resized photo or frames the engine's networks still take
+    # (its deepest layer's downscaling and padding; checked against the engines' own
+    # constants in tests/engine/test_bad_inputs.py), so an upload too narrow for it is
+    # refused at once instead of failing in the worker.
+    min_side: int = 8
 
     @property
     def takes_video(self) -> bool:
@@ -70,25 +75,25 @@ _MICROAST = tuple(f"microast/{part}_iter_160000.pth.tar"
 ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec(
         name="microast", label="Fast", technical="MicroAST (Wang et al., AAAI 2023)",
-        summary="Under a second a picture; works on clips.", mode="style",
+        summary="One pass, the quickest; works on clips.", mode="style",
         weights=_MICROAST, frames_entry="app.engine.microast:MicroASTStylizer", auto_rank=2),
     EngineSpec(
         name="adain", label="Classic", technical="AdaIN (Huang & Belongie, ICCV 2017)",
-        summary="A second or two a picture; smooth brush strokes; works on clips.",
+        summary="One pass; smooth brush strokes; works on clips.",
         mode="style", weights=(_VGG, "adain/decoder.pth"),
-        frames_entry="app.engine.adain:AdaINStylizer", auto_rank=1),
+        frames_entry="app.engine.adain:AdaINStylizer", auto_rank=1, min_side=16),
     EngineSpec(
         name="gatys-lite", label="Painterly (slow)",
-        technical="Gatys et al. optimisation on a 16x-pruned VGG-19",
-        summary="Paints the picture step by step, with previews; a minute or more.",
+        technical="Gatys et al. optimisation on a small, fast copy of the VGG-19 picture network",
+        summary="Paints the picture step by step, with previews; slower.",
         mode="style", weights=(_PRUNED_VGG,), image_entry="app.engine.gatys:stylize_lite",
-        iterative=True),
+        iterative=True, min_side=32),
     EngineSpec(
         name="gatys", label="Painterly, finest (slowest)",
         technical="Gatys, Ecker & Bethge, CVPR 2016, on VGG-19",
-        summary="The original Deep Style optimisation; best detail, many minutes.",
+        summary="The original Deep Style optimisation; best detail, the slowest.",
         mode="style", weights=(_VGG,), image_entry="app.engine.gatys:stylize_full",
-        iterative=True),
+        iterative=True, min_side=32),
     EngineSpec(
         name="deepdream", label="Deep Dream",
         technical="Inceptionism (Mordvintsev, Olah & Tyka, 2015): gradient ascent over octaves",
@@ -96,7 +101,7 @@ ENGINES: tuple[EngineSpec, ...] = (
                 "image (an optional guide image steers the dream).",
         mode="dream", weights=(_PRUNED_VGG,), image_entry="app.engine.deepdream:dream_image",
         frames_entry="app.engine.deepdream:make_frame_dreamer", iterative=True,
-        needs_style=False, optional_weights=(_GOOGLENET, _VGG)),
+        needs_style=False, optional_weights=(_GOOGLENET, _VGG), min_side=32),
 )
 BY_NAME: dict[str, EngineSpec] = {spec.name: spec for spec in ENGINES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.admin_token import AdminToken
+from app.engine.deepdream_networks import NETWORKS
 from app.engine.registry import BY_NAME
 from app.engine.weights import WeightStore
 from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
@@ -20,7 +21,7 @@ from app.jobs.worker import WorkerPool, recover_abandoned_jobs
 from app.resources import package_folder
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
-from app.web import admin, api, health, media, metrics, pages, results, styles
+from app.web import admin, api, api_docs, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
 from app.web.body_guard import BodyGuardMiddleware
 from app.web.check_queue import CheckQueue
@@ -80,14 +81,16 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     """The dreamgen web app (``dreamgen serve``, or ``uvicorn --factory
     app.web.main:create_app``). ``weights`` defaults to the settings' weights store. Raises
     :class:`~app.admin_token.AdminTokenError` when the admin token cannot be used."""
+    # /docs is our own page (app/web/api_docs.py): FastAPI's loads its viewer from a CDN
     app = FastAPI(title="dreamgen", summary="One-click neural style transfer and Deep Dream",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings = settings or get_settings()
     # Made (or read) now, so a short DREAMGEN_ADMIN_TOKEN stops the studio before it serves.
     app.state.admin_token = AdminToken.from_settings(settings)
     app.state.weights = weights or WeightStore.from_settings(settings)
     app.state.templates = Jinja2Templates(directory=package_folder("templates"))
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get
+    app.state.templates.env.globals["dream_network"] = NETWORKS.get
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.event_streams = PerClientCount(settings.max_event_streams_per_client)
     app.state.upload_checks = CheckQueue(settings.upload_checks,
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
                                           if h.strip()])
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(api_docs.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(pages.router)
