@@ -74,6 +74,22 @@ class Settings(BaseSettings):
                                  "(heartbeats every third of it).")
     min_free_disk_mb: int = Field(500, description="Uploads are refused below this free space.")
     rate_limit_per_minute: int = Field(20, description="Jobs one client may create per minute.")
+    body_idle_seconds: float = Field(15.0, gt=0.0, description="A request body that sends "
+                                     "nothing for this long is refused (408); it must also "
+                                     "average body_min_kib_per_second once this long has "
+                                     "passed.")
+    body_min_kib_per_second: float = Field(1.0, ge=0.0, description="Slowest average a "
+                                           "request body may arrive at, in KiB/s (0: no "
+                                           "minimum).")
+    max_connections_per_client: int = Field(100, ge=0, description="Open connections one "
+                                            "client address may hold (trusted proxies are "
+                                            "exempt; 0: no limit).")
+    max_event_streams_per_client: int = Field(20, ge=0, description="Live progress streams "
+                                              "one client address may hold (0: no limit).")
+    upload_checks: int = Field(2, ge=1, description="Uploads checked (decoded in a child "
+                               "process) at once; the rest wait in line.")
+    upload_check_wait_seconds: float = Field(120.0, gt=0.0, description="Longest an upload "
+                                             "waits in line for its check before a 503.")
 
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> "Settings":

@@ -10,11 +10,21 @@ one request after another until every job has finished. Then ``--readers`` concu
 clients make ``--requests`` GETs in all of /api/gallery, /gallery, /jobs/<id> and
 /api/jobs/<id> (the gallery now full), and one more job must still complete afterwards.
 Prints latency percentiles, upload times, the jobs' wall time, errors and 5xx answers.
+
+Then the strangers (``--only attacks`` runs just these): on a fresh server (no worker, a few
+queued jobs) ordinary visitors (``--visitors`` concurrent, ``--visits`` GETs of /healthz,
+/gallery, /api/gallery, a job page and its JSON, from 127.0.1.1) are timed with nobody else
+there, then while ``--slow-sockets`` connections from one other address send a create
+request's body a byte every 5 s (reconnecting when the server drops them), then while
+``--streams`` event streams from one address watch a queued job (asking again 5 s after a
+refusal). Each row prints the visitors' latency, their errors (5xx or no answer) and what
+the attacking connections met. Target: no 5xx and p99 under 2 s for the visitors.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 import time
@@ -69,7 +79,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--readers", type=int, default=250)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--only", choices=("jobs", "attacks"))
+    parser.add_argument("--slow-sockets", type=int, default=2000)
+    parser.add_argument("--streams", type=int, default=1500)
+    parser.add_argument("--visitors", type=int, default=10)
+    parser.add_argument("--visits", type=int, default=600)
+    parser.add_argument("--settle", type=float, default=20.0,
+                        help="seconds an attack runs before the visitors start")
     args = parser.parse_args()
+    if args.only != "attacks":
+        jobs_and_crowd(args)
+    if args.only != "jobs":
+        attack_rows(args)
+
+
+def jobs_and_crowd(args: argparse.Namespace) -> None:
+    """The uploads under load, then the crowd of readers (the first rows)."""
     clip = (SHARED / "media" / "pan_24fps_2s.mp4").read_bytes()
     with tempfile.TemporaryDirectory() as folder:
         server = ServerProcess(Path(folder) / "data", (SHARED / "weights").resolve())
@@ -134,6 +159,43 @@ def crowd_run(server: ServerProcess, client: httpx.Client, ids: list[str],
             break
         time.sleep(0.2)
     return crowd, state
+
+
+def attack_rows(args: argparse.Namespace) -> None:
+    """Ordinary visitors alone, then beside each stranger's attack."""
+    from tests.reliability.attacks import Attack, event_stream, slow_body
+    from tests.reliability.crowd import read_crowd
+
+    with tempfile.TemporaryDirectory() as folder:
+        server = ServerProcess(Path(folder) / "data", (SHARED / "weights").resolve(),
+                               DREAMGEN_RUN_WORKER="false")
+        server.start()
+        try:
+            ids = [upload(server.url, i, 0, args.size, b"")[2] for i in range(4)]
+            paths = ["/healthz", "/gallery", "/api/gallery", f"/jobs/{ids[0]}",
+                     f"/api/jobs/{ids[0]}"]
+            visit = functools.partial(read_crowd, server.url, paths, readers=args.visitors,
+                                      total=args.visits, timeout_s=30.0)
+            rows = [("nobody else", visit(), None)]
+            attacks = [(f"{args.slow_sockets} slow-body sockets, one address",
+                        Attack(args.slow_sockets, functools.partial(slow_body, server.port))),
+                       (f"{args.streams} event streams, one address",
+                        Attack(args.streams, functools.partial(
+                            event_stream, server.port, f"/api/jobs/{ids[0]}/events")))]
+            for name, attack in attacks:
+                with attack:
+                    time.sleep(args.settle)
+                    rows.append((name, visit(), attack.tally))
+        finally:
+            server.stop()
+    print(f"ordinary visitors: {args.visitors} concurrent, {args.visits} GETs "
+          f"({', '.join(paths[:3])}, a job page and its JSON)")
+    for name, crowd, tally in rows:
+        print(f"{name:40} {percentiles(crowd.latencies)}")
+        print(f"{'':40} errors {crowd.failures} (5xx or no answer); statuses "
+              f"{sorted(set(crowd.statuses))} {'; '.join(sorted(set(crowd.errors)))}")
+        if tally is not None:
+            print(f"{'':40} attack: {tally.summary()}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@
 Starts the real server (``dreamgen serve``, no workers) and sends one request with
 ``--styles`` style images of ``--megapixels`` each (PNG, about 1 MB in all, and JPEG), then
 ``--concurrent`` such requests at once; nine styles are over the limit of eight, so the same
-is then done with eight (the largest request the server takes). Samples the resident memory of the web process and of
-every process under it (the fork server and the children that decode uploads) every 20 ms,
-and prints the peak, the web process's memory before and after, and the time taken.
+is then done with eight (the largest request the server takes). Then ``--parallel`` (12)
+requests at once that each bring one 40-megapixel PNG as their content (``--only parallel``
+runs just this row): the server checks at most ``DREAMGEN_UPLOAD_CHECKS`` of them at a time.
+Samples the resident memory of the web process and of every process under it (the fork
+server and the children that decode uploads) every 20 ms, and prints the peak, the web
+process's memory before and after, and the time taken.
 """
 
 from __future__ import annotations
@@ -81,8 +84,9 @@ def big_image(megapixels: float, fmt: str, seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def request(url: str, styles: list[bytes], fmt: str) -> tuple[int, float]:
-    files = [("content", ("c.png", png_bytes((96, 64)), "image/png"))]
+def request(url: str, styles: list[bytes], fmt: str,
+            content: bytes | None = None) -> tuple[int, float]:
+    files = [("content", ("c.png", content or png_bytes((96, 64)), "image/png"))]
     files += [("style", (f"s{i}.{fmt.lower()}", data, "application/octet-stream"))
               for i, data in enumerate(styles)]
     started = time.perf_counter()
@@ -114,6 +118,8 @@ def main() -> None:
     parser.add_argument("--styles", type=int, default=9)
     parser.add_argument("--megapixels", type=float, default=39.6)
     parser.add_argument("--concurrent", type=int, default=4)
+    parser.add_argument("--parallel", type=int, default=12)
+    parser.add_argument("--only", choices=("parallel",))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         server = ServerProcess(Path(folder) / "data", (SHARED / "weights").resolve(),
@@ -124,7 +130,9 @@ def main() -> None:
                 ("content", ("c.png", png_bytes(), "image/png")),
                 ("style", ("s.png", png_bytes(seed=2), "image/png"))],
                 data={"engine": "microast", "size": "64"})
-            for fmt, count in (("PNG", args.styles), ("PNG", MAX_STYLES), ("JPEG", MAX_STYLES)):
+            rows = [] if args.only else [("PNG", args.styles), ("PNG", MAX_STYLES),
+                                         ("JPEG", MAX_STYLES)]
+            for fmt, count in rows:
                 styles = [big_image(args.megapixels, fmt, i) for i in range(count)]
                 size_mb = sum(map(len, styles)) / 2**20
                 one = f"{count} x {args.megapixels:g} MP {fmt} ({size_mb:.1f} MB)"
@@ -134,8 +142,20 @@ def main() -> None:
                             lambda: sorted(pool.map(lambda _: request(server.url, styles,
                                                                       fmt)[0],
                                                     range(args.concurrent))))
+            parallel_contents(server, args)
         finally:
             server.stop()
+
+
+def parallel_contents(server: ServerProcess, args: argparse.Namespace) -> None:
+    """``--parallel`` requests at once, each with one big PNG as its content."""
+    content = big_image(args.megapixels, "PNG", 1)
+    style = [png_bytes((64, 64), seed=2)]
+    label = (f"{args.parallel} requests at once, one {args.megapixels:g} MP PNG content each "
+             f"({len(content) / 1024:.0f} KiB)")
+    with ThreadPoolExecutor(args.parallel) as pool:
+        measure(server, label, lambda: sorted(pool.map(
+            lambda _: request(server.url, style, "PNG", content)[0], range(args.parallel))))
 
 
 if __name__ == "__main__":

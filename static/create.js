@@ -89,19 +89,83 @@
   async function takeContent(file) {
     warn($("content-warning"), "");
     contentProblem = null;
+    fitToPhoto(0);
     if (!file) return;
     const kind = await sniff(file);
     contentProblem = refusal(file, kind, true);
     contentBox.replaceChildren();
     if (contentProblem) { showTrim(null); warn($("content-warning"), contentProblem); return; }
     const el = previewOf(file, kind);
+    measurePhoto(el);
     contentBox.append(el);
     showTrim(kind === "video" ? el : null);
   }
   contentInput.addEventListener("change", () => takeContent(contentInput.files[0]));
-  $("content-reused-remove")?.addEventListener("click", () => { dropReusedContent(); showTrim(null); contentInput.focus(); });
+  $("content-reused-remove")?.addEventListener("click", () => { dropReusedContent(); showTrim(null); fitToPhoto(0); contentInput.focus(); });
   const reusedClip = document.querySelector("#content-reused video");
   showTrim(reusedClip);
+
+  // ------------------------------------------------------------------ the photo's own size
+  // Pictures are never enlarged: a quality's size above the photo's says so, its measured
+  // time (this server's, see app/web/speed.py) is scaled to the pixels it will really make,
+  // and qualities that then make the same size say what still differs between them.
+  let photoSide = 0;
+  function measurePhoto(el) {
+    if (el.tagName === "IMG") {
+      const read = () => fitToPhoto(Math.max(el.naturalWidth, el.naturalHeight));
+      if (el.complete && el.naturalWidth) read(); else el.addEventListener("load", read, { once: true });
+    } else if (el.tagName === "VIDEO") {
+      el.addEventListener("loadedmetadata", () => fitToPhoto(Math.max(el.videoWidth, el.videoHeight)), { once: true });
+    }
+  }
+  function duration(s) {            // as app/web/speed.py and static/job.js write them
+    if (s < 1) return "under 1 s";
+    s = Math.round(s);
+    if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+    if (s >= 600) return `${Math.round(s / 60)} min`;
+    if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
+    return `${s} s`;
+  }
+  function fitToPhoto(side) {
+    photoSide = side;
+    for (const el of form.querySelectorAll(".preset-size")) {
+      const size = Number(el.dataset.side);
+      el.textContent = side && side < size ? `${side} px (your photo's own size: ${size} px would enlarge it)` : `${size} px`;
+    }
+    for (const el of form.querySelectorAll(".preset-eta")) {
+      el.dataset.text = el.dataset.text || el.textContent;
+      if (!el.dataset.seconds) continue;             // "no run on this server yet" stays
+      const size = Number(el.dataset.side);
+      const shown = side && side < size ? side : size;
+      const seconds = Number(el.dataset.seconds) * (shown / size) ** 2;
+      const runs = Number(el.dataset.runs);
+      el.textContent = shown === size ? el.dataset.text
+        : `${seconds < 1 ? "" : "about "}${duration(seconds)} at ${shown} px (from ${runs} run${runs === 1 ? "" : "s"} here)`;
+    }
+    photoNote();
+  }
+  function photoNote() {
+    const note = $("preset-photo-note");
+    const dream = mode() === "dream";
+    const capped = [...form.querySelectorAll('input[name="preset"][data-size]')]
+      .filter((p) => photoSide && photoSide < Number(dream ? p.dataset.dreamSize : p.dataset.size));
+    note.hidden = capped.length < 2;
+    if (note.hidden) return;
+    const names = capped.map((p) => p.closest("label").querySelector("strong").textContent);
+    const list = names.length === 2 ? names.join(" and ") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+    const work = capped.map((p, i) => `${names[i]}: ${workOf(p, dream)}`).join("; ");
+    note.textContent = `Your photo is ${photoSide} px on its longer side and is never enlarged, so ${list} `
+      + `${names.length === 2 ? "both" : "all"} make it ${photoSide} px. They differ only in the work done on it (${work}).`;
+  }
+  function workOf(preset, dream) {
+    const d = preset.dataset;
+    if (dream) return `${d.octaves} octaves of ${d.dreamIterations} steps`;
+    const option = engine.querySelector(`option[value="${d.engine}"]`);
+    const label = option?.textContent.trim() || "Automatic";
+    if (option?.dataset.iterative !== "true") return `${label}, one pass`;
+    const passes = Number(d.enhance) ? `, ${d.enhance} enhance pass${d.enhance > 1 ? "es" : ""}` : "";
+    return `${label}, ${d.iterations} steps${passes}`;
+  }
 
   // ------------------------------------------------------------------ style cards
   function syncStyleFiles() {
@@ -268,6 +332,7 @@
     $("dream_iterations").placeholder = pick("dreamIterations", 10);
     $("engine-hint").textContent = (engine.value ? engine.selectedOptions[0] : option)?.dataset.hint || "";
     for (const el of form.querySelectorAll(".painterly")) el.hidden = !iterative;
+    photoNote();
   }
   form.addEventListener("change", (e) => {
     if (["mode", "preset", "engine"].includes(e.target.name)) e.target.name === "mode" ? syncMode() : syncQuality();
@@ -294,6 +359,8 @@
     $("clip-quality").hidden = false;
   }
   syncMode();
+  const reused = document.querySelector("#content-reused img, #content-reused video");
+  if (reused) measurePhoto(reused);             // "edit and retry": the earlier photo's size
 
   // ------------------------------------------------------------------ submit
   function problems() {
@@ -305,6 +372,17 @@
     if (clipProblem) return clipProblem;
     return null;
   }
+  // A refusal shown for the last try goes as soon as the person changes anything that may
+  // have caused it: another file, another setting (it comes back on the next Generate if
+  // the cause is still there).
+  function clearStaleErrors() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+    $("form-error")?.remove();
+  }
+  for (const type of ["change", "input"]) form.addEventListener(type, clearStaleErrors);
+  cards.addEventListener("click", (e) => { if (e.target.closest(".remove-style")) clearStaleErrors(); });
+  $("library-picker")?.addEventListener("click", (e) => { if (e.target.closest(".pick")) clearStaleErrors(); });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;

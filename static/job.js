@@ -5,7 +5,8 @@
   const root = document.getElementById("job");
   const id = root.dataset.jobId;
   const $ = (x) => document.getElementById(x);
-  const titles = { queued: "Waiting in the queue", running: "Painting…", failed: "It didn't work", cancelled: "Cancelled" };
+  const titles = { queued: "Waiting in the queue", running: root.dataset.mode === "dream" ? "Dreaming…" : "Painting…",
+    failed: "It didn't work", cancelled: "Cancelled" };
   let finished = false;
 
   // exact under 10 minutes, then to the minute (as templates/job.html writes them)
@@ -64,6 +65,13 @@
     $("eta-row").hidden = !active || (queued && job.eta_s === null);
     $("eta-label").textContent = queued ? "Done in" : "Remaining";
     $("eta").textContent = seconds(job.eta_s);
+    const basis = $("timing-basis");          // estimates come from this server's own runs
+    basis.hidden = !active;
+    const runs = job.measured_runs;
+    if (runs !== null && runs !== undefined) {
+      basis.textContent = runs ? `Times from the last ${runs} ${basis.dataset.label} run${runs === 1 ? "" : "s"} on this server.`
+        : `No ${basis.dataset.label} run on this server yet, so no time estimate: this one sets the pace.`;
+    }
     if (job.links.preview && job.state === "running") {
       $("preview-figure").hidden = false;
       if ($("preview").getAttribute("src") !== job.links.preview) $("preview").src = job.links.preview;
@@ -109,11 +117,25 @@
     poll();
   }
 
+  // Cancel asks first (a two-step button, no confirm() dialog): the first press asks, the
+  // second stops the job; "Keep going" takes the question back.
   const cancel = $("cancel-form");
-  if (cancel) cancel.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    $("cancel").disabled = true;
-    const response = await fetch(`/api/jobs/${id}/cancel`, { method: "POST" });
-    if (response.ok) show(await response.json());
-  });
+  let armed = false;
+  function arm(on) {
+    armed = on;
+    $("cancel").textContent = on ? "Yes, cancel it" : "Cancel";
+    $("cancel-question").hidden = !on;
+    $("keep-going").hidden = !on;
+  }
+  if (cancel) {
+    cancel.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!armed) { arm(true); $("cancel").focus(); return; }
+      $("cancel").disabled = true;
+      $("keep-going").hidden = true;
+      const response = await fetch(`/api/jobs/${id}/cancel`, { method: "POST" });
+      if (response.ok) show(await response.json());
+    });
+    $("keep-going").addEventListener("click", () => { arm(false); $("cancel").focus(); });
+  }
 })();

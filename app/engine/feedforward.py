@@ -20,7 +20,8 @@ from PIL import Image
 from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import Cancelled, StyleTransferError
-from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.images import (check_megapixels, check_style_shape, pil_to_tensor,
+                               resize_to_fit, tensor_to_pil)
 from app.engine.options import StyleOptions
 from app.engine.spec import WeightFile
 from app.engine.tiling import max_untiled_pixels
@@ -150,6 +151,7 @@ def prepare_style(image: Image.Image, side: int, min_side: int,
     network saw its styles at in training), each side at least ``min_side``, as
     (1, 3, H, W)."""
     check_megapixels(image.width, image.height, "style image", max_megapixels)
+    check_style_shape(image.width, image.height)
     scale = side / max(image.size)
     size = (max(min_side, round(image.width * scale)), max(min_side, round(image.height * scale)))
     if size != image.size:
@@ -193,5 +195,5 @@ def style_mix(styles: list[Image.Image], options: StyleOptions) -> list[float]:
     if not styles:
         raise StyleTransferError("give at least one style image")
     if not 0.0 <= options.alpha <= 1.0:
-        raise StyleTransferError(f"style strength (alpha) is {options.alpha}; use 0 to 1")
+        raise StyleTransferError(f"style strength is {options.alpha}; use 0 to 1")
     return normalise_style_weights(options.style_weights, len(styles))

@@ -21,8 +21,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from app.engine.errors import StyleTransferError
 
 DEFAULT_MAX_MEGAPIXELS = 40.0
+# The feed-forward engines look at a style image scaled to STYLE_SIDE px on its longer side
+# (as in their training); the shorter side then needs MIN_STYLE_SIDE px for the deepest
+# layer they read (VGG's relu4_1 at 1/8: 2 px; MicroAST's first 9x9 filter fails under 5).
+STYLE_SIDE = 512
+MIN_STYLE_SIDE = 16
 
 ImageSource = str | Path | bytes | BinaryIO | Image.Image
+# What the decoders' own words ("Truncated File Read", "broken data stream") become; the
+# exception stays chained for the log.
+DAMAGED = ("{what} is damaged or truncated (part of it is missing or garbled), so it cannot "
+           "be read; save or export it again and retry")
+TOO_MANY_PIXELS = ("{what} is too large to open safely: it says it holds far more pixels than "
+                   "a picture needs (a file built to exhaust memory, or a damaged one)")
 
 
 # What Pillow's decoders raise on damaged, cut-off or lying files: truncated reads and bad
@@ -50,15 +61,12 @@ def _open(source: ImageSource, what: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(source)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise StyleTransferError(f"{what} is too large to open safely ({exc})") from exc
+        raise StyleTransferError(TOO_MANY_PIXELS.format(what=what)) from exc
     except UnidentifiedImageError as exc:
-        raise StyleTransferError(f"{what} is not an image Pillow can read") from exc
+        raise StyleTransferError(f"{what} is not an image we can read; use a JPEG, PNG, "
+                                 "WebP, GIF or HEIC") from exc
     except DECODE_ERRORS as exc:
-        raise StyleTransferError(f"{what} is damaged or truncated ({_reason(exc)})") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise StyleTransferError(DAMAGED.format(what=what)) from exc
 
 
 def check_megapixels(width: int, height: int, what: str, max_megapixels: float) -> None:
@@ -68,6 +76,18 @@ def check_megapixels(width: int, height: int, what: str, max_megapixels: float) 
     if width * height > max_megapixels * 1_000_000:
         raise StyleTransferError(
             f"{what} is {width}x{height}; the limit is {max_megapixels:g} megapixels")
+
+
+def check_style_shape(width: int, height: int, what: str = "style image") -> None:
+    """Refuse a style (or guide) image too thin for the engines: at most
+    ``STYLE_SIDE / MIN_STYLE_SIDE`` (32) times as long as it is wide."""
+    shorter = min(width, height) * STYLE_SIDE / max(width, height, 1)
+    if shorter < MIN_STYLE_SIDE:
+        raise StyleTransferError(
+            f"{what} is {width}x{height}, too thin to use: the engines look at it "
+            f"{STYLE_SIDE} px long, and it would then be {max(1, round(shorter))} px wide; "
+            f"they need at least {MIN_STYLE_SIDE} (at most {STYLE_SIDE // MIN_STYLE_SIDE} times "
+            "as long as wide). Crop it to a squarer piece")
 
 
 def load_image(source: ImageSource, what: str = "image",
@@ -95,9 +115,9 @@ def load_image(source: ImageSource, what: str = "image",
             # engines' own downscaling of style images
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=1.5)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise StyleTransferError(f"{what} is too large to open safely ({exc})") from exc
+        raise StyleTransferError(TOO_MANY_PIXELS.format(what=what)) from exc
     except DECODE_ERRORS as exc:
-        raise StyleTransferError(f"{what} is damaged or truncated ({_reason(exc)})") from exc
+        raise StyleTransferError(DAMAGED.format(what=what)) from exc
     return image
 
 

@@ -139,16 +139,34 @@ class StyleOptions(BaseModel):
 def describe(error: ValidationError) -> str:
     """One sentence per refused field, in plain words: ``style strength must be at most 1,
     not 3``."""
+    return describe_errors(error.errors(include_url=False))
+
+
+# Where a web request's value came from: the first part of a FastAPI error's ``loc``.
+_REQUEST_PARTS = ("body", "query", "path", "form", "header", "cookie")
+
+
+def field_name(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    """The refused field of an error's ``loc`` in plain words (``("body", "alpha")`` is
+    "style strength"); None when the error is about the whole value."""
+    fields = [str(part) for part in loc if isinstance(part, str) and part not in _REQUEST_PARTS]
+    if not fields:
+        return None
+    return FIELD_NAMES.get(fields[0], fields[0].replace("_", " "))
+
+
+def describe_errors(items: Any) -> str:
+    """:func:`describe` for pydantic's (or FastAPI's request) error dicts."""
     sentences = []
-    for item in error.errors(include_url=False):
-        field = str(item["loc"][0]) if item["loc"] else "options"
-        name = FIELD_NAMES.get(field, field.replace("_", " "))
+    for item in items:
+        name = field_name(item.get("loc") or ())
         message, show_input = _plain(item)
         given = item.get("input")
         shown = ""
         if show_input and isinstance(given, (str, int, float)) and not isinstance(given, bool):
-            shown = f", not {given!r}" if isinstance(given, str) else f", not {_number(given)}"
-        sentences.append(f"{name} {message}{shown}" if item["loc"] else message)
+            shown = f", not {given!r}" if isinstance(given, str) and not _is_number(given) \
+                else f", not {_number(given)}"
+        sentences.append(f"{name} {message}{shown}" if name else message)
     return "; ".join(sentences)
 
 
@@ -170,7 +188,25 @@ def _plain(item: Any) -> tuple[str, bool]:
         return f"must be one of {context.get('expected', '')}", True
     if kind == "bool_parsing":
         return "must be true or false", True
+    if kind == "string_too_long":
+        return f"must be at most {context.get('max_length')} characters", False
+    if kind in _KINDS:
+        return _KINDS[kind], False
     return str(item["msg"]).removeprefix("Value error, "), False
+
+
+# Request errors (JSON bodies, query strings) whose input is not worth quoting.
+_KINDS = {"missing": "is missing", "string_type": "must be text",
+          "bool_type": "must be true or false", "dict_type": "must be an object",
+          "model_type": "must be a JSON object",
+          "json_invalid": "the request body is not valid JSON"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _number(value: Any) -> str:

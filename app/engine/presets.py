@@ -31,21 +31,27 @@ class Preset:
     dream_size: int
     octaves: int
     dream_iterations: int
+    dream_summary: str       # the summary in Deep Dream mode (no painting words there)
 
 
-def _preset(name: str, label: str, summary: str) -> Preset:
+def _preset(name: str, label: str, summary: str, dream_summary: str) -> Preset:
     style = [spec.name for spec in preset_engines(name, "style")]
     best = preset_engines(name, "style")[0].presets[name].values
     dream = dream_engine().presets[name].values
     return Preset(name, label, summary, tuple(style), best["size"], best.get("iterations"),
                   best.get("enhance"), dream["size"], dream["octaves"],
-                  dream["dream_iterations"])
+                  dream["dream_iterations"], dream_summary)
 
 
+# No time in the words: the create page says how long each took on this server
+# (app/web/speed.py), which is seconds on a GPU and minutes on a small CPU.
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    _preset("fast", "Fast", "seconds"),
-    _preset("balanced", "Balanced", "about a minute, painted step by step"),
-    _preset("best", "Best", "a few minutes: the finest painting installed, larger"),
+    _preset("fast", "Fast", "one pass, the quickest", "a short dream"),
+    _preset("balanced", "Balanced", "painted step by step, with previews",
+            "a longer dream, with previews"),
+    _preset("best", "Best", "the finest painting installed, twice the steps, and larger when "
+                            "your photo is",
+            "the longest dream, at more scales, and larger when your photo is"),
 )}
 
 

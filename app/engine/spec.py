@@ -78,6 +78,11 @@ class EngineSpec:
     auto_rank: int | None = None  # "auto" picks the ready engine with the lowest rank
     optional_files: tuple[WeightFile, ...] = ()   # loaded when installed, not needed
     strength_preview: str | None = None           # "module:HOOKS" (fast engines)
+    # The shortest side of the resized photo or frames the engine's networks still take
+    # (its deepest layer's downscaling and padding; checked against the engines' own
+    # constants in tests/engine/test_bad_inputs.py), so an upload too narrow for it is
+    # refused at once instead of failing in the worker.
+    min_side: int = 8
     work_units: WorkUnits = field(default=one_unit, compare=False)
     presets: Mapping[str, PresetChoice] = field(default_factory=dict, hash=False,
                                                 compare=False)

@@ -53,6 +53,11 @@ class RunTimes:
     by_size: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
     by_engine: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
+    def runs(self, engine: str, kind: str) -> int:
+        """How many recent runs of ``engine`` on a ``kind`` the estimates rest on (0: none
+        on this server yet, so there is no estimate)."""
+        return len(self.by_engine.get((engine, kind), ()))
+
     def expected_s(self, engine: str, kind: str, options: dict[str, Any]) -> float | None:
         """The typical run time of a job with these options (None: no run to go by)."""
         work, side = work_units(engine, options), _side(options)
@@ -148,6 +153,14 @@ def wait_s(session: Session, job: Job, times: RunTimes,
             return None
         heapq.heappush(heap, heapq.heappop(heap) + expected)
     return heap[0]
+
+
+def measured_runs(session: Session, job: Job) -> int | None:
+    """How many recent runs of ``job``'s engine and kind its estimates come from (None once
+    it has finished: it needs none)."""
+    if job.state not in (JobState.QUEUED, JobState.RUNNING):
+        return None
+    return current_run_times(session).runs(job.engine, job.kind)
 
 
 def job_timing(session: Session, job: Job) -> tuple[float | None, float | None]:

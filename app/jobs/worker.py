@@ -45,6 +45,9 @@ CANCEL_CHECK_INTERVAL_S = 0.5
 IDLE_POLL_S = 1.0               # how often an idle worker looks for jobs added elsewhere
 MAX_BACKOFF_S = 30.0
 LOST_TOUCH = "waiting in the queue (its worker lost touch with the database)"
+# A bug of ours, not the person's input: the traceback goes to the log, never to the page.
+INTERNAL_ERROR = ("something went wrong on our side while making it; try again, or with other "
+                  "settings. If it happens again, tell the studio's admin: job {job}")
 CRASH_MESSAGE = ("the engine crashed on this input ({how}, {count} time{s}); try a smaller "
                  "size, another engine or another file")
 
@@ -225,8 +228,8 @@ class Worker(threading.Thread):
         elif outcome.kind == "error":
             log.error("job %s crashed with an internal error:\n%s", job.public_id,
                       outcome.message)
-            summary = outcome.message.splitlines()[0] if outcome.message else "unknown"
-            queue.fail_job(self.db_engine, job.id, token, f"internal error: {summary}")
+            queue.fail_job(self.db_engine, job.id, token,
+                           INTERNAL_ERROR.format(job=job.public_id))
         else:
             self._engine_crashed(job, token, outcome.message)
         return False

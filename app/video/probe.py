@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 # ISO base media "ftyp" brands that are still images (HEIF/AVIF), not clips.
+# What the decoder's own words ("[Errno 1094995529] Invalid data found ...") become; the
+# exception stays chained for the log.
+DAMAGED = ("the video is damaged or truncated (part of it is missing or garbled), so it "
+           "cannot be read; export it again and retry")
 _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1", b"avif", b"avis"}
 # Boxes that may open an old QuickTime file that has no "ftyp".
 _QUICKTIME_BOXES = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
@@ -111,7 +115,7 @@ def open_clip(path: Path) -> tuple[av.container.InputContainer, str]:
         container = av.open(str(path), mode="r", format=DEMUXERS[kind],
                             options={"protocol_whitelist": "file", "enable_drefs": "0"})
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise StyleTransferError(f"the video is damaged or truncated ({_reason(exc)})") from exc
+        raise StyleTransferError(DAMAGED) from exc
     return container, kind
 
 
@@ -123,7 +127,8 @@ def video_stream(container: av.container.InputContainer) -> av.VideoStream:
                 raise StyleTransferError("the video's picture stream cannot be decoded "
                                          "(an unknown codec, or the file is damaged)")
             return stream
-    raise StyleTransferError("the file has no video stream (is it a sound file?)")
+    raise StyleTransferError("the file has no pictures in it, no video stream (is it a "
+                             "sound file?)")
 
 
 def inspect_video(path: Path, limits: "VideoLimits | Settings") -> VideoInfo:
@@ -220,12 +225,12 @@ def _count_packets(container: av.container.InputContainer, stream: av.VideoStrea
                 raise StyleTransferError(f"the video is longer than {limits.max_seconds:g} "
                                          f"seconds; the limit is {limits.max_seconds:g}")
     except av.FFmpegError as exc:
-        raise StyleTransferError(f"the video is damaged or truncated ({_reason(exc)})") from exc
+        raise StyleTransferError(DAMAGED) from exc
     if count == 0:
         raise StyleTransferError("the video stream has no frames")
     if stream.frames and count < stream.frames:
-        raise StyleTransferError(f"the video is truncated: {count} of its {stream.frames} "
-                                 f"frames are in the file")
+        raise StyleTransferError(f"the video is truncated (cut off): only {count} of its "
+                                 f"{stream.frames} frames are in the file")
     container.seek(0)
     return count, last_time
 
@@ -236,7 +241,7 @@ def _first_frame(container: av.container.InputContainer,
         for frame in container.decode(stream):
             return frame
     except av.FFmpegError as exc:
-        raise StyleTransferError(f"the video is damaged or truncated ({_reason(exc)})") from exc
+        raise StyleTransferError(DAMAGED) from exc
     raise StyleTransferError("the video's frames cannot be decoded; the file is damaged")
 
 
@@ -251,8 +256,6 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
-def _reason(exc: Exception) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 __all__ = ["VideoInfo", "VideoLimits", "inspect_video", "is_video_file", "open_clip",

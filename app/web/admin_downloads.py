@@ -104,6 +104,7 @@ def run_downloads(store: WeightStore, tracker: DownloadTracker,
             tracker.finish(file, str(exc))
         except Exception as exc:  # noqa: BLE001 - a thread has nobody to raise to
             log.exception("downloading %s failed", file.name)
-            tracker.finish(file, f"Downloading {file.name} failed: {type(exc).__name__}: {exc}")
+            tracker.finish(file, f"Downloading {file.name} failed on our side; the server's "
+                                 "log says why")
         else:
             tracker.finish(file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, AsyncIterator
 
@@ -16,14 +15,14 @@ from app.jobs.models import Job
 from app.jobs.queue import delete_job, get_job, list_gallery, request_cancel
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.details import DetailsDep, upload_details
-from app.web.limits import check_rate
+from app.web.limits import StreamSlotDep, check_rate
 from app.web.owner import keep_private, private_response, vary_by_cookie
-from app.web.schemas import ERRORS, EngineOut, GalleryOut, JobOut, job_out
+from app.web.progress_feed import ProgressFeed
+from app.web.schemas import ERRORS, EngineOut, ErrorOut, GalleryOut, JobOut, job_out
 from app.web.submit import FormDep, create_job
 from app.web.visibility import REMOVED, removed_for, viewer_is_admin
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
-EVENT_POLL_S = 0.4
 KEEPALIVE_S = 15.0
 STREAM_LIMIT_S = 1800.0   # the browser's EventSource reconnects after this
 PER_PAGE = 24
@@ -62,7 +61,8 @@ async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
     """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
     columns = await run_in_threadpool(upload_details, session, form, details)
-    job = await create_job(session, store, settings, weights, owner, form, columns)
+    job = await create_job(session, store, settings, weights, owner, form, columns,
+                           checks=request.app.state.upload_checks)
     request.app.state.wake_workers()
     return await run_in_threadpool(job_out, session, job, owner)
 
@@ -86,40 +86,44 @@ def read_job(job_id: str, request: Request, response: Response, session: Session
     return viewer_job_out(session, job, owner, request, response)
 
 
-@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
-async def job_events(job_id: str, request: Request, owner: OwnerDep) -> AsyncIterator[ServerSentEvent]:
-    """Server-sent events: ``progress`` whenever the job changes, then one ``done``."""
-    factory = request.app.state.session_factory
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse,
+            responses={429: {"model": ErrorOut, "description": "Too many live streams from "
+                                                               "this address."}})
+async def job_events(job_id: str, request: Request, owner: OwnerDep,
+                     _slot: StreamSlotDep) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: ``progress`` whenever the job changes, then one ``done``; ``gone``
+    when it is deleted or hidden from this visitor; a keep-alive comment when quiet. Read by
+    one poller per process (:mod:`app.web.progress_feed`); at most
+    ``max_event_streams_per_client`` streams per client address (429 beyond)."""
+    feed: ProgressFeed = request.app.state.progress_feed
     is_admin = viewer_is_admin(request)
+    last, quiet_since = None, time.monotonic()
+    deadline = quiet_since + STREAM_LIMIT_S
+    async with feed.watching(job_id, owner):
+        while time.monotonic() < deadline:
+            views = await feed.next_views(job_id, owner)
+            view = None if views is None else views.view_for(owner)
+            if view is None or removed_for_viewer(view, is_admin):
+                detail = "no such job" if view is None else REMOVED
+                yield ServerSentEvent(event="gone", data={"detail": detail})
+                return
+            coarse_wait = None if view.wait_s is None else round(view.wait_s / 5)  # news only
+            key = (view.state, view.progress, view.message, view.queue_position,
+                   view.links.preview, view.links.partial, coarse_wait)
+            if key != last:
+                last, quiet_since = key, time.monotonic()
+                yield ServerSentEvent(event="progress", data=view.model_dump(mode="json"))
+            elif time.monotonic() - quiet_since >= KEEPALIVE_S:
+                quiet_since = time.monotonic()
+                yield ServerSentEvent(comment="keep-alive")
+            if view.state in ("succeeded", "failed", "cancelled"):
+                yield ServerSentEvent(event="done", data=view.model_dump(mode="json"))
+                return
 
-    def snapshot() -> JobOut | str:
-        with factory() as session:
-            try:
-                job = visible_job(session, job_id, owner, request)
-                return job_out(session, job, owner, is_admin)
-            except HTTPException as gone:
-                return str(gone.detail)
 
-    last, quiet, deadline = None, 0.0, time.monotonic() + STREAM_LIMIT_S
-    while time.monotonic() < deadline and not await request.is_disconnected():
-        view = await asyncio.to_thread(snapshot)
-        if isinstance(view, str):
-            yield ServerSentEvent(event="gone", data={"detail": view})
-            return
-        coarse_wait = None if view.wait_s is None else round(view.wait_s / 5)   # news, not ticks
-        key = (view.state, view.progress, view.message, view.queue_position, view.links.preview,
-               view.links.partial, coarse_wait)
-        if key != last:
-            last, quiet = key, 0.0
-            yield ServerSentEvent(event="progress", data=view.model_dump(mode="json"))
-        elif quiet >= KEEPALIVE_S:
-            quiet = 0.0
-            yield ServerSentEvent(comment="keep-alive")
-        if view.state in ("succeeded", "failed", "cancelled"):
-            yield ServerSentEvent(event="done", data=view.model_dump(mode="json"))
-            return
-        await asyncio.sleep(EVENT_POLL_S)   # events come from the DB: any worker process
-        quiet += EVENT_POLL_S
+def removed_for_viewer(view: JobOut, is_admin: bool) -> bool:
+    """Whether the admin hid this job from the visitor ``view`` was made for."""
+    return view.hidden and not view.is_owner and not is_admin
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut,

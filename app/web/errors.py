@@ -3,10 +3,14 @@ JSON ``detail`` under ``/api/`` and a readable page elsewhere."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.engine.options import describe_errors, field_name
 
 
 class UploadRejected(StyleTransferError):
@@ -60,17 +64,43 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
                                 "message": str(exc.detail)}, status_code=exc.status_code)
 
 
+NOT_FINITE = ("{field} was given NaN, Infinity or a number too large to store (such as "
+              "1e400); send an ordinary number, or text where text is expected")
+
+
+def is_not_finite(value: Any) -> bool:
+    """Whether ``value`` holds NaN or an infinity anywhere (Python's JSON parser reads
+    ``NaN``, ``Infinity`` and ``1e400`` as such floats; they cannot be sent back as JSON)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(is_not_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_not_finite(v) for v in value)
+    return False
+
+
+def _not_finite_reason(errors: Any) -> str | None:
+    """The plain refusal when a refused value is not a finite number, else None."""
+    for error in errors:
+        if is_not_finite(error.get("input")) or is_not_finite(error.get("ctx")):
+            return NOT_FINITE.format(field=field_name(error.get("loc") or ()) or "a value")
+    return None
+
+
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
-    """FastAPI's field errors: its usual JSON under ``/api/``, a readable page elsewhere."""
-    from fastapi.exception_handlers import request_validation_exception_handler
+    """FastAPI's field errors as one plain sentence ("style strength must be at most 1, not
+    3"): the JSON ``detail`` under ``/api/``, a readable page elsewhere. A non-finite number
+    is said so (echoing it back would not even be valid JSON)."""
     from fastapi.exceptions import RequestValidationError
 
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    reason = _not_finite_reason(errors) or describe_errors(errors)
     if wants_json(request):
-        return await request_validation_exception_handler(request, exc)
-    reasons = "; ".join(f"{err['loc'][-1]}: {err['msg']}" for err in exc.errors())
+        return JSONResponse({"detail": reason}, status_code=422)
     return request.app.state.templates.TemplateResponse(
-        request, "error.html", {"title": "That didn't work", "message": reasons},
+        request, "error.html", {"title": "That didn't work", "message": reason},
         status_code=422)
 
 

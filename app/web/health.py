@@ -1,9 +1,13 @@
 """``GET /healthz``: whether this process can serve and run jobs (for load balancers and
-container health checks), with the queue's depth and its oldest job's age."""
+container health checks), with the queue's depth and its oldest job's age.
+
+Its database check runs on two threads of its own, never on the thread pool the routes
+share: a crowd that fills that pool must not make a healthy server look dead."""
 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from fastapi import APIRouter, Request
@@ -15,6 +19,7 @@ from app.jobs.stats import QueueSummary, queue_summary
 
 router = APIRouter(include_in_schema=False)
 DB_CHECK_TIMEOUT_S = 3.0
+_CHECKS = ThreadPoolExecutor(2, thread_name_prefix="dreamgen-health")
 
 
 def _ping(request: Request) -> QueueSummary:
@@ -32,7 +37,8 @@ async def healthz(request: Request) -> JSONResponse:
     checks: dict[str, object] = {}
     healthy = True
     try:
-        summary = await asyncio.wait_for(asyncio.to_thread(_ping, request), DB_CHECK_TIMEOUT_S)
+        ping = asyncio.get_running_loop().run_in_executor(_CHECKS, _ping, request)
+        summary = await asyncio.wait_for(ping, DB_CHECK_TIMEOUT_S)
         checks["database"] = "ok"
         checks["queue"] = asdict(summary)
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"

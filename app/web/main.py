@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.admin_token import AdminToken
+from app.engine.methods.deepdream.networks import NETWORKS
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
 from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
@@ -20,10 +21,13 @@ from app.jobs.worker import WorkerPool, recover_abandoned_jobs
 from app.resources import package_folder
 from app.settings import Settings, get_settings
 from app.storage import MediaStore
-from app.web import admin, api, health, media, metrics, pages, results, styles
+from app.web import admin, api, api_docs, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
-from app.web.limits import BodySizeMiddleware, RateLimiter
+from app.web.body_guard import BodyGuardMiddleware
+from app.web.check_queue import CheckQueue
+from app.web.limits import PerClientCount, RateLimiter
 from app.web.owner import OwnerCookieMiddleware
+from app.web.progress_feed import ProgressFeed
 from app.web.request_ids import RequestIdMiddleware
 from app.web.security import SecurityMiddleware
 
@@ -55,6 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = MediaStore(settings.media_dir)
     folder_lock = MediaFolderLock(settings.media_dir)
     app.state.session_factory = make_session_factory(db_engine)
+    app.state.progress_feed = ProgressFeed(app.state.session_factory)
     recover_abandoned_jobs(db_engine, settings.max_attempts)
     sweep_media(app.state.store, db_engine, alone=folder_lock.acquire_alone())
     folder_lock.share()
@@ -66,6 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.progress_feed.close()
         pool.stop()
         db_engine.dispose()
         folder_lock.release()
@@ -75,17 +81,22 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     """The dreamgen web app (``dreamgen serve``, or ``uvicorn --factory
     app.web.main:create_app``). ``weights`` defaults to the settings' weights store. Raises
     :class:`~app.admin_token.AdminTokenError` when the admin token cannot be used."""
+    # /docs is our own page (app/web/api_docs.py): FastAPI's loads its viewer from a CDN
     app = FastAPI(title="dreamgen", summary="One-click neural style transfer and Deep Dream",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings = settings or get_settings()
     # Made (or read) now, so a short DREAMGEN_ADMIN_TOKEN stops the studio before it serves.
     app.state.admin_token = AdminToken.from_settings(settings)
     app.state.weights = weights or WeightStore.from_settings(settings)
     app.state.templates = Jinja2Templates(directory=package_folder("templates"))
     app.state.templates.env.globals["engine_spec"] = BY_NAME.get
+    app.state.templates.env.globals["dream_network"] = NETWORKS.get
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.event_streams = PerClientCount(settings.max_event_streams_per_client)
+    app.state.upload_checks = CheckQueue(settings.upload_checks,
+                                         settings.upload_check_wait_seconds)
     app.state.workers = None
-    app.add_middleware(BodySizeMiddleware)
+    app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(OwnerCookieMiddleware)
     app.add_middleware(SecurityMiddleware)       # headers on every response
     app.add_middleware(RequestIdMiddleware)
@@ -98,6 +109,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
                                           if h.strip()])
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(api_docs.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(pages.router)

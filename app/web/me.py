@@ -33,7 +33,7 @@ from app.web.deps import OwnerDep, SessionDep, SettingsDep
 from app.web.naming import display_title
 from app.web.owner import (HOME_COOKIE, ONE_YEAR_S, cookie_header, home_owner,
                            keep_private, owner_cookie)
-from app.web.pages import base_url, render
+from app.web.pages import base_url, only_this_computer, render
 from app.web.schemas import ERRORS, GalleryOut, job_out
 
 router = APIRouter()
@@ -97,13 +97,15 @@ def my_results_page(request: Request, session: Session, owner: str, public_url: 
     params = request.query_params
     key = shown_key(request, session, owner)
     home = home_owner(request)
+    base = base_url(request, public_url)
     return private_page(
         request, "me.html", mine=my_jobs(session, owner, min(max(1, page), MAX_PAGE)),
         deleted=deleted_notice(session, owner, params.get("deleted")),
         restored=params.get("restored"), opened=params.get("opened"),
         moved=params.get("moved"), notice=params.get("notice"),
         key_made_at=owner_key_made_at(session, owner), key=key,
-        key_link=f"{base_url(request, public_url)}/me/key#{key}" if key else None,
+        key_link=f"{base}/me/key#{key}" if key else None, base=base,
+        local_only=only_this_computer(base),
         home_jobs=count_jobs(session, home) if home else None)
 
 

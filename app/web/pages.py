@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.engine.methods.deepdream.networks import DEPTHS, PRUNED_VGG19, DreamNet, network_here
 from app.engine.errors import StyleTransferError
 from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
@@ -15,6 +18,7 @@ from app.engine.weights.store import WeightStore
 from app.jobs.models import Job
 from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
 from app.jobs.trash import trash_job
+from app.settings import Settings
 from app.web.api import MAX_PAGE, PER_PAGE, find_job, own_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.details import DetailsDep, upload_details
@@ -22,6 +26,7 @@ from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.owner import home_owner, keep_private, vary_by_cookie
 from app.web.schemas import job_out
+from app.web.speed import engine_speeds, preset_speeds
 from app.web.submit import FormDep, create_job
 from app.web.visibility import REMOVED, removed_for, viewer_is_admin
 
@@ -38,17 +43,32 @@ def base_url(request: Request, public_url: str) -> str:
     return (public_url or str(request.base_url)).rstrip("/")
 
 
+def only_this_computer(base: str) -> bool:
+    """Whether links made with ``base`` open on this computer only: a loopback name or
+    address (the default ``127.0.0.1``, ``localhost``), or no address at all (``0.0.0.0``),
+    so a phone or a friend given the link reaches nothing."""
+    host = (urlsplit(base).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False                      # a name: the network may well know it
+    return address.is_loopback or address.is_unspecified
+
+
 def installed_engines(weights: WeightStore) -> list[Any]:
     """The registry's specs of the engines this server can run (what the page offers)."""
     return [BY_NAME[s.name] for s in weights.statuses() if s.ready]
 
 
-def create_context(session: SessionDep, weights: WeightStore, owner: str,
+def create_context(session: SessionDep, settings: Settings, weights: WeightStore, owner: str,
                    style_from: str | None = None, from_job: str | None = None,
                    style_ids: list[str] | None = None,
                    submitted: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The create page's context: engines, quality choices, library picker and what the
-    form starts with (:mod:`app.web.prefill`)."""
+    """The create page's context: engines, quality choices with their measured times
+    (:mod:`app.web.speed`), library picker and what the form starts with
+    (:mod:`app.web.prefill`)."""
     from app.engine.presets import PRESETS
     from app.web.prefill import build_prefill, from_submitted, library_picker
 
@@ -57,8 +77,21 @@ def create_context(session: SessionDep, weights: WeightStore, owner: str,
                             style_from=style_from, style_ids=ids)
     if submitted:
         from_submitted(prefill, submitted)
-    return {"engines": installed_engines(weights), "prefill": prefill, "presets": PRESETS,
-            "library": library_picker(session), "max_styles": MAX_STYLES}
+    engines = installed_engines(weights)
+    ready = {spec.name for spec in engines}
+    return {"engines": engines, "prefill": prefill, "presets": PRESETS,
+            "library": library_picker(session), "max_styles": MAX_STYLES,
+            "dream_net": auto_dream_network(weights), "depths": DEPTHS, "settings": settings,
+            "speeds": preset_speeds(session, ready.__contains__, settings.max_output_side),
+            "engine_speeds": engine_speeds(session, sorted(ready))}
+
+
+def auto_dream_network(weights: WeightStore) -> DreamNet:
+    """The network a dream on this server uses (its depths are described by it)."""
+    try:
+        return network_here("auto", weights)
+    except StyleTransferError:          # Deep Dream is not installed: its words still hold
+        return PRUNED_VGG19
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -69,9 +102,10 @@ def create_page(request: Request, session: SessionDep, settings: SettingsDep,
     """Create; ``?from=<job>`` (its owner) starts from that job's files and settings,
     ``?style_id=N`` (repeatable) with library styles, ``?style_from=<job>`` with a
     result's styles."""
-    response = render(request, "create.html", settings=settings,
+    response = render(request, "create.html",
                       opened_with_key=home_owner(request) is not None,
-                      **create_context(session, weights, owner, style_from, from_job, style_id))
+                      **create_context(session, settings, weights, owner, style_from,
+                                       from_job, style_id))
     # "edit and retry" shows the owner's own photo and file names
     return keep_private(response) if from_job else response
 
@@ -84,13 +118,14 @@ async def create_from_form(request: Request, session: SessionDep, settings: Sett
     try:
         check_rate(request)
         columns = await run_in_threadpool(upload_details, session, form, details)
-        job = await create_job(session, store, settings, weights, owner, form, columns)
+        job = await create_job(session, store, settings, weights, owner, form, columns,
+                           checks=request.app.state.upload_checks)
     except StyleTransferError as exc:
-        context = await run_in_threadpool(create_context, session, weights, owner,
+        context = await run_in_threadpool(create_context, session, settings, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,
                                           {**form.values(), "title": details.title})
         response = render(request, "create.html", status_code=status_for(exc),
-                          settings=settings, error=str(exc),
+                          error=str(exc),
                           opened_with_key=home_owner(request) is not None, **context)
         response.headers.update(getattr(exc, "headers", None) or {})
         return response
@@ -118,9 +153,10 @@ def result_response(request: Request, session: SessionDep, job: Job, owner: str,
     is_admin = viewer_is_admin(request)
     if removed_for(job, owner, is_admin):
         return removed_page(request)
+    base = base_url(request, settings.public_url)
     return viewer_page(request, "result.html", job, owner,
                        job=job_out(session, job, owner, is_admin), is_admin=is_admin,
-                       base=base_url(request, settings.public_url),
+                       base=base, local_only=only_this_computer(base),
                        notice=request.query_params.get("notice"))
 
 
@@ -177,7 +213,8 @@ def share_page(token: str, request: Request, session: SessionDep, owner: OwnerDe
         raise HTTPException(404, "this share link does not exist (or its result was deleted)")
     is_admin = viewer_is_admin(request)
     removed = job.hidden and not is_admin      # its owner, too, sees what others see
+    base = base_url(request, settings.public_url)
     return viewer_page(request, "share.html", job, owner,
                        job=job_out(session, job, owner, is_admin), removed=removed,
-                       status_code=410 if removed else 200,
-                       base=base_url(request, settings.public_url))
+                       status_code=410 if removed else 200, base=base,
+                       local_only=only_this_computer(base))

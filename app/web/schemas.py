@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.jobs.estimates import job_timing
+from app.jobs.estimates import job_timing, measured_runs
 from app.jobs.models import Job, JobState, as_utc, utcnow
 from app.jobs.queue import queue_position
 from app.web.naming import display_title
@@ -50,6 +50,9 @@ class JobOut(BaseModel):
     elapsed_s: float | None
     wait_s: float | None            # a queued job: seconds until it starts (estimate)
     eta_s: float | None             # seconds until it is done (estimate)
+    # recent runs of its engine on this server that wait_s and eta_s come from (0: none yet,
+    # so no estimate; None once it has finished)
+    measured_runs: int | None
     title: str                      # as typed by its owner, else "Untitled" (its owner
                                     # alone: else from the content file's name)
     title_chosen: bool              # typed by its owner: the title everyone sees
@@ -68,7 +71,7 @@ class GalleryOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """A refusal: ``detail`` says why in words (FastAPI's own field errors give a list)."""
+    """A refusal: ``detail`` says why in words (a list only from older servers)."""
 
     detail: str | list[dict[str, Any]]
 
@@ -125,7 +128,8 @@ def job_out(session: Session, job: Job, owner_id: str | None,
                   visibility=job.visibility, width=job.width, height=job.height,
                   created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
                   finished_at=as_utc(job.finished_at), elapsed_s=_elapsed(job), wait_s=wait,
-                  eta_s=eta, title=display_title(job, owner_id), title_chosen=bool(job.title),
+                  eta_s=eta, measured_runs=measured_runs(session, job),
+                  title=display_title(job, owner_id), title_chosen=bool(job.title),
                   show_original=job.show_original, hidden=job.hidden, is_owner=is_owner,
                   links=links)
 

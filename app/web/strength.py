@@ -4,15 +4,16 @@ owner drags a slider and sees the picture at that strength in well under a secon
 this version" makes it a result of its own (:mod:`app.jobs.strength_versions`).
 
 Every render runs in a child process (:func:`app.isolation.run_isolated`), never here, at
-most :data:`RENDER_SLOTS` at a time per process (a busy server answers 429 and the page asks
-again with the latest value). A request holds a database session only while it reads the
-job, not while the child renders.
+most :data:`RENDER_SLOTS` at a time per process and one per person
+(:class:`app.web.render_slots.FairRenderSlots`: a person's second request waits for their
+first, so one person dragging never keeps the others out; a busy server answers 429 and the
+page asks again with the latest value). A request holds a database session only while it
+reads the job, not while the child renders.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Annotated, Any, Callable
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -28,6 +29,7 @@ from app.web.api import own_job
 from app.web.deps import OwnerDep, StoreDep, WeightsDep
 from app.web.limits import check_rate
 from app.web.owner import private_response
+from app.web.render_slots import FairRenderSlots, RenderRefused
 from app.web.schemas import ERRORS, ErrorOut, JobOut, job_out
 from app.web.visibility import refuse_hidden_reuse
 
@@ -35,7 +37,7 @@ log = logging.getLogger("dreamgen.web")
 router = APIRouter(tags=["api"], responses={**ERRORS, 503: {"model": ErrorOut}})
 RENDER_SLOTS = 2
 RENDER_TIMEOUT_S = 60.0
-_SLOTS = threading.BoundedSemaphore(RENDER_SLOTS)
+SLOTS = FairRenderSlots(RENDER_SLOTS)
 NO_PREVIEW = ("this result keeps no strength preview (only Fast and Classic pictures up to "
               "1024x1024 made since this feature exists do)")
 
@@ -64,10 +66,19 @@ def _render_request(request: Request, job_id: str, owner: str, alpha: float,
                               round(alpha, 2), paths)
 
 
-def _in_child(function: Callable[[StrengthRender], Any], render: StrengthRender) -> Any:
-    if not _SLOTS.acquire(blocking=False):
-        raise HTTPException(429, "busy re-rendering; try again in a moment",
-                            headers={"Retry-After": "1"})
+def _in_child(function: Callable[[StrengthRender], Any], render: StrengthRender,
+              owner: str) -> Any:
+    """``function(render)`` in a child process, in ``owner``'s turn (429 when none comes)."""
+    try:
+        with SLOTS.turn(owner):
+            return _render(function, render)
+    except RenderRefused as refused:
+        raise HTTPException(429, "a newer preview was asked for" if refused.replaced else
+                            "busy re-rendering; try again in a moment",
+                            headers={"Retry-After": "1"}) from None
+
+
+def _render(function: Callable[[StrengthRender], Any], render: StrengthRender) -> Any:
     try:
         return run_isolated(function, render, timeout_s=RENDER_TIMEOUT_S)
     except (ChildCrashed, ChildTimedOut) as exc:
@@ -76,8 +87,6 @@ def _in_child(function: Callable[[StrengthRender], Any], render: StrengthRender)
     except (OSError, ValueError, RuntimeError, StyleTransferError) as exc:
         log.error("strength re-render of %s failed: %s", render.state_path, exc)
         raise HTTPException(409, "this result's strength preview cannot be read") from None
-    finally:
-        _SLOTS.release()
 
 
 @router.get("/api/jobs/{job_id}/strength-preview", response_class=Response,
@@ -89,7 +98,7 @@ def strength_preview(job_id: str, request: Request, store: StoreDep, weights: We
     """A quick JPEG of a finished Fast or Classic picture at style strength ``alpha``,
     re-rendered by the decoder alone (owner only)."""
     render = _render_request(request, job_id, owner, alpha, weights, store)
-    jpeg = _in_child(quick_preview_jpeg, render)
+    jpeg = _in_child(quick_preview_jpeg, render, owner)
     return Response(jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "private, max-age=600", "Vary": "Cookie",
                              "X-Content-Type-Options": "nosniff"})
@@ -100,7 +109,7 @@ def _save(request: Request, job_id: str, owner: str, alpha: float, weights: Any,
     """Render at full size in a child, then store the new job (a short session again)."""
     check_rate(request)
     render = _render_request(request, job_id, owner, alpha, weights, store, new_version=True)
-    rendered = _in_child(full_version, render)
+    rendered = _in_child(full_version, render, owner)
     with request.app.state.session_factory() as session:
         source = own_job(session, job_id, owner)
         refuse_hidden_reuse(session, source, owner)       # hidden while it rendered

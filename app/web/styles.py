@@ -112,14 +112,17 @@ def add_curated_style(session: Session, store: MediaStore, settings: Settings,
     return ids[0]
 
 
-async def _add_from_upload(session: Session, store: MediaStore, settings: Settings,
-                           style: UploadFile | str | None, title: str) -> int:
+async def _add_from_upload(request: Request, session: Session, store: MediaStore,
+                           settings: Settings, style: UploadFile | str | None,
+                           title: str) -> int:
     if style is None or isinstance(style, str) or not (style.filename or style.size):
         raise UploadRejected("choose a style image to add")
     raw = store.temp_path_for(store.new_path("uploads", ".part"))
     try:
         await save_raw(style, raw, settings, "the style image")
-        return await run_in_threadpool(add_curated_style, session, store, settings, raw, title)
+        async with request.app.state.upload_checks.turn():     # checked in turn (503)
+            return await run_in_threadpool(add_curated_style, session, store, settings, raw,
+                                           title)
     finally:
         raw.unlink(missing_ok=True)
 
@@ -135,7 +138,7 @@ async def add_style_from_form(request: Request, session: SessionDep, store: Stor
     """The admin's upload (no JavaScript needed): back to the library, showing the result,
     or the library again with the refusal."""
     try:
-        style_id = await _add_from_upload(session, store, settings, style, title)
+        style_id = await _add_from_upload(request, session, store, settings, style, title)
     except StyleTransferError as exc:
         return await run_in_threadpool(styles_page_response, request, session, 1,
                                        status_for(exc), error=str(exc), title=title)
@@ -163,11 +166,11 @@ def _set_hidden_or_404(session: Session, style_id: int, hidden: bool) -> None:
 
 @router.post("/api/admin/styles", status_code=201, include_in_schema=False,
              dependencies=AdminOnly)
-async def add_style(session: SessionDep, store: StoreDep, settings: SettingsDep,
-                    style: Annotated[UploadFile | str | None, File()] = None,
+async def add_style(request: Request, session: SessionDep, store: StoreDep,
+                    settings: SettingsDep, style: Annotated[UploadFile | str | None, File()] = None,
                     title: Annotated[str, Form(max_length=1000)] = "") -> dict[str, int]:
     """Add a curated style (multipart ``style``, optional ``title``); returns its ``id``."""
-    return {"id": await _add_from_upload(session, store, settings, style, title)}
+    return {"id": await _add_from_upload(request, session, store, settings, style, title)}
 
 
 @router.patch("/api/admin/styles/{style_id}", include_in_schema=False,

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.engine.dispatch import resolve_engine, video_refusal
 from app.engine.errors import StyleTransferError
+from app.engine.images import fit_size
 from app.engine.options import MAX_STYLES, StyleOptions, parse_options
 from app.engine.presets import preset_values
 from app.engine.registry import BY_NAME, CHOICES, dream_engine
@@ -38,9 +39,11 @@ from app.jobs.styles import (StyleUnavailable, is_listed, job_style_shares, regi
                              usable_style)
 from app.settings import Settings
 from app.storage import MediaStore
+from app.web.check_queue import CheckQueue
+from app.web.dreams import dream_network, fit_octaves
 from app.web.errors import UploadRejected
-from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, save_raw,
-                             store_uploads, style_label)
+from app.web.uploads import (StoredUpload, check_free_disk, copy_stored, larger_choice,
+                             save_raw, store_uploads, style_label)
 from app.web.visibility import HIDDEN_REUSE, reuse_refusal
 
 MIN_SIZE = 64
@@ -140,7 +143,7 @@ def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
                    visibility: Annotated[str, Form()] = "public",
                    style_from: Annotated[str, Form()] = "",
                    mode: Annotated[str, Form(description="style (transfer) or dream; dream "
-                                                          "means engine=deepdream")] = "style",
+                                                          "means the Deep Dream engine")] = "style",
                    preset: Annotated[str, Form(description="quality: fast, balanced or best "
                                                             "(fills what is left blank)")] = "",
                    style_id: Annotated[list[str] | None, Form(description="a style from the "
@@ -220,11 +223,14 @@ class Sources:
 
 async def create_job(session: Session, store: MediaStore, settings: Settings,
                      weights: WeightStore, owner_id: str, form: SubmittedForm,
-                     details: dict[str, Any] | None = None) -> Job:
+                     details: dict[str, Any] | None = None, *, checks: CheckQueue) -> Job:
     """Validate everything, store the files, queue the job (with ``details``: columns such
-    as its title, written in the same transaction). Raises ``StyleTransferError``."""
+    as its title, written in the same transaction); the files are checked in turn
+    (``checks``). Raises ``StyleTransferError``."""
     options = form.options(settings, weights)
     spec = installed_engine(options.engine, weights)
+    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
+        options = options.model_copy(update={"network": dream_network(options, weights).name})
     content = _chosen([form.content])
     if not content and not form.content_from:
         raise UploadRejected("choose a content image or video")
@@ -246,8 +252,9 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
                 await save_raw(upload, path, settings, label)
         # Checking, fsync and SQLite may block for a while: never on the event loop, where a
         # wait for a pooled connection would also stall the requests that return them.
-        return await run_in_threadpool(store_and_enqueue, session, store, settings, owner_id,
-                                       options, spec, form, sources)
+        async with checks.turn():
+            return await run_in_threadpool(store_and_enqueue, session, store, settings,
+                                           owner_id, options, spec, form, sources)
     finally:
         for path, _, _ in raws:
             path.unlink(missing_ok=True)
@@ -284,20 +291,40 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
                                (options.trim_start, options.trim_end))
         if stored[0].kind == "video" and not spec.takes_video:
             raise UploadRejected(video_refusal(spec))
+        check_fits_engine(stored[0], options.max_side, spec)
+        ran: dict[str, Any] = {}
+        if spec.mode == "dream":
+            options, ran = fit_octaves(options, stored[0].width, stored[0].height,
+                                       typed=bool(form.extra.get("octaves", "").strip()))
         stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
         return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
-                                    {**sources.details, "style_shared": shared})
+                                    {**sources.details, "style_shared": shared}, ran)
     except BaseException:
         store.remove([s.rel for s in stored])
         raise
 
 
+def check_fits_engine(content: StoredUpload, max_side: int, spec: EngineSpec) -> None:
+    """Refuse a photo or clip whose resized shorter side the engine cannot take."""
+    width, height = fit_size(content.width, content.height, max_side)
+    if min(width, height) >= spec.min_side:
+        return
+    what = "clip" if content.kind == "video" else "photo"
+    raise UploadRejected(
+        f"the {what} is {content.width}x{content.height}, which makes {width}x{height} at "
+        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: choose "
+        f"{larger_choice(content.width, content.height, max_side, what)}")
+
+
 def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                          options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
-                         stored: list[StoredUpload], details: dict[str, Any]) -> Job:
-    """The job row and its style library rows in one transaction. Tried twice: a second
-    request adding the same new style at the same moment, or a deleted job's styles leaving
-    the library meanwhile, makes the first try's commit fail."""
+                         stored: list[StoredUpload], details: dict[str, Any],
+                         ran: dict[str, Any]) -> Job:
+    """The job row (its options plus ``ran``: what was settled beside them, such as the
+    octaves a quality asked for when fewer fit) and its style library rows in one
+    transaction. Tried twice: a second request adding the same new style at the same
+    moment, or a deleted job's styles leaving the library meanwhile, makes the first try's
+    commit fail."""
     styles = [s.rel for s in stored[1:]]
     attempt = 1
     while True:
@@ -306,7 +333,7 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
             begin_write(session)
             style_ids = register_styles(session, store, styles, made)
             return enqueue_job(session, owner_id=owner_id, kind=stored[0].kind,
-                               engine=spec.name, options={**options.stored(),
+                               engine=spec.name, options={**options.stored(), **ran,
                                                           "engine": spec.name},
                                content_path=stored[0].rel, style_paths=styles,
                                visibility=form.visibility, style_ids=style_ids,

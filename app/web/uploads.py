@@ -152,7 +152,7 @@ def _inspect_guarded(check: UploadCheck) -> Checked:
     except Exception as exc:  # noqa: BLE001 - the boundary between decoders and the user
         log.exception("unforeseen error checking %s", check.what)
         raise UploadRejected(f"{check.what} could not be read; it is damaged or not what its "
-                             f"contents claim ({type(exc).__name__})") from None
+                             "contents claim") from None
 
 
 def inspect_upload(check: UploadCheck) -> Checked:
@@ -170,13 +170,16 @@ def inspect_upload(check: UploadCheck) -> Checked:
 
 
 def _clean_image(check: UploadCheck, kind: str) -> Checked:
-    from app.engine.images import load_image
+    from app.engine.images import check_style_shape, load_image
 
     if kind == "heif" and not HEIF_SUPPORTED:
         raise UploadRejected(f"{check.what} is HEIC, which this server cannot read; "
                              "upload a JPEG or PNG", 415)
     max_side = STYLE_STORE_SIDE if check.role == "style" else None
     image = load_image(Path(check.raw_path), check.what, check.max_megapixels, max_side)
+    if check.role == "style":
+        with Image.open(check.raw_path) as original:     # its own size, before any shrinking
+            check_style_shape(*original.size, check.what)
     clean = Image.new("RGB", image.size)     # a fresh image: no EXIF, ICC, text chunks
     clean.paste(image)
     buffer = io.BytesIO()
@@ -259,6 +262,15 @@ def copy_stored(store: MediaStore, rel: str) -> StoredUpload:
     with Image.open(store.path(copy)) as image:
         width, height = image.size
     return StoredUpload(copy, "image", width, height)
+
+
+def larger_choice(width: int, height: int, max_side: int, what: str) -> str:
+    """What to choose when a ``width`` x ``height`` photo (or clip) comes out too small at
+    ``max_side``: a larger output size helps only when it is larger than that already (a
+    picture is never enlarged)."""
+    if max(width, height) <= max_side:
+        return f"a larger {what}"
+    return f"a larger output size, or a less narrow {what}"
 
 
 def style_label(index: int, count: int) -> str:

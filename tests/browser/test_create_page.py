@@ -59,6 +59,14 @@ def job_id_of(page: Page) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
+def cancel_job(page: Page) -> None:
+    """The job page's Cancel: it asks first, the second press stops the job."""
+    page.click("#cancel")
+    expect(page.locator("#cancel")).to_have_text("Yes, cancel it")
+    page.click("#cancel")
+    expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=LONG)
+
+
 def generate_small(page: Page, screenshot: str) -> str:
     """Choose a 256 px output, keep a screenshot of the filled form, click Generate and
     return the new job's id from the job page it lands on."""
@@ -247,8 +255,7 @@ def test_edit_and_retry_keeps_the_files_and_settings(studio: str, browser: Brows
     page.check("input[name=visibility][value=unlisted]")
     page.click("#generate")
     first = job_id_of(page)
-    page.click("#cancel")
-    expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=LONG)
+    cancel_job(page)
     page.click("#edit-retry")                            # the job page's "Edit and retry"
     page.wait_for_url(re.compile(r"/\?from="))
     expect(page.locator("#content-reused img")).to_be_visible()
@@ -269,8 +276,7 @@ def test_edit_and_retry_keeps_the_files_and_settings(studio: str, browser: Brows
     for key in ("engine", "alpha", "size", "iterations", "style_scale"):
         assert new["options"][key] == old["options"][key], key
     assert new["visibility"] == "unlisted"
-    page.click("#cancel")
-    expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=LONG)
+    cancel_job(page)
 
 
 def test_trim_a_clip_and_watch_its_frames(studio: str, browser: Browser,
@@ -332,3 +338,55 @@ def test_the_create_page_on_a_phone(studio: str, browser: Browser, tmp_path: Pat
     expect(page.locator("#mode-dream")).to_be_checked()
     expect(page.locator("#guide-drop")).to_be_visible()
     assert page.get_attribute("#style-preview", "aria-label") == "Chosen styles"
+
+
+def test_a_refusal_goes_when_its_cause_is_fixed(studio: str, browser: Browser,
+                                                tmp_path: Path) -> None:
+    """A stale error stayed on the page after the person picked another file."""
+    thin = tmp_path / "stripe.png"
+    thin.write_bytes(png_bytes((3000, 20)))
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    page.set_input_files("#content", str(photo(tmp_path, "photo.png", "chelsea.png")))
+    page.set_input_files("#style", str(thin))
+    page.check("#preset-fast")
+    page.click("#generate")
+    error = page.locator("#client-error")
+    expect(error).to_contain_text("too thin to use")
+    expect(error).to_be_focused()
+    page.click("#style-preview .style-card .remove-style")        # the cause goes
+    expect(error).to_be_hidden()
+    page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
+    # a setting: more octaves than a 451x300 photo has room for at 256 px
+    page.check("#mode-dream")
+    open_more(page)
+    page.select_option("#size", "256")
+    page.fill("#octaves", "8")
+    page.click("#generate")
+    expect(error).to_contain_text("has room for")
+    page.screenshot(path=ARTIFACTS / "create-stale-error.png", full_page=True)
+    page.fill("#octaves", "2")                                    # typing fixes it
+    expect(error).to_be_hidden()
+    assert page.url == studio + "/"
+
+
+def test_the_qualities_say_what_they_make_of_this_photo(studio: str, browser: Browser,
+                                                        tmp_path: Path) -> None:
+    """Best at a small photo looked the same as Balanced, and "larger" was larger than the
+    photo; no time is promised before this server has made one."""
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    expect(page.locator("#eta-balanced-style")).to_have_text("no run on this server yet")
+    expect(page.locator("#preset-photo-note")).to_be_hidden()
+    page.set_input_files("#content", str(photo(tmp_path, "coffee.png", "coffee.png")))
+    best = page.locator("#presets label:has(#preset-best) .style-only .preset-size")
+    expect(best).to_have_text("600 px (your photo's own size: 1024 px would enlarge it)")
+    expect(page.locator("#preset-photo-note")).to_be_hidden()        # only Best is capped
+    page.set_input_files("#content", str(photo(tmp_path, "cat.png", "chelsea.png")))
+    note = page.locator("#preset-photo-note")
+    expect(note).to_contain_text("so Fast, Balanced and Best all make it 451 px")
+    expect(note).to_contain_text("Balanced: Painterly (slow), 200 steps, 1 enhance pass; "
+                                 "Best: Painterly (slow), 400 steps, 2 enhance passes")
+    page.check("#mode-dream")
+    expect(note).to_contain_text("4 octaves of 10 steps")
+    page.screenshot(path=ARTIFACTS / "create-photo-sizes.png", full_page=True)

@@ -191,3 +191,27 @@ def test_painterly_strength_from_the_page_changes_the_picture(studio: Studio, br
     assert np.abs(pictures["0"] - photo_pixels).mean() < 4        # strength 0: the photo
     assert np.abs(pictures["1"] - pictures["0"]).mean() > 10      # strength 1: painted
     context.close()
+
+
+def test_links_from_127_0_0_1_say_they_work_on_this_computer_only(studio: Studio,
+                                                                   browser: Browser) -> None:
+    """The studio here listens on 127.0.0.1 (the default): a share link or key link sent to
+    a phone reaches nothing, and the share and key panels say so and how to fix it."""
+    context, page = new_browser(browser, phone=True)
+    job = wait_state(page, studio, make_job(page, studio)["id"], ("succeeded",))
+    page.goto(studio.url + f"/r/{job['id']}")
+    note = page.locator("#share-local-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("This link works on this computer only")
+    expect(note).to_contain_text("dreamgen serve --host 0.0.0.0")
+    expect(note).to_contain_text("DREAMGEN_PUBLIC_URL")
+    no_sideways_scroll(page)
+    shot(page, "result-local-link-phone.png")
+    page.goto(studio.url + "/me")
+    page.click("#make-key")
+    expect(page.locator("#key-link")).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/me/key#"))
+    expect(page.locator("#key-local-note")).to_be_visible()
+    expect(page.locator("#key-local-note")).to_contain_text("on this computer only")
+    no_sideways_scroll(page)
+    shot(page, "key-local-link-phone.png")
+    context.close()

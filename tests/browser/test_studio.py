@@ -82,6 +82,17 @@ def test_progress_and_cancel_on_a_phone(server: str, browser: Browser, tmp_path:
     expect(page.locator("#preview-figure")).to_be_visible(timeout=120_000)  # Gatys preview
     expect(page.locator("#eta")).not_to_have_text("—", timeout=120_000)
     page.screenshot(path=ARTIFACTS / "progress-phone.png", full_page=True)
+    page.click("#cancel")                           # asks first: nothing is stopped yet
+    expect(page.locator("#cancel-question")).to_be_visible()
+    expect(page.locator("#cancel")).to_have_text("Yes, cancel it")
+    expect(page.locator("#cancel")).to_be_focused()
+    page.screenshot(path=ARTIFACTS / "cancel-asks-phone.png", full_page=True)
+    page.click("#keep-going")                       # taken back: still running
+    expect(page.locator("#cancel-question")).to_be_hidden()
+    expect(page.locator("#cancel")).to_have_text("Cancel")
+    assert page.request.get(page.url.replace("/jobs/", "/api/jobs/")).json()["state"] == \
+        "running"
+    page.click("#cancel")
     page.click("#cancel")
     expect(page.locator("#job")).to_have_attribute("data-state", "cancelled", timeout=60_000)
     expect(page.locator("#job-title")).to_have_text("Cancelled")
@@ -144,3 +155,33 @@ def test_drag_and_drop_and_keyboard_focus(server: str, browser: Browser) -> None
     focused = page.evaluate("""() => { const el = document.activeElement;
         return [el.textContent.trim(), getComputedStyle(el).boxShadow]; }""")
     assert focused[0] == "Create" and focused[1] != "none", focused
+
+
+def test_the_api_page_renders_with_no_internet(server: str, browser: Browser) -> None:
+    """/docs was blank without internet (Swagger UI from a CDN): every request that does not
+    go to the studio itself is cut here, as on a machine with no internet."""
+    outside: list[str] = []
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+
+    def only_the_studio(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_studio)
+    page.goto(server + "/docs")
+    expect(page.locator("h1")).to_have_text("dreamgen API")
+    expect(page.locator("#api-docs")).to_contain_text("works offline")
+    operations = page.locator(".api-op")
+    assert operations.count() >= 10
+    expect(operations.first).to_be_visible()
+    expect(page.locator("#op-1-title")).to_have_text("POST /api/jobs")
+    page.click("a[href='#shape-JobOut'] >> nth=0")                   # linked shapes
+    expect(page.locator("#shape-JobOut")).to_be_in_viewport()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the API page scrolls sideways on a phone ({width} px)"
+    page.screenshot(path=ARTIFACTS / "api-docs-offline-phone.png", full_page=False)
+    assert outside == []
+    assert page.request.get(server + "/openapi.json").json()["info"]["title"] == "dreamgen"

@@ -49,7 +49,7 @@ def test_bad_inputs_exit_2_with_one_line(cache: Path, runner: CliRunner, tmp_pat
     text = tmp_path / "notes.png"
     text.write_text("hello")
     _one_line_error(runner.invoke(main, ["stylize", str(text), style, "-o", out]),
-                    "content image is not an image Pillow can read")
+                    "content image is not an image we can read")
     _one_line_error(runner.invoke(main, ["stylize", str(tiny_images["content"]), style,
                                          "-o", str(tmp_path / "out.xyz")]),
                     "cannot tell the image format of 'out.xyz'")

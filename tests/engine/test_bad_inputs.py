@@ -48,3 +48,26 @@ def test_bad_files(tmp_path: Path, name: str, data: bytes, message: str) -> None
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StyleTransferError, match="does not exist"):
         load_image(tmp_path / "absent.jpg", "content image")
+
+
+def test_each_engines_smallest_side_is_its_networks_own() -> None:
+    """The web refuses uploads by ``EngineSpec.min_side`` (torch-free); it must be what the
+    engines themselves need."""
+    from app.engine.methods.adain import stylizer as adain
+    from app.engine.methods.gatys import optimise as gatys
+    from app.engine.methods.deepdream.networks import NETWORKS
+    from app.engine.registry import BY_NAME
+
+    assert BY_NAME["adain"].min_side == adain.MIN_SIDE
+    assert BY_NAME["gatys"].min_side == BY_NAME["gatys-lite"].min_side == gatys.MIN_SIDE
+    assert BY_NAME["deepdream"].min_side == max(net.min_side for net in NETWORKS.values())
+    assert BY_NAME["microast"].min_side == 8          # fit_size's own floor: it never fails
+
+
+def test_a_style_image_too_thin_for_the_engines_is_refused_in_words() -> None:
+    """MicroAST's first 9x9 filter failed with a RuntimeError on a 10000x2 style."""
+    from app.engine.methods.microast.network import prepare_style
+
+    with pytest.raises(StyleTransferError, match="10000x2, too thin to use"):
+        prepare_style(Image.new("RGB", (10000, 2)))
+    assert tuple(prepare_style(Image.new("RGB", (300, 12))).shape[-2:]) == (20, 512)

@@ -1,5 +1,6 @@
 """A crowd of concurrent readers against a running server (for the load test and
-bench/load.py): every request's status (or the error that replaced it) and its latency."""
+bench/load.py): every request's status (or the error that replaced it) and its latency.
+The readers come from several loopback addresses (127.0.1.x), as a crowd of people would."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+
+READERS_PER_ADDRESS = 25       # readers sharing one client address (127.0.1.x)
 
 
 @dataclass
@@ -45,19 +48,32 @@ def _rotated(paths: list[str], start: int) -> "itertools.cycle[str]":
     return itertools.cycle(paths[start:] + paths[:start])
 
 
-async def _crowd(url: str, paths: list[str], readers: int, total: int,
-                 timeout_s: float) -> CrowdResult:
-    result = CrowdResult()
+def _client(url: str, address: str, readers: int, timeout_s: float) -> httpx.AsyncClient:
     # keep-alive shorter than the server's 5 s, so no request goes out on a connection the
     # server is just closing (that is a client race, not a server error)
     limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers,
                           keepalive_expiry=4.0)
-    async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as client:
+    transport = httpx.AsyncHTTPTransport(local_address=address, limits=limits)
+    return httpx.AsyncClient(base_url=url, timeout=timeout_s, transport=transport)
+
+
+async def _crowd(url: str, paths: list[str], readers: int, total: int,
+                 timeout_s: float) -> CrowdResult:
+    result = CrowdResult()
+    # many people, so many addresses: a few readers share each one, as a household would,
+    # and no address holds more connections than the server allows one client
+    groups = -(-readers // READERS_PER_ADDRESS)
+    clients = [_client(url, f"127.0.1.{g + 1}", READERS_PER_ADDRESS, timeout_s)
+               for g in range(groups)]
+    try:
         started = time.perf_counter()
         shares = [total // readers + (1 if i < total % readers else 0) for i in range(readers)]
-        await asyncio.gather(*(_reader(client, _rotated(paths, i), share, result)
+        await asyncio.gather(*(_reader(clients[i % groups], _rotated(paths, i), share, result)
                                for i, share in enumerate(shares)))
         result.wall_s = time.perf_counter() - started
+    finally:
+        for client in clients:
+            await client.aclose()
     return result
 
 

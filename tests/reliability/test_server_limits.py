@@ -13,6 +13,7 @@ import pytest
 
 from app.web.limits import RateLimiter
 from app.web.server import HEADER_TIMEOUT_S
+from tests.reliability.attacks import STRANGER
 from tests.reliability.server import ServerProcess, poll
 from tests.web.conftest import image_files
 
@@ -54,7 +55,9 @@ def test_the_rate_limiter_table_is_bounded() -> None:
 
 
 def _half_open(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port))
+    """A stranger's request that never finishes its headers (from another address than the
+    real clients: one address may hold only so many connections)."""
+    sock = socket.create_connection(("127.0.0.1", port), source_address=(STRANGER, 0))
     sock.sendall(b"GET /gallery HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")   # never finished
     return sock
 
@@ -79,6 +82,33 @@ def test_idle_half_sent_requests_do_not_block_real_clients(
         assert closed == len(sockets), f"only {closed} of {len(sockets)} were timed out"
     finally:
         for sock in sockets:
+            sock.close()
+
+
+def test_one_address_holds_only_so_many_connections_unless_it_is_a_trusted_proxy(
+        server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(DREAMGEN_RUN_WORKER="false", DREAMGEN_MAX_CONNECTIONS_PER_CLIENT="5",
+                            DREAMGEN_TRUSTED_PROXIES="127.0.0.4").start()
+    proxy = [socket.create_connection(("127.0.0.1", server.port), source_address=("127.0.0.4", 0))
+             for _ in range(10)]
+    stranger = [_half_open(server.port) for _ in range(10)]
+    try:
+        def refused(sock: socket.socket) -> bool:
+            sock.setblocking(False)
+            try:
+                return sock.recv(64, socket.MSG_PEEK).startswith(b"HTTP/1.1 429")
+            except BlockingIOError:
+                return False
+        poll("5 of the stranger's connections to be refused",
+             lambda: sum(map(refused, stranger)) == 5, timeout_s=30)
+        assert not any(map(refused, proxy))      # accepted before the stranger's, all kept
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+        first = next(sock for sock in stranger if refused(sock))
+        first.settimeout(5)
+        assert b"too many open connections from your address (the limit is 5)" in \
+            first.recv(4096)
+    finally:
+        for sock in proxy + stranger:
             sock.close()
 
 

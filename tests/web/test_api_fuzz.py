@@ -4,8 +4,10 @@ are random bytes, not pictures, so their refusal is expected and not checked."""
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
+import pytest
 import schemathesis
 from schemathesis.checks import positive_data_acceptance
 from fastapi.testclient import TestClient
@@ -47,3 +49,35 @@ def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settin
                             "GET /api/jobs/{job_id}/strength-preview",
                             "POST /api/jobs/{job_id}/versions"}
     assert all(count >= 1 for count in checked.values()), checked
+
+
+NOT_FINITE_BODIES = ('{"title": NaN}', '{"show_original": Infinity}', '{"alpha": 1e400}',
+                     '{"alpha": -Infinity}', '{"hidden": NaN}', '{"engine": [NaN]}',
+                     '{"folder": {"a": 1e400}}')
+JSON_BODY_OPERATIONS = (("PATCH", "/api/jobs/x"), ("POST", "/api/jobs/x/versions"),
+                        ("POST", "/api/admin/downloads"), ("POST", "/api/admin/import"),
+                        ("POST", "/api/admin/jobs/x/hide"), ("PATCH", "/api/admin/styles/1"))
+
+
+def test_nan_infinity_and_1e400_in_a_json_body_are_a_plain_422(
+        make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    """Python's JSON parser reads NaN, Infinity and 1e400 as floats that cannot be sent back
+    as JSON: echoing them in FastAPI's field errors was a 500 with a long traceback."""
+    app = create_app(make_settings(run_worker=False, admin_token="t" * 24))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        caplog.clear()
+        refused = set()
+        for method, path in JSON_BODY_OPERATIONS:
+            for body in NOT_FINITE_BODIES:
+                response = client.request(method, path, content=body, headers={
+                    "content-type": "application/json", "authorization": "Bearer " + "t" * 24})
+                if response.status_code == 404:       # the body was fine for this route
+                    continue
+                assert response.status_code == 422, (method, path, body, response.text)
+                detail = response.json()["detail"]
+                assert isinstance(detail, str) and "NaN, Infinity" in detail, detail
+                assert "alpha" not in detail          # the field in plain words
+                refused.add(path)
+    assert refused == {path for _, path in JSON_BODY_OPERATIONS}
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert errors == [], [r.getMessage() for r in errors]

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 
 from app.engine.options import StyleOptions
 from app.engine.presets import PRESETS
+from app.web.main import create_app
 from tests.conftest import png_bytes
-from tests.web.conftest import image_files, submit, wait_for
+from tests.web.conftest import image_files, job_count, stored_files, submit, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "engines.md"
 
@@ -35,7 +36,9 @@ def test_a_preset_fills_what_is_left_blank(paused_client: TestClient, name: str)
     assert (options["engine"], options["size"], options["iterations"], options["enhance"],
             options["preset"]) == (engine, preset.size, preset.iterations or defaults.iterations,
                                    preset.enhance or defaults.enhance, name)
-    dream = queued(paused_client, preset=name, mode="dream")["options"]
+    # a photo with room for every quality's octaves (a smaller one gets fewer: see below)
+    dream = queued(paused_client, image_files(png_bytes((320, 240))), preset=name,
+                   mode="dream")["options"]
     assert (dream["engine"], dream["size"], dream["octaves"], dream["dream_iterations"]) == \
         ("deepdream", preset.dream_size, preset.octaves, preset.dream_iterations)
 
@@ -95,7 +98,8 @@ def test_a_dream_from_the_form_without_a_style(client: TestClient) -> None:
     page = client.get(f"/r/{job['id']}").text
     assert f"Deep Dream · {job['width']}×{job['height']}" in page
     assert "Deep Dream · Deep Dream" not in page and 'id="reuse"' not in page
-    assert "<dt>What the dream sees</dt><dd>textures</dd>" in page
+    assert ("<dt>What the dream sees</dt><dd>textures <small>(fine grain, like brush "
+            "strokes)</small></dd>") in page
     assert "<dt>Steps per octave</dt><dd>2</dd>" in page and "Style strength" not in page
     assert "<dt>Size limit</dt><dd>64 px</dd>" in page          # the 64 px photo fills it
     share = client.get(job["links"]["share"]).text
@@ -170,3 +174,68 @@ def test_the_result_page_says_when_the_photo_was_smaller_than_the_size(
     assert (job["width"], job["height"]) == (96, 64)                # never enlarged
     page = client.get(f"/r/{job['id']}").text
     assert "<dt>Size limit</dt><dd>256 px <small>(the photo was smaller)</small>" in page
+
+
+@pytest.mark.parametrize("network", ["googlenet", "vgg19"])
+def test_a_dream_network_that_is_not_installed_is_409(paused_client: TestClient,
+                                                      network: str) -> None:
+    """docs/api.md: 409 for what is not installed here (only the bundled network is)."""
+    response = paused_client.post("/api/jobs", files=image_files(), data={
+        "mode": "dream", "size": "64", "network": network})
+    assert response.status_code == 409, response.text
+    detail = response.json()["detail"]
+    assert "not installed on this server" in detail and "admin" in detail
+    assert ".pth" not in detail and "SHA-256" not in detail        # plain words
+    assert job_count(paused_client) == 0 and stored_files(paused_client) == set()
+    page = paused_client.post("/create", files=image_files(), data={
+        "mode": "dream", "size": "64", "network": network})
+    assert page.status_code == 409 and "not installed on this server" in page.text
+    assert queued(paused_client, mode="dream", size="64", network="pruned-vgg19")
+
+
+def test_the_depths_say_what_they_grow_on_the_network_that_dreams(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """"Objects: animals, buildings" was promised on the bundled network, which grows eyes."""
+    from dataclasses import replace
+
+    from app.engine.weights.store import WeightStore, file_sha256
+    from tests.checkpoints import write_googlenet_checkpoint
+
+    settings = make_settings(run_worker=False)
+    with TestClient(create_app(settings)) as bundled:
+        page = bundled.get("/").text
+        assert 'data-network="pruned-vgg19"' in page and "eyes and rings of eyes" in page
+        assert "animals, buildings" not in page and "buildings" not in page
+        job = queued(bundled, mode="dream", size="64")
+        assert job["options"]["network"] == "pruned-vgg19"       # what auto dreams with
+        result = bundled.get(f"/jobs/{job['id']}")
+    files = write_googlenet_checkpoint(settings.weights_cache_dir)
+    store = WeightStore.from_settings(settings)
+    store = replace(store, pins=tuple(replace(f, sha256=file_sha256(files[f.name]))
+                                      if f.name in files else f for f in store.pins))
+    with TestClient(create_app(settings, store)) as client:
+        page = client.get("/").text
+        assert 'data-network="googlenet"' in page and "whole animals and buildings" in page
+        assert queued(client, mode="dream", size="64")["options"]["network"] == "googlenet"
+    assert result.status_code == 200
+
+
+def test_more_octaves_than_the_photo_has_room_for_are_refused(paused_client: TestClient) -> None:
+    """The engine drops octaves under 32 px: asked 2 of a 64x40 picture, it ran 1."""
+    response = submit(paused_client, image_files(), mode="dream", size="64", octaves="2")
+    assert response.status_code == 422
+    assert ("the photo makes 64x40 at 64 px, which has room for 1 octave (each 1.4 times "
+            "smaller, none under 32 px), not 2: choose at most 1") in response.json()["detail"]
+    assert job_count(paused_client) == 0
+    assert queued(paused_client, image_files(), mode="dream", size="64", octaves="1")
+
+
+def test_a_quality_s_octaves_become_what_fits_and_the_result_says_so(client: TestClient) -> None:
+    """Best asks 5 octaves; a 120x90 photo has room for 4, which run and are shown."""
+    job = queued(client, image_files(png_bytes((120, 90))), mode="dream", preset="best")
+    assert (job["options"]["octaves"], job["options"]["octaves_asked"]) == (4, 5)
+    done = wait_for(client, job["id"])
+    assert done["state"] == "succeeded", done["error"]
+    page = client.get(f"/r/{job['id']}").text
+    assert ('<dd id="octaves-used">4 <small>(the quality asks for 5; the photo had room for '
+            '4)</small></dd>') in page
+    assert "<dt>Network</dt><dd>The small picture network that comes with dreamgen</dd>" in page

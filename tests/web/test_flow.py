@@ -6,9 +6,11 @@ import io
 import json
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.jobs.models import utcnow
 from tests.conftest import png_bytes
 from tests.web.conftest import image_files, job_count, submit, wait_for
 
@@ -179,6 +181,32 @@ def test_share_cards_use_the_public_url_when_set(make_settings) -> None:  # type
         assert meta(share, "og:url") == "https://studio.example" + done["links"]["share"]
 
 
+@pytest.mark.parametrize("base, public_url, local", [
+    ("http://127.0.0.1:8000", "", True), ("http://localhost:8000", "", True),
+    ("http://[::1]:8000", "", True), ("http://127.0.0.1:8000", "http://192.168.1.20:8000", False),
+    ("http://192.168.1.20:8000", "", False), ("http://studio.lan", "", False)])
+def test_links_that_work_on_this_computer_only_say_so(make_settings, base: str,  # type: ignore[no-untyped-def]
+                                                      public_url: str, local: bool) -> None:
+    """With the default 127.0.0.1 a share link or key link reaches nothing from a phone."""
+    from app.web.main import create_app
+    from tests.web.test_me import owner_of, seed
+
+    settings = make_settings(run_worker=False, public_url=public_url)
+    with TestClient(create_app(settings), base_url=base) as client:
+        job = seed(client, owner_of(client), width=96, height=64, attempts=1,
+                   result_path="results/x.png", share_token="localtoken1234",
+                   started_at=utcnow(), finished_at=utcnow())
+        pages = {"result": client.get(f"/r/{job}").text,
+                 "share": client.get("/s/localtoken1234").text,
+                 "key": client.post("/me/key/new").text}
+    for name, page in pages.items():
+        note = 'id="key-local-note"' if name == "key" else 'id="share-local-note"'
+        assert (note in page) is local, (name, base)
+        if local:
+            assert "works on this computer only" in page and "--host 0.0.0.0" in page
+            assert "DREAMGEN_PUBLIC_URL" in page
+
+
 def test_a_browser_form_with_an_empty_file_input(client: TestClient) -> None:
     """Browsers send an unused file input as a part without a filename."""
     first = wait_for(client, submit(client).json()["id"])
@@ -190,5 +218,5 @@ def test_a_browser_form_with_an_empty_file_input(client: TestClient) -> None:
     missing = client.post("/create", files=[content, empty], data={"engine": "microast"})
     assert missing.status_code == 422 and "at least one style" in missing.text
     bad_number = client.post("/create", files=[content], data={"alpha": "lots"})
-    assert bad_number.status_code == 422 and "alpha: Input should be a valid number" in \
-        bad_number.text and "<html" in bad_number.text
+    assert bad_number.status_code == 422 and "style strength must be a number" in \
+        bad_number.text and "<html" in bad_number.text and "alpha:" not in bad_number.text

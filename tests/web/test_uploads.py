@@ -5,7 +5,9 @@ tests/reliability/test_hostile_files.py; here are the form values and limits."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -36,6 +38,22 @@ BAD_INPUTS = {
     "no weights for engine": (dict(engine="adain"), 409,
                               "the Classic engine is not installed on this server; ask its admin"),
     "bad visibility": (dict(visibility="secret"), 422, "public or unlisted"),
+    # too thin or too small for the engines' networks: refused at upload, not in the worker
+    "thin style": (dict(files=image_files(None, png_bytes((10000, 2)))), 422,
+                   "the style image is 10000x2, too thin to use"),
+    "tall thin style": (dict(files=image_files(None, png_bytes((2, 3000)))), 422,
+                        "at most 32 times as long as wide"),
+    "thin guide": (dict(mode="dream", files=image_files(None, png_bytes((3000, 40)))), 422,
+                   "too thin to use"),
+    "narrow dream photo": (dict(mode="dream", size=512, files=image_files(png_bytes((1000, 20)))),
+                           422, "makes 512x8 at 512 px; Deep Dream needs at least 32 px on "
+                                "each side: choose a larger output size"),
+    "small dream photo": (dict(mode="dream", size=64, files=image_files(png_bytes((20, 20)))),
+                          422, "Deep Dream needs at least 32 px on each side: choose a larger "
+                               "photo"),
+    "narrow painterly photo": (dict(engine="gatys-lite", size=64,
+                                    files=image_files(png_bytes((1000, 10)))),
+                               422, "Painterly (slow) needs at least 32 px on each side"),
 }
 
 
@@ -48,6 +66,16 @@ def test_bad_input_is_refused_with_a_reason(paused_client: TestClient, case: str
     assert reason in response.json()["detail"]
     assert job_count(paused_client) == 0
     assert paused_client.app.state.store.files() == set()
+
+
+def test_narrow_pictures_within_the_engines_limits_are_taken(paused_client: TestClient) -> None:
+    """The limits are the networks' own: a 25:1 style and a photo the Fast engine makes 8 px
+    high are fine."""
+    assert submit(paused_client, image_files(None, png_bytes((300, 12)))).status_code == 201
+    assert submit(paused_client, image_files(png_bytes((1000, 10)))).status_code == 201
+    dream = submit(paused_client, image_files(png_bytes((600, 50)), png_bytes((40, 40))),
+                   mode="dream", size=512)
+    assert dream.status_code == 201, dream.text
 
 
 def test_the_form_shows_the_reason_on_the_page(paused_client: TestClient) -> None:
@@ -158,6 +186,27 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/jobs/{job_id}/versions"}
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
+
+
+def test_the_api_page_is_served_from_the_package_and_needs_no_internet(
+        paused_client: TestClient) -> None:
+    """/docs loaded Swagger UI from a CDN and was blank offline: now it is HTML made here from
+    the same OpenAPI document, under the site's own strict CSP, with no script at all."""
+    schema = paused_client.get("/openapi.json").json()
+    page = paused_client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "http" not in policy and "unsafe" not in \
+        policy.replace("style-src-attr 'unsafe-inline'", "")
+    text = page.text
+    assert "<script" not in text and "cdn" not in text.lower()
+    assert not re.search(r'(src|href)="(https?:)?//', text)        # nothing from elsewhere
+    for path, item in schema["paths"].items():
+        for method in item:
+            assert f"<code>{method.upper()} {html.escape(path)}</code>" in text, (method, path)
+    assert 'id="shape-JobOut"' in text and 'href="#shape-JobOut"' in text
+    assert "<code>measured_runs</code>" in text and "Deep Dream: textures" in text
+    assert paused_client.get("/redoc", follow_redirects=False).headers["location"] == "/docs"
 
 
 @pytest.mark.parametrize("fmt,suffix", [("WEBP", ".png"), ("HEIF", ".jpg"), ("JPEG", ".jpg")])

@@ -92,3 +92,40 @@ def test_remaining_time_comes_from_the_pace_after_the_first_report() -> None:
     assert clock.update(0.02, now=100.2) is None        # too short a span to trust
     assert clock.update(0.11, now=101.0) == pytest.approx(8.9)   # 0.1 per s, 0.89 left
     assert clock.update(1.0, now=110.0) == 0.0
+
+
+def eta_text(page: str, preset: str, mode: str) -> str:
+    found = re.search(rf'id="eta-{preset}-{mode}"[^>]*>([^<]*)<', page)
+    assert found, f"no time for {preset} ({mode}) on the page"
+    return found.group(1)
+
+
+def test_the_create_page_promises_no_time_this_server_has_not_measured(
+        paused_client: TestClient) -> None:
+    """"Balanced: about a minute" was written in advance; it is minutes on a small CPU."""
+    page = paused_client.get("/").text
+    for words in ("about a minute", "a few minutes", "Under a second", "many minutes"):
+        assert words not in page
+    for preset in ("fast", "balanced", "best"):
+        for mode in ("style", "dream"):
+            assert eta_text(page, preset, mode) == "no run on this server yet"
+    seed_runs(paused_client, "microast", [2.0, 3.0, 2.0])            # median 2 s at 512 px
+    seed_runs(paused_client, "gatys-lite", [50.0], iterations=100)   # 0.5 s an iteration
+    page = paused_client.get("/").text
+    assert eta_text(page, "fast", "style") == "about 2 s at 512 px (from 3 runs here)"
+    # Balanced paints 200 iterations, Best 400 at 1024 px (four times the pixels)
+    assert eta_text(page, "balanced", "style") == "about 1 min 40 s at 512 px (from 1 run here)"
+    assert eta_text(page, "best", "style") == "about 13 min at 1024 px (from 1 run here)"
+    assert eta_text(page, "fast", "dream") == "no run on this server yet"
+    assert "Here: about 2 s at 512 px (from 3 runs here)." in page        # the engine's hint
+
+
+def test_the_job_page_says_where_its_times_come_from(paused_client: TestClient) -> None:
+    job = submit(paused_client).json()
+    assert job["measured_runs"] == 0
+    page = paused_client.get(f"/jobs/{job['id']}").text
+    assert "No Fast run on this server yet, so no time estimate" in page
+    seed_runs(paused_client, "microast", [2.0, 3.0])
+    assert paused_client.get(f"/api/jobs/{job['id']}").json()["measured_runs"] == 2
+    page = paused_client.get(f"/jobs/{job['id']}").text
+    assert "Times from the last 2 Fast runs on this server." in page

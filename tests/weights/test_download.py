@@ -159,3 +159,25 @@ def test_a_killed_download_leaves_no_partial_file_for_long(cache: Path, store: W
     os.utime(other, (1, 1))
     [path] = download(store, [entry])
     assert leftovers(cache) == sorted([path, live, other])
+
+
+def test_an_unknown_host_is_said_in_words_not_errno(cache: Path, store: WeightStore) -> None:
+    """Offline, the admin page showed "[Errno -2] Name or service not known"."""
+    entry = WeightFile("test/blob.bin", "http://weights.invalid/blob.bin", 10, "0" * 64)
+    with pytest.raises(WeightsDownloadError) as caught:
+        download(store, [entry], progress=False, timeout=5)
+    message = str(caught.value)
+    assert "the address could not be found (is this machine offline?)" in message, message
+    assert "Errno" not in message and leftovers(cache) == []
+
+
+def test_nothing_answering_is_said_in_words(cache: Path, store: WeightStore) -> None:
+    import socket
+
+    with socket.socket() as closed:          # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    entry = WeightFile("test/blob.bin", f"http://127.0.0.1:{port}/blob.bin", 10, "0" * 64)
+    with pytest.raises(WeightsDownloadError, match="nothing answers at that address") as caught:
+        download(store, [entry], progress=False, timeout=5)
+    assert "Errno" not in str(caught.value)

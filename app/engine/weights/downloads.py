@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
+import ssl
 import sys
 import tempfile
 import time
@@ -52,6 +54,27 @@ def refuse_if_offline(store: WeightStore, files: list[WeightFile]) -> None:
         raise WeightsDownloadError(
             f"Offline mode is on (DREAMGEN_OFFLINE), so {', '.join(f.name for f in files)} "
             "will not be downloaded; import them from a folder instead.")
+
+
+def connection_trouble(exc: BaseException) -> str:
+    """What went wrong with a connection, in words (never "[Errno -2] Name or service not
+    known")."""
+    reason = getattr(exc, "reason", None) or exc
+    if isinstance(reason, socket.gaierror):
+        return "the address could not be found (is this machine offline?)"
+    if isinstance(reason, TimeoutError):
+        return "it timed out waiting for an answer"
+    if isinstance(reason, ConnectionRefusedError):
+        return "nothing answers at that address"
+    if isinstance(reason, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "the connection was cut"
+    if isinstance(reason, ssl.SSLError):
+        return "the secure connection could not be set up"
+    if isinstance(reason, http.client.HTTPException):
+        return "the answer was not a proper web reply"
+    if isinstance(reason, str):
+        return reason
+    return "the connection failed"
 
 
 def download(store: WeightStore, names: Iterable[str | WeightFile],
@@ -145,8 +168,8 @@ def _stream(file: WeightFile, url: str, out: IO[bytes], progress: bool, timeout:
         raise WeightsDownloadError(f"Downloading {file.name} from {url} failed: "
                                    f"HTTP {exc.code} {exc.reason}.") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise WeightsDownloadError(f"Downloading {file.name} from {url} failed: {reason}.") from exc
+        raise WeightsDownloadError(f"Downloading {file.name} from {url} failed: "
+                                   f"{connection_trouble(exc)}.") from exc
     expected = announced if announced is not None else file.size
     if expected is not None and received != expected:
         raise WeightsDownloadError(f"Downloading {file.name} from {url} was cut short: "

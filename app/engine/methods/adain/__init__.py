@@ -18,7 +18,7 @@ DECODER = WeightFile("adain/decoder.pth", f"{_URL}/decoder.pth", None,
 
 SPEC = EngineSpec(
     name="adain", label="Classic", technical="AdaIN (Huang & Belongie, ICCV 2017)",
-    summary="A second or two a picture; smooth brush strokes; works on clips.",
+    summary="One pass; smooth brush strokes; works on clips.",
     mode="style", files=(VGG19, DECODER),
-    frames_entry="app.engine.methods.adain.stylizer:AdaINStylizer", auto_rank=1,
+    frames_entry="app.engine.methods.adain.stylizer:AdaINStylizer", auto_rank=1, min_side=16,
     strength_preview="app.engine.methods.adain.strength:HOOKS")

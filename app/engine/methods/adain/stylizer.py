@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from app.engine.errors import StyleTransferError
+from app.engine.images import STYLE_SIDE
 from app.engine.features import EPS, adain_with_stats, calc_mean_std, mix_stats
 from app.engine.feedforward import FeedForwardStylizer, weight_paths
 from app.engine.feedforward import prepare_style as prepare_image
@@ -38,7 +39,6 @@ from app.engine.methods.adain import DECODER, VGG19
 from app.engine.networks.vgg import load_adain_decoder, load_vgg_encoder
 from app.engine.tiling import ChannelSums, assemble, tile_grid, tile_layout
 
-STYLE_SIDE = 512     # style images are scaled so their longer side is this (as in training)
 MIN_SIDE = 16        # relu4_1 is at 1/8 resolution and needs 2 px for its reflection padding
 DOWNSCALE = 8        # relu4_1 resolution
 # Peak memory per pixel of a batch (encoder + decoder activations): 550 MB for 1024x1024 in

@@ -17,19 +17,23 @@ GoogLeNet       conv3         inception3b inception4c   inception4e
 pruned VGG-19 stops at relu5_1.)
 
 ``network="auto"`` takes the best one installed: GoogLeNet, else the full VGG-19, else the
-16x-pruned VGG-19 that ships with dreamgen (always there).
+16x-pruned VGG-19 that ships with dreamgen (always there). Torch is imported only to load
+a network, so the web layer reads this table without it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Protocol
-
-import torch
+from typing import TYPE_CHECKING, Container, Mapping, Protocol
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
 from app.engine.methods import deepdream as files   # the spec's weight-file pins
+
+if TYPE_CHECKING:      # torch-free at import: the web layer checks networks before a job
+    import torch
+
+    from app.engine.weights.store import WeightStore
 
 DEPTHS = ("textures", "patterns", "shapes", "objects")
 
@@ -43,32 +47,46 @@ class DreamNet:
     """One network: its registry weight file and the layers each depth dreams with."""
 
     name: str
+    label: str             # in plain words, for people
     weight: str
     depth_taps: Mapping[str, tuple[str, ...]]
     min_side: int          # smallest input side its deepest layer still accepts
     stride: int            # total downscaling to its deepest layer (tiles align to it)
+    effects: Mapping[str, str]     # what each depth grows on this network, in plain words
 
     def taps(self, depth: str) -> tuple[str, ...]:
         """The layers ``depth`` (one of :data:`DEPTHS`) dreams with."""
         return self.depth_taps[depth]
 
 
-PRUNED_VGG19 = DreamNet("pruned-vgg19", files.PRUNED_VGG19.name, {
+# The effects: the bundled network's as seen in its dreams of four photos at each depth
+# (docs/img/deepdream-depths.jpg, ``python -m bench.deepdream --depths``); the other two
+# from the published dreams of their layers (their weights are not here to look at).
+PRUNED_VGG19 = DreamNet("pruned-vgg19", "the small picture network that comes with dreamgen",
+                        files.PRUNED_VGG19.name, {
     "textures": ("relu2_2",), "patterns": ("relu3_3",), "shapes": ("relu4_2",),
-    "objects": ("relu5_1",)}, min_side=32, stride=16)
-VGG19 = DreamNet("vgg19", files.VGG19.name, {
+    "objects": ("relu5_1",)}, min_side=32, stride=16, effects={
+    "textures": "fine grain, like brush strokes", "patterns": "beads and dots of colour",
+    "shapes": "grids and woven blocks", "objects": "eyes and rings of eyes, no animals"})
+VGG19 = DreamNet("vgg19", "the full VGG-19 picture network", files.VGG19.name, {
     "textures": ("relu2_2",), "patterns": ("relu3_4",), "shapes": ("relu4_3",),
-    "objects": ("relu5_3",)}, min_side=32, stride=16)
-GOOGLENET = DreamNet("googlenet", files.GOOGLENET.name, {
+    "objects": ("relu5_3",)}, min_side=32, stride=16, effects={
+    "textures": "fine grain", "patterns": "swirls and stripes",
+    "shapes": "scales, arches and eyes", "objects": "eyes and parts of animals"})
+GOOGLENET = DreamNet("googlenet", "GoogLeNet, the network of the original Deep Dream pictures",
+                     files.GOOGLENET.name, {
     "textures": ("conv3",), "patterns": ("inception3b",), "shapes": ("inception4c",),
-    "objects": ("inception4e",)}, min_side=32, stride=16)
+    "objects": ("inception4e",)}, min_side=32, stride=16, effects={
+    "textures": "fine strokes", "patterns": "swirls and simple ornaments",
+    "shapes": "eyes, dog faces and arches", "objects": "whole animals and buildings"})
 NETWORKS: dict[str, DreamNet] = {n.name: n for n in (PRUNED_VGG19, VGG19, GOOGLENET)}
 AUTO_ORDER = ("googlenet", "vgg19", "pruned-vgg19")     # best first
 
 
-def choose_network(choice: str, weights: Mapping[str, Path]) -> DreamNet:
-    """The network ``choice`` names (``auto``: the best one whose weights were given).
-    Raises :class:`WeightsMissingError` naming the file when a named one is not installed."""
+def choose_network(choice: str, weights: Container[str]) -> DreamNet:
+    """The network ``choice`` names (``auto``: the best one whose weights were given:
+    ``weights`` holds the names of the installed weight files). Raises
+    :class:`WeightsMissingError` naming the file when a named one is not installed."""
     if choice == "auto":
         for name in AUTO_ORDER:
             if NETWORKS[name].weight in weights:
@@ -85,9 +103,17 @@ def choose_network(choice: str, weights: Mapping[str, Path]) -> DreamNet:
     return net
 
 
+def network_here(choice: str, store: WeightStore) -> DreamNet:
+    """The network a dream asking for ``choice`` uses with ``store``'s weights (what
+    :func:`choose_network` picks in the job); raises :class:`WeightsMissingError` like it."""
+    return choose_network(choice, store.engine_paths(files.SPEC))
+
+
 def load_feature_net(net: DreamNet, weights: Mapping[str, Path],
                      device: torch.device) -> FeatureNet:
     """``net``'s frozen feature extractor on ``device`` (cached by its loader)."""
+    import torch
+
     path = Path(weights[net.weight])
     if net is GOOGLENET:
         from app.engine.networks.googlenet import load_googlenet

@@ -32,16 +32,16 @@ _BEST = {"size": 1024, "iterations": 400, "enhance": 2}
 
 LITE = EngineSpec(
     name="gatys-lite", label="Painterly (slow)",
-    technical="Gatys et al. optimisation on a 16x-pruned VGG-19",
-    summary="Paints the picture step by step, with previews; a minute or more.",
+    technical="Gatys et al. optimisation on a small, fast copy of the VGG-19 picture network",
+    summary="Paints the picture step by step, with previews; slower.",
     mode="style", files=(PRUNED_VGG19,),
     image_entry="app.engine.methods.gatys.optimise:stylize_lite", iterative=True,
-    work_units=iterations,
+    work_units=iterations, min_side=32,
     presets={"balanced": PresetChoice(0, _BALANCED), "best": PresetChoice(1, _BEST)})
 FULL = EngineSpec(
     name="gatys", label="Painterly, finest (slowest)",
     technical="Gatys, Ecker & Bethge, CVPR 2016, on VGG-19",
-    summary="The original Deep Style optimisation; best detail, many minutes.",
+    summary="The original Deep Style optimisation; best detail, the slowest.",
     mode="style", files=(VGG19,),
     image_entry="app.engine.methods.gatys.optimise:stylize_full", iterative=True,
-    work_units=iterations, presets={"best": PresetChoice(0, _BEST)})
+    work_units=iterations, min_side=32, presets={"best": PresetChoice(0, _BEST)})

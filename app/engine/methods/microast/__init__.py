@@ -25,7 +25,7 @@ WEIGHTS: dict[str, WeightFile] = {
 
 SPEC = EngineSpec(
     name="microast", label="Fast", technical="MicroAST (Wang et al., AAAI 2023)",
-    summary="Under a second a picture; works on clips.", mode="style",
+    summary="One pass, the quickest; works on clips.", mode="style",
     files=tuple(WEIGHTS.values()),
     frames_entry="app.engine.methods.microast.stylizer:MicroASTStylizer", auto_rank=2,
     strength_preview="app.engine.methods.microast.strength:HOOKS",

@@ -33,6 +33,7 @@ from PIL import Image
 from torch import nn
 
 from app.engine.features import adain_with_stats, calc_mean_std
+from app.engine.images import STYLE_SIDE
 from app.engine.feedforward import prepare_style as prepare_image
 from app.engine.feedforward import weight_paths
 from app.engine.methods.microast import WEIGHTS
@@ -41,7 +42,6 @@ from app.engine.weights.checkpoints import load_strict
 
 # Each part's weight-file name (the dispatcher keys paths by these).
 WEIGHT_NAMES = {part: file.name for part, file in WEIGHTS.items()}
-STYLE_SIDE = 512   # style images are scaled so their longer side is this (training saw 512 px)
 DOWNSCALE = 4      # the encoders work at 1/4 resolution; inputs are padded to a multiple of it
 
 
