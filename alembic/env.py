@@ -4,8 +4,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from app.jobs.db import make_db_engine
-from app.jobs.models import Base
+from app.db.engine import make_db_engine
+from app.db.models import Base
 from app.settings import get_settings
 
 config = context.config

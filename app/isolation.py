@@ -27,7 +27,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, Callable
 
 # Imported once by the fork server, so children start with them loaded.
-PRELOAD = ("app.jobs.execute", "app.web.uploads")
+PRELOAD = ("app.jobs.execute", "app.uploads.checks")
 _LOCK = threading.Lock()
 _CONTEXT: BaseContext | None = None
 

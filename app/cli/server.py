@@ -39,28 +39,24 @@ def worker() -> None:
     import signal
     import threading
 
-    from app.jobs.db import make_db_engine, upgrade_to_head
-    from app.jobs.worker import WorkerPool, recover_abandoned_jobs
+    from app.jobs.worker import WorkerPool
+    from app.runtime import configure_logging, studio_runtime
     from app.settings import get_settings
-    from app.storage import MediaStore
-    from app.web.main import configure_logging
 
     settings = get_settings()
     configure_logging()
-    upgrade_to_head(settings.database_url)
-    db_engine = make_db_engine(settings.database_url)
-    recover_abandoned_jobs(db_engine, settings.max_attempts)
-    pool = WorkerPool(db_engine, MediaStore(settings.media_dir), settings)
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    pool.start()
-    click.echo(f"{len(pool.workers)} worker(s) running on {settings.database_url}; "
-               "Ctrl-C stops", err=True)
-    while not stopping.wait(1.0):
-        pool.supervise()
-    pool.stop()
-    db_engine.dispose()
+    # a worker beside a studio on the same media folder never sweeps it: the studio does
+    with studio_runtime(settings, sweep=False) as runtime:
+        pool = WorkerPool(runtime.db_engine, runtime.store, settings, runtime.weights)
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.set())
+        pool.start()
+        click.echo(f"{len(pool.workers)} worker(s) running on {settings.database_url}; "
+                   "Ctrl-C stops", err=True)
+        while not stopping.wait(1.0):
+            pool.supervise()
+        pool.stop()
 
 
 WORKER_COLUMNS = ("WORKER", "HOST", "PID", "DEVICE", "JOB", "HEARTBEAT", "STATUS")
@@ -85,23 +81,22 @@ def workers(as_json: bool) -> None:
     import json
 
     from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.orm import Session
 
-    from app.jobs.db import make_db_engine
     from app.jobs.leases import list_workers
+    from app.runtime import Runtime
     from app.settings import get_settings
 
     settings = get_settings()
-    db_engine = make_db_engine(settings.database_url, pool_size=1)
+    runtime = Runtime.open(settings, migrate=False, pool_size=1)   # a read: no migration
     try:
-        with Session(db_engine) as session:
+        with runtime.sessions() as session:
             statuses = list_workers(session, settings.lease_seconds)
     except SQLAlchemyError as exc:
         raise UserError(f"cannot read the workers from {settings.database_url}: "
                         f"{type(exc).__name__} (has `dreamgen serve` or `dreamgen worker` run "
                         "on this database yet? they create its tables)") from None
     finally:
-        db_engine.dispose()
+        runtime.close()
     if as_json:
         for w in statuses:
             click.echo(json.dumps({"id": w.id, "host": w.host, "pid": w.pid,

@@ -28,21 +28,16 @@ def add(files: tuple[Path, ...], title: str) -> None:
     A picture already there becomes curated and visible again. Bad files are reported and
     skipped; the exit status is 2 if any was."""
     from app.engine.errors import StyleTransferError
-    from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
-    from app.jobs.sweep import MediaFolderLock
+    from app.people.library import add_curated_style
+    from app.people.titles import title_from_name
+    from app.runtime import Runtime
     from app.settings import get_settings
-    from app.storage import MediaStore
-    from app.web.naming import title_from_name
-    from app.web.styles import add_curated_style
 
     settings = get_settings()
-    upgrade_to_head(settings.database_url)
-    db_engine = make_db_engine(settings.database_url, pool_size=1)
-    store = MediaStore(settings.media_dir)
-    lock = MediaFolderLock(store.root)    # a server starting meanwhile must not sweep our files
-    lock.acquire_shared()
+    runtime = Runtime.open(settings, pool_size=1)
+    runtime.share_media_folder()        # a server starting meanwhile must not sweep our files
+    store, sessions = runtime.store, runtime.sessions
     failed = 0
-    sessions = make_session_factory(db_engine)
     try:
         for path in files:
             raw = store.temp_path_for(store.new_path("uploads", ".part"))
@@ -58,8 +53,7 @@ def add(files: tuple[Path, ...], title: str) -> None:
             finally:
                 raw.unlink(missing_ok=True)
     finally:
-        lock.release()
-        db_engine.dispose()
+        runtime.close()
     if failed:
         raise UserError(f"{failed} of {len(files)} files were not added")
 
@@ -69,14 +63,15 @@ def list_styles() -> None:
     """The listed styles, most used first (id, uses, curated, title), then the hidden ones."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app.jobs.db import make_db_engine, make_session_factory
-    from app.jobs.styles import hidden_styles, listed_styles
+    from app.people.styles import hidden_styles, listed_styles
+    from app.runtime import Runtime
     from app.settings import get_settings
 
     settings = get_settings()
-    db_engine = make_db_engine(settings.database_url, pool_size=1)
-    try:                              # a read: no migration, no write lock on a live studio
-        with make_session_factory(db_engine)() as session:
+    # a read: no migration, no write lock on a live studio
+    runtime = Runtime.open(settings, migrate=False, pool_size=1)
+    try:
+        with runtime.sessions() as session:
             listed, total = listed_styles(session, per_page=10_000)
             hidden = hidden_styles(session)
     except SQLAlchemyError as exc:
@@ -84,7 +79,7 @@ def list_styles() -> None:
                         f"{type(exc).__name__} (has `dreamgen serve` or `dreamgen styles add` "
                         "run on this database yet? they create its tables)") from None
     finally:
-        db_engine.dispose()
+        runtime.close()
     for entry in listed:
         style = entry.style
         kind = "curated" if style.curated else "used"

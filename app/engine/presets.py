@@ -44,7 +44,7 @@ def _preset(name: str, label: str, summary: str, dream_summary: str) -> Preset:
 
 
 # No time in the words: the create page says how long each took on this server
-# (app/web/speed.py), which is seconds on a GPU and minutes on a small CPU.
+# (app/web/create/speed.py), which is seconds on a GPU and minutes on a small CPU.
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     _preset("fast", "Fast", "one pass, the quickest", "a short dream"),
     _preset("balanced", "Balanced", "painted step by step, with previews",

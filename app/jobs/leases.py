@@ -1,11 +1,11 @@
 """Leases: every worker heartbeats its row in ``workers``; the jobs of workers that stopped
 heartbeating go back to the queue, taken over by any live worker.
 
-The database is the only coordinator, and its clock the only clock (:mod:`app.jobs.dbtime`):
+The database is the only coordinator, and its clock the only clock (:mod:`app.db.clock`):
 
 - A worker process registers a row per worker thread before any of them claims a job; its
   :class:`LeaseKeeper` thread (which never waits on a job) sets ``last_heartbeat`` to the
-  database's now (:class:`~app.jobs.dbtime.db_now`) every ``lease / 3`` seconds. A clean
+  database's now (:class:`~app.db.clock.db_now`) every ``lease / 3`` seconds. A clean
   stop deletes the rows.
 - In the same round, after a heartbeat that worked, the keeper takes back the running jobs
   whose worker's heartbeat is older than the lease, or which have not changed for a lease
@@ -33,9 +33,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.jobs.dbtime import db_now, seconds_ago, seconds_since
-from app.jobs.models import Job, JobState, WorkerRecord, utcnow
-from app.jobs.queue import release_worker_rows, write_session
+from app.db.clock import db_now, seconds_ago, seconds_since
+from app.db.models import Job, JobState, WorkerRecord, utcnow
+from app.jobs.queue import release_worker_rows
+from app.db.engine import write_session
 
 log = logging.getLogger("dreamgen.leases")
 

@@ -9,7 +9,7 @@ the previous run's (:class:`PreviewKeeper`).
 from __future__ import annotations
 
 from app.jobs.execute import OutputPaths
-from app.jobs.models import Job
+from app.db.models import Job
 from app.storage import MediaStore
 
 

@@ -21,36 +21,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, JobState, WorkerRecord, utcnow
-
-_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
-_WRITE_TRANSACTION = "dreamgen_write_transaction"   # session.info key (see begin_write)
-
-
-def write_session(db_engine: Engine) -> Session:
-    """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade deadlocks):
-    use it for every short write transaction."""
-    session = Session(db_engine, expire_on_commit=False)
-    begin_write(session)
-    return session
-
-
-def begin_write(session: Session) -> None:
-    """Start a write transaction on a session that may have read already (a request's): end
-    its read snapshot and take SQLite's write lock at BEGIN. In WAL mode a read transaction
-    that tries to write after another connection committed fails at once with "database is
-    locked" (SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply), so every write through
-    a request's session starts here. Call it before changing any loaded object; the objects
-    loaded so far stay usable (the sessions keep them after commit). Idempotent: inside
-    the write transaction it began, it does nothing."""
-    current = session.get_transaction()
-    if current is not None and session.info.get(_WRITE_TRANSACTION) is current:
-        return
-    if current is not None:
-        session.commit()             # nothing pending: it only ends the read
-    session.connection(execution_options=_IMMEDIATE)
-    session.info[_WRITE_TRANSACTION] = session.get_transaction()
-
+from app.db.models import Job, JobState, WorkerRecord, utcnow
+from app.db.engine import begin_write, write_session
 
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],
@@ -60,7 +32,7 @@ def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
     the caller's write transaction (:func:`begin_write`) or a new one.
     ``details``: the columns people choose or see (``title``, ``content_name``,
     ``style_names``, ``show_original``); ``style_ids``: the style library's id of each
-    style file, in order (:mod:`app.jobs.styles`), and ``style_shared`` whether each is
+    style file, in order (:mod:`app.people.styles`), and ``style_shared`` whether each is
     offered to the public library, written in the same transaction."""
     begin_write(session)
     job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
@@ -68,7 +40,7 @@ def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
               state=JobState.QUEUED, message="waiting in the queue", **details)
     session.add(job)
     if style_ids:
-        from app.jobs.styles import link_styles
+        from app.people.styles import link_styles
 
         session.flush()                      # the job's id, for its job_styles rows
         link_styles(session, job, style_ids, style_shared)
@@ -353,7 +325,7 @@ def delete_job(session: Session, job: Job) -> list[str]:
     if job.state == JobState.RUNNING:
         request_cancel(session, job)
         return []
-    from app.jobs.styles import prune_unused_styles
+    from app.people.styles import prune_unused_styles
 
     paths = job.media_paths()
     begin_write(session)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from app.jobs import queue
-from app.jobs.models import Job, JobState, WorkerRecord
+from app.db.models import Job, JobState, WorkerRecord
 
 log = logging.getLogger("dreamgen.worker")
 

@@ -1,6 +1,6 @@
 """Numbers about the queue for ``/healthz`` and ``/metrics``: jobs by state, the queue's depth
 and its oldest job's age, and run times of finished jobs as histogram buckets, each one
-aggregate query (ages and durations on the database's clock, :mod:`app.jobs.dbtime`)."""
+aggregate query (ages and durations on the database's clock, :mod:`app.db.clock`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.jobs.dbtime import seconds_between, seconds_since
-from app.jobs.models import Job, JobState
+from app.db.clock import seconds_between, seconds_since
+from app.db.models import Job, JobState
 
 ALL_STATES = (JobState.QUEUED, JobState.RUNNING, *JobState.FINISHED)
 # Upper bounds (s) of the run-time histogram: a 64 px MicroAST job takes ~1 s, a Gatys job at

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, StyleImage
+from app.db.models import Job, StyleImage
 from app.storage import TEMP_PREFIX, MediaStore
 
 log = logging.getLogger("dreamgen.sweep")

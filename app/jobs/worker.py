@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from app.engine.weights.store import WeightStore
 from app.jobs import leases, queue
 from app.jobs.execute import JobSpec, OutputPaths, ProgressMessage
-from app.jobs.models import Job, JobState
+from app.db.models import Job, JobState
 from app.jobs.outputs import ClipFiles, PreviewKeeper, discard, output_paths
 from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
 from app.jobs.runner import EngineProcess, Outcome

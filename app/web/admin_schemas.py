@@ -14,7 +14,7 @@ from app.engine.registry import ENGINES
 from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightState, WeightStore
 from app.jobs.leases import WorkerStatus
-from app.web.admin_downloads import DownloadState, FileProgress
+from app.web.services.admin_downloads import DownloadState, FileProgress
 
 SOURCE_LABELS = {"folder": "weights folder", "cache": "cache", "bundled": "bundled with dreamgen"}
 

@@ -1,5 +1,5 @@
 """Typed dependency aliases for the routers: the database session, settings, media store,
-weights store, and the visitor's owner id (from the owner cookie, see :mod:`app.web.owner`)."""
+weights store, and the visitor's owner id (from the owner cookie, see :mod:`app.web.middleware.owner`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.storage import MediaStore
 
 # At most this many requests hold a database session at once; the others wait for a slot on
 # the event loop, not in a worker thread, so a crowd of readers can neither exhaust the
-# connection pool (:func:`app.jobs.db.make_db_engine` lends more than this) nor the thread
+# connection pool (:func:`app.db.engine.make_db_engine` lends more than this) nor the thread
 # pool that static files and uploads also need.
 DB_REQUEST_CONCURRENCY = 24
 

@@ -10,27 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
+from app.refusals import Refused
 from app.engine.options import describe_errors, field_name
-
-
-class UploadRejected(StyleTransferError):
-    """An upload or form value we refuse, with the HTTP status that says why."""
-
-    def __init__(self, message: str, status_code: int = 422,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.headers = headers
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        """Keep the status when it crosses a process boundary (uploads are checked in a
-        child process)."""
-        return (type(self), (str(self), self.status_code, self.headers))
 
 
 def status_for(exc: StyleTransferError) -> int:
     """422 for bad input, 409 when an engine's weights are missing, or the error's own."""
-    if isinstance(exc, UploadRejected):
+    if isinstance(exc, Refused):
         return exc.status_code
     return 409 if isinstance(exc, WeightsMissingError) else 422
 
@@ -109,7 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
-    from app.web.request_ids import internal_error_handler
+    from app.web.middleware.request_ids import internal_error_handler
 
     app.add_exception_handler(Exception, internal_error_handler)
     app.add_exception_handler(StyleTransferError, style_transfer_error_handler)

@@ -13,7 +13,7 @@ from typing import Annotated, AsyncIterator
 from fastapi import Depends, HTTPException, Request
 from starlette.types import Scope
 
-from app.web.errors import UploadRejected
+from app.refusals import Refused
 
 RESERVED = "rate_reserved"      # request.state: the body guard holds a place for this job
 UPLOADING_WAIT_S = 5            # Retry-After when only jobs still uploading fill the limit
@@ -32,7 +32,7 @@ class RateLimiter:
 
     A job counts once, when its form has been read (:func:`check_rate`), whether it is then
     refused or not. Before a create request's body is read, the body guard
-    (:mod:`app.web.body_guard`) takes a *reservation* (:meth:`reserve`): a client whose
+    (:mod:`app.web.middleware.body_guard`) takes a *reservation* (:meth:`reserve`): a client whose
     counted jobs plus those it is sending right now reach the limit is refused there, with
     nothing read. A reservation is not a count; :func:`check_rate` turns it into one, and a
     request refused before that (a bad form, a body too large or too slow) counts nothing.
@@ -53,7 +53,7 @@ class RateLimiter:
 
     def reserve(self, client: str) -> None:
         """Hold a place for a job ``client`` is about to send, or raise a 429
-        :class:`UploadRejected`; :meth:`release` it when the request ends."""
+        :class:`Refused`; :meth:`release` it when the request ends."""
         if self.per_minute <= 0:
             return
         now = time.monotonic()
@@ -71,7 +71,7 @@ class RateLimiter:
             self._release_locked(client)
 
     def check(self, client: str, reserved: bool = False) -> None:
-        """Count one job for ``client`` or raise a 429 :class:`UploadRejected`; ``reserved``:
+        """Count one job for ``client`` or raise a 429 :class:`Refused`; ``reserved``:
         the request holds a reservation, which becomes the count."""
         if self.per_minute <= 0:
             return
@@ -100,14 +100,14 @@ class RateLimiter:
         else:
             self._pending.pop(client, None)
 
-    def _refusal(self, times: deque[float], pending: int, now: float) -> UploadRejected:
+    def _refusal(self, times: deque[float], pending: int, now: float) -> Refused:
         # the place frees when enough counted jobs age out (or, failing that, an upload ends)
         oldest_needed = len(times) + pending - self.per_minute
         wait = max(1, math.ceil(60 - (now - times[oldest_needed]))) \
             if oldest_needed < len(times) else UPLOADING_WAIT_S
-        return UploadRejected(f"too many jobs: the limit is {self.per_minute} a minute; "
-                              f"try again in {wait} s", status_code=429,
-                              headers={"Retry-After": str(wait)})
+        return Refused(f"too many jobs: the limit is {self.per_minute} a minute; "
+                       f"try again in {wait} s", status_code=429,
+                       headers={"Retry-After": str(wait)})
 
     def _forget_old(self, now: float) -> None:
         while len(self._times) > self.max_clients:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -15,73 +14,55 @@ from app.admin_token import AdminToken
 from app.engine.methods.deepdream.networks import NETWORKS
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
-from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
-from app.jobs.sweep import MediaFolderLock, sweep_media
-from app.jobs.worker import WorkerPool, recover_abandoned_jobs
+from app.jobs.worker import WorkerPool
 from app.resources import package_folder
+from app.runtime import configure_logging, studio_runtime
 from app.settings import Settings, get_settings
-from app.storage import MediaStore
-from app.web import admin, api, api_docs, health, media, metrics, pages, results, styles
+from app.web.routes import admin, api, api_docs, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
-from app.web.body_guard import BodyGuardMiddleware
-from app.web.check_queue import CheckQueue
+from app.web.middleware.body_guard import BodyGuardMiddleware
+from app.web.services.check_queue import CheckQueue
 from app.web.limits import PerClientCount, RateLimiter
-from app.web.owner import OwnerCookieMiddleware
-from app.web.progress_feed import ProgressFeed
-from app.web.request_ids import RequestIdMiddleware
-from app.web.security import SecurityMiddleware
-
-
-def configure_logging() -> None:
-    """Show the worker's INFO lines beside uvicorn's unless logging is already set up."""
-    logger = logging.getLogger("dreamgen")
-    if logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+from app.web.middleware.owner import OwnerCookieMiddleware
+from app.web.services.progress_feed import ProgressFeed
+from app.web.middleware.request_ids import RequestIdMiddleware
+from app.web.middleware.security import SecurityMiddleware
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Schema to head, this machine's interrupted jobs back in the queue, crash leftovers
-    out of the media folder, workers on; workers off at exit."""
+    """The process's runtime (:func:`app.runtime.studio_runtime`: schema to head, this
+    machine's interrupted jobs back in the queue, crash leftovers swept), the progress feed
+    and the workers on; all off at exit."""
     from app.isolation import warm_up
 
     settings: Settings = app.state.settings
     configure_logging()
     # The fork server imports torch once (seconds): start it now, beside the other work.
     threading.Thread(target=warm_up, name="dreamgen-forkserver", daemon=True).start()
-    upgrade_to_head(settings.database_url)
-    db_engine = make_db_engine(settings.database_url)
-    app.state.db_engine = db_engine
-    app.state.store = MediaStore(settings.media_dir)
-    folder_lock = MediaFolderLock(settings.media_dir)
-    app.state.session_factory = make_session_factory(db_engine)
-    app.state.progress_feed = ProgressFeed(app.state.session_factory)
-    recover_abandoned_jobs(db_engine, settings.max_attempts)
-    sweep_media(app.state.store, db_engine, alone=folder_lock.acquire_alone())
-    folder_lock.share()
-    pool = WorkerPool(db_engine, app.state.store, settings, app.state.weights)
-    app.state.workers = pool
-    app.state.wake_workers = pool.wake
-    if settings.run_worker:
-        pool.start()
-    try:
-        yield
-    finally:
-        app.state.progress_feed.close()
-        pool.stop()
-        db_engine.dispose()
-        folder_lock.release()
+    with studio_runtime(settings, app.state.weights) as runtime:
+        app.state.runtime = runtime
+        app.state.db_engine = runtime.db_engine
+        app.state.store = runtime.store
+        app.state.session_factory = runtime.sessions
+        app.state.progress_feed = ProgressFeed(runtime.sessions)
+        pool = WorkerPool(runtime.db_engine, runtime.store, settings, runtime.weights)
+        app.state.workers = pool
+        app.state.wake_workers = pool.wake
+        if settings.run_worker:
+            pool.start()
+        try:
+            yield
+        finally:
+            app.state.progress_feed.close()
+            pool.stop()
 
 
 def create_app(settings: Settings | None = None, weights: WeightStore | None = None) -> FastAPI:
     """The dreamgen web app (``dreamgen serve``, or ``uvicorn --factory
     app.web.main:create_app``). ``weights`` defaults to the settings' weights store. Raises
     :class:`~app.admin_token.AdminTokenError` when the admin token cannot be used."""
-    # /docs is our own page (app/web/api_docs.py): FastAPI's loads its viewer from a CDN
+    # /docs is our own page (app/web/routes/api_docs.py): FastAPI's loads its viewer from a CDN
     app = FastAPI(title="dreamgen", summary="One-click neural style transfer and Deep Dream",
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings = settings or get_settings()

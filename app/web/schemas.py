@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.jobs.estimates import job_timing, measured_runs
-from app.jobs.models import Job, JobState, as_utc, utcnow
+from app.db.models import Job, JobState, as_utc, utcnow
 from app.jobs.queue import queue_position
-from app.web.naming import display_title
+from app.people.titles import display_title
 
 
 class JobLinks(BaseModel):
@@ -60,6 +60,10 @@ class JobOut(BaseModel):
     hidden: bool                    # hidden from others by the studio's admin
     is_owner: bool
     links: JobLinks
+
+
+PER_PAGE = 24               # results on a page of a list (gallery, my results)
+MAX_PAGE = 1_000_000
 
 
 class GalleryOut(BaseModel):

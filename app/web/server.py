@@ -10,7 +10,7 @@
   thousands of sockets cannot use up :data:`MAX_CONNECTIONS` for everyone. Addresses in
   ``DREAMGEN_TRUSTED_PROXIES`` are exempt (all the visitors behind a proxy share its address;
   the app's own per-client limits see their real ones). Slow request *bodies* are timed in
-  :mod:`app.web.body_guard`.
+  :mod:`app.web.middleware.body_guard`.
 * **Proxies**: uvicorn's own proxy-header handling is off, because it trusts
   ``X-Forwarded-For`` from 127.0.0.1 by default (anyone on the machine, or a proxy passing
   headers through, could pick their address and dodge the rate limit). The app trusts only

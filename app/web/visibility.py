@@ -15,7 +15,7 @@
   jobs that used it answer the admin alone, and nothing paints with it (``style_id``,
   ``style_from``, retry, "edit and retry", a new version).
 - A result its owner **deleted** is gone for everyone else at once, and for good after the
-  undo window (:mod:`app.jobs.trash`).
+  undo window (:mod:`app.people.trash`).
 
 Files nobody links to (a clip's segments, superseded previews, anything unknown) are
 refused to everyone. A job's style images are served by the job
@@ -27,13 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, StyleImage
-from app.jobs.styles import job_style_ids
-from app.web.admin_access import admin_refusal
+from app.db.models import Job, StyleImage
+from app.people.styles import job_style_ids
 
 
 REMOVED = "This result was removed by the studio's admin."
@@ -46,13 +45,6 @@ Access = Literal["public", "private", "refused"]
 JOB_FILE_COLUMNS = {"uploads": (Job.content_path,), "results": (Job.result_path,),
                     "thumbs": (Job.thumb_path, Job.preview_path),
                     "previews": (Job.preview_path,), "segments": (Job.partial_path,)}
-
-
-def viewer_is_admin(request: Request) -> bool:
-    """Whether this request may use the admin page (and so moderate)."""
-    from app.web.admin import admin_state
-
-    return admin_refusal(request, admin_state(request).key) is None
 
 
 def removed_for(job: Job, owner_id: str, is_admin: bool) -> bool:
@@ -92,7 +84,7 @@ def _file_of(session: Session, rel: str) -> FileOf | None:
     return FileOf(owner, bool(shown) or folder != "uploads", bool(hidden), bool(deleted))
 
 
-def file_access(found: FileOf, owner_id: str, request: Request) -> Access:
+def file_access(found: FileOf, owner_id: str, is_admin: bool) -> Access:
     """Whether this visitor may fetch a file: ``public`` (anyone may), ``private`` (this
     visitor may, not everyone: never kept in a shared cache) or ``refused``."""
     if found.public and not found.hidden and not found.deleted:
@@ -100,14 +92,14 @@ def file_access(found: FileOf, owner_id: str, request: Request) -> Access:
     if found.deleted:
         return "private" if found.owner == owner_id and not found.hidden else "refused"
     if found.hidden:
-        return "private" if viewer_is_admin(request) else "refused"
-    return "private" if found.owner == owner_id or viewer_is_admin(request) else "refused"
+        return "private" if is_admin else "refused"
+    return "private" if found.owner == owner_id or is_admin else "refused"
 
 
-def media_access(session: Session, rel: str, owner_id: str, request: Request) -> Access:
+def media_access(session: Session, rel: str, owner_id: str, is_admin: bool) -> Access:
     """Whether this visitor may fetch the media file ``rel`` (see the module docstring)."""
     found = _file_of(session, rel)
-    return "refused" if found is None else file_access(found, owner_id, request)
+    return "refused" if found is None else file_access(found, owner_id, is_admin)
 
 
 def hidden_style_ids(session: Session, job: Job) -> set[int]:
@@ -122,11 +114,11 @@ def hidden_style_ids(session: Session, job: Job) -> set[int]:
 
 
 def style_file_access(session: Session, job: Job, position: int, owner_id: str,
-                      request: Request) -> Access:
+                      is_admin: bool) -> Access:
     """Whether this visitor may fetch ``job``'s style image number ``position``."""
     hidden = job.hidden or position in hidden_style_ids(session, job)
     found = FileOf(job.owner_id, True, hidden, job.deleted_at is not None)
-    return file_access(found, owner_id, request)
+    return file_access(found, owner_id, is_admin)
 
 
 def reuse_refusal(session: Session, job: Job, owner_id: str) -> tuple[int, str] | None:

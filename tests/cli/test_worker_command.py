@@ -13,8 +13,8 @@ from pathlib import Path
 from PIL import Image
 
 from app.jobs import queue
-from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
-from app.jobs.models import JobState
+from app.db.engine import make_db_engine, make_session_factory, upgrade_to_head
+from app.db.models import JobState
 from app.storage import MediaStore
 from tests.weights.support import shared_dir
 

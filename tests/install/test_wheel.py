@@ -37,7 +37,7 @@ STOP_WITHIN_S = 15
 WHERE_FROM = """
 import json, sys
 import app
-from app.jobs.db import alembic_config
+from app.db.engine import alembic_config
 from app.resources import package_folder
 from app.settings import Settings
 from app.web.main import create_app

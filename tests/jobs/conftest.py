@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs import queue
-from app.jobs.db import make_db_engine, make_session_factory, upgrade_to_head
-from app.jobs.models import Job
+from app.db.engine import make_db_engine, make_session_factory, upgrade_to_head
+from app.db.models import Job
 from tests.postgres_server import PostgresServer
 
 Database = tuple[Engine, sessionmaker[Session]]

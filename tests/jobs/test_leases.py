@@ -12,9 +12,9 @@ from types import SimpleNamespace
 from sqlalchemy import create_engine, update
 
 from app.jobs import leases, queue
-from app.jobs.dbtime import seconds_ago
+from app.db.clock import seconds_ago
 from app.jobs.leases import WorkerIdentity
-from app.jobs.models import Job, JobState, WorkerRecord
+from app.db.models import Job, JobState, WorkerRecord
 from app.jobs.worker import JobCancelToken
 from tests.jobs.conftest import Database, enqueue
 
@@ -251,7 +251,7 @@ def test_a_worker_whose_clock_is_an_hour_behind_is_still_alive(
     """Heartbeats are the database's time: a worker machine's clock never enters them."""
     from datetime import timedelta
 
-    from app.jobs import models
+    from app.db import models
 
     behind = lambda: models.datetime.now(models.timezone.utc) - timedelta(hours=1)  # noqa: E731
     for module in (models, queue, leases):

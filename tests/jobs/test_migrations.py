@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from app.jobs.db import alembic_config, upgrade_to_head
-from app.jobs.models import Base
+from app.db.engine import alembic_config, upgrade_to_head
+from app.db.models import Base
 
 
 def _tables(path: Path) -> set[str]:

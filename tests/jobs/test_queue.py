@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.jobs import queue
-from app.jobs.styles import prune_unused_styles
-from app.jobs.db import make_db_engine
-from app.jobs.models import Job, JobState
+from app.people.styles import prune_unused_styles
+from app.db.engine import make_db_engine
+from app.db.models import Job, JobState
 from tests.jobs.conftest import enqueue
 
 

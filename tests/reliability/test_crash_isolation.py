@@ -124,7 +124,7 @@ def test_an_engine_process_killed_from_outside_puts_the_job_back(
 
 
 def _row(client: TestClient, job_id: str):  # type: ignore[no-untyped-def]
-    from app.jobs.models import Job
+    from app.db.models import Job
 
     with client.app.state.session_factory() as session:
         return session.query(Job).filter_by(public_id=job_id).one()

@@ -80,8 +80,8 @@ def fragile_client(make_settings: Callable[..., Settings],
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the gallery query broke")
 
-    monkeypatch.setattr("app.web.api.list_gallery", broken)
-    monkeypatch.setattr("app.web.pages.list_gallery", broken)
+    monkeypatch.setattr("app.web.routes.api.list_gallery", broken)
+    monkeypatch.setattr("app.web.routes.pages.list_gallery", broken)
     with TestClient(create_app(make_settings(run_worker=False)),
                     raise_server_exceptions=False) as client:
         yield client

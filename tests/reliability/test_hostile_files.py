@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
-from app.jobs.models import Job
+from app.db.models import Job
 from tests.conftest import png_bytes
 from tests.reliability.corpus import ACCEPTED, REFUSED, all_files_under, jpeg_with_gps
 from tests.web.conftest import job_count, submit, wait_for

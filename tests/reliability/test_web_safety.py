@@ -34,7 +34,7 @@ def test_share_tokens_are_unguessable_and_unknown_ones_reveal_nothing(
         assert response.status_code == 404
         assert not any(t in response.text or j["id"] in response.text
                        for t, j in zip(tokens, done))
-    from app.jobs.models import Job, JobState
+    from app.db.models import Job, JobState
 
     with client.app.state.session_factory() as session:      # a job still waiting
         waiting = Job(owner_id="someone-else", engine="microast", content_path="uploads/x.png",

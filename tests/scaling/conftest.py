@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from app.jobs.db import make_db_engine, upgrade_to_head
+from app.db.engine import make_db_engine, upgrade_to_head
 from tests.postgres_server import PostgresServer
 from tests.reliability.server import ServerProcess
 from tests.scaling.cluster import WorkerProcess, cluster_env, web_process

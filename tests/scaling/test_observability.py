@@ -18,12 +18,12 @@ from sqlalchemy import update
 
 from app.cli import main as cli
 from app.jobs import leases, queue
-from app.jobs.dbtime import seconds_ago
+from app.db.clock import seconds_ago
 from app.jobs.leases import WorkerIdentity
-from app.jobs.models import Job, WorkerRecord
+from app.db.models import Job, WorkerRecord
 from app.settings import Settings, get_settings
 from app.web.main import create_app
-from app.web.metrics import escape_label, format_value
+from app.web.routes.metrics import escape_label, format_value
 from tests.shared import shared_dir
 
 TOKEN = "metrics-token-for-tests"

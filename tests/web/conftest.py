@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.jobs.models import Job
+from app.db.models import Job
 from app.settings import Settings
 from app.web.main import create_app
 from tests.conftest import png_bytes

@@ -310,7 +310,7 @@ def test_download_reports_progress_and_the_engine_becomes_ready(
 def test_progress_is_reported_while_the_bytes_arrive(make_client: Callable[..., TestClient],
                                                      mirror: FileServer,
                                                      blobs: dict[str, Path]) -> None:
-    from app.web.admin_downloads import DownloadTracker, run_downloads
+    from app.web.services.admin_downloads import DownloadTracker, run_downloads
 
     class RecordingTracker(DownloadTracker):
         def __init__(self) -> None:

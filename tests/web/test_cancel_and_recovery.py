@@ -10,7 +10,7 @@ from typing import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app.jobs.models import Job, JobState
+from app.db.models import Job, JobState
 from app.jobs.queue import claim_next_job
 from app.jobs.worker import Worker
 from app.settings import Settings

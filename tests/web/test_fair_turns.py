@@ -13,9 +13,9 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from app.web.check_queue import CheckQueue
-from app.web.errors import UploadRejected
-from app.web.render_slots import FairRenderSlots, RenderRefused
+from app.web.services.check_queue import CheckQueue
+from app.refusals import Refused
+from app.web.services.render_slots import FairRenderSlots, RenderRefused
 from tests.web.conftest import job_count, stored_files, submit, wait_for
 from tests.web.test_me import another_browser, owner_of
 
@@ -69,7 +69,7 @@ def test_an_upload_that_waits_too_long_is_503_with_retry_after() -> None:
     async def scenario() -> None:
         queue = CheckQueue(1, wait_s=0.2)
         async with queue.turn():
-            with pytest.raises(UploadRejected) as refused:
+            with pytest.raises(Refused) as refused:
                 async with queue.turn():
                     pytest.fail("a second turn while the only one is held")
         assert refused.value.status_code == 503
@@ -206,7 +206,7 @@ def test_a_full_line_or_a_long_wait_is_refused_as_busy() -> None:
 
 def test_one_person_dragging_does_not_keep_another_from_previews(
         client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.web import strength
+    from app.web.routes import strength
 
     bob = another_browser(client)
     ann_job = wait_for(client, submit(client, size="96").json()["id"])

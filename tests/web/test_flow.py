@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.jobs.models import utcnow
+from app.db.models import utcnow
 from tests.conftest import png_bytes
 from tests.web.conftest import image_files, job_count, submit, wait_for
 
@@ -118,7 +118,7 @@ def test_use_this_style_again_copies_the_earlier_style(client: TestClient) -> No
 
 
 def test_gallery_pages_newest_first(paused_client: TestClient) -> None:
-    from app.jobs.models import Job, JobState, utcnow
+    from app.db.models import Job, JobState, utcnow
 
     with paused_client.app.state.session_factory() as session:
         for i in range(30):

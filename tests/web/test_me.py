@@ -11,9 +11,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.jobs.models import Job, utcnow
-from app.jobs.styles import job_style_ids
-from app.jobs.trash import UNDO_S, purge_due
+from app.db.models import Job, utcnow
+from app.people.styles import job_style_ids
+from app.people.trash import UNDO_S, purge_due
 from tests.web.conftest import image_files, stored_files, submit, wait_for
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -344,7 +344,7 @@ def test_the_server_removes_deleted_jobs_for_good_by_itself(
         make_settings: Any, monkeypatch: Any) -> None:
     import time
 
-    from app.jobs import trash
+    from app.people import trash
     from app.web.main import create_app
 
     monkeypatch.setattr(trash, "UNDO_S", 0.5)
@@ -367,7 +367,7 @@ def test_two_web_processes_purging_the_same_trash_do_not_trip_over_each_other(
     skipped, and the rest of the round goes on."""
     from sqlalchemy import delete
 
-    from app.jobs import trash
+    from app.people import trash
 
     first, second = (submit(paused_client).json() for _ in range(2))
     for job in (first, second):

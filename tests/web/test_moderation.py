@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from sqlalchemy import select
 
-from app.jobs.models import Job
+from app.db.engine import begin_write
+from app.db.models import Job
 from app.settings import Settings
 from app.web.main import create_app
 from tests.conftest import png_bytes, shared_dir
@@ -133,6 +134,7 @@ def give_a_partial(client: TestClient, job_id: str) -> str:
     result under ``segments/``, named by ``partial_path``); returns its URL."""
     store = client.app.state.store
     with client.app.state.session_factory() as session:
+        begin_write(session)        # read and write in one write transaction (no stale snapshot)
         job = session.scalar(select(Job).where(Job.public_id == job_id))
         job.partial_path = store.new_path("segments", ".mp4")
         store.write_atomic(job.partial_path, store.path(job.result_path).read_bytes())

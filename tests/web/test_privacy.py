@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-from app.web.naming import download_name, title_from_name
+from app.people.titles import download_name, title_from_name
 from tests.conftest import png_bytes
 from tests.web.conftest import submit, wait_for
 from tests.web.test_me import another_browser

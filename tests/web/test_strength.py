@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
-from app.jobs.models import Job
+from app.db.models import Job
 from tests.web.conftest import submit, wait_for
 from tests.web.test_me import another_browser
 

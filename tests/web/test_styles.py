@@ -121,7 +121,7 @@ def test_unknown_unlisted_and_bad_style_ids_are_refused(studio: TestClient) -> N
     with studio.app.state.session_factory() as session:
         from sqlalchemy import select
 
-        from app.jobs.models import StyleImage
+        from app.db.models import StyleImage
         unlisted_id = session.scalar(select(StyleImage.id))
     content = [("content", ("c.png", png_bytes(seed=5), "image/png"))]
     stranger = TestClient(studio.app)
@@ -252,7 +252,7 @@ def test_a_clash_adding_the_same_new_style_is_tried_once_more(
     hash; its library files are removed and it is tried again, once."""
     from sqlalchemy.exc import IntegrityError
 
-    from app.web import submit as submit_module
+    from app.web.create import submit as submit_module
 
     real, calls = submit_module.register_styles, []
 

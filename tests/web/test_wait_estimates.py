@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.jobs.execute import RemainingTime
-from app.jobs.models import utcnow
+from app.db.models import utcnow
 from tests.web.conftest import submit
 from tests.web.test_me import owner_of, seed
 

@@ -10,7 +10,7 @@ import re
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.jobs.models import utcnow
+from app.db.models import utcnow
 from tests.web.conftest import image_files, job_count, submit
 from tests.web.test_me import owner_of, seed
 

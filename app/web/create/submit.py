@@ -1,0 +1,395 @@
+"""Turning a submitted form (page or API) into a queued job.
+
+Order matters: the values first (the quality choice, the options schema, then what this
+server allows), then the engine (known, installed), then the bytes are streamed to temporary
+files (size limits), then, in a worker thread so the event loop keeps serving, the disk
+floor, the files (checked in a child process, fsynced), the style library's rows and only
+then the job row. Any failure removes what was stored.
+
+Where the pictures come from: ``content`` (an upload) or ``content_from`` (the owner's earlier
+job: its file goes through the same checks as an upload); styles are the ``style`` uploads,
+then the ``style_id`` picks from the library, in that order (``style_weights`` follow it);
+``style_from`` (an earlier result's styles) counts only when neither is given. In Deep Dream
+mode ``guide`` (or, for older clients, one style) is the optional guide image.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, File, Form, UploadFile
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.engine.dispatch import resolve_engine, video_refusal
+from app.engine.errors import StyleTransferError
+from app.engine.images import fit_size
+from app.engine.options import MAX_STYLES, StyleOptions, parse_options
+from app.engine.presets import preset_values
+from app.engine.registry import BY_NAME, CHOICES, dream_engine
+from app.engine.spec import EngineSpec
+from app.engine.weights.store import WeightStore
+from app.db.models import Job, JobState
+from app.jobs.queue import enqueue_job, get_job
+from app.db.engine import begin_write
+from app.people.styles import (StyleUnavailable, is_listed, job_style_shares, register_styles,
+                             usable_style)
+from app.settings import Settings
+from app.storage import MediaStore
+from app.web.services.check_queue import CheckQueue
+from app.web.create.dreams import dream_network, fit_octaves
+from app.refusals import Refused
+from app.uploads.storing import (StoredUpload, check_free_disk, copy_stored, larger_choice, store_uploads, style_label)
+from app.web.create.receive import save_raw
+from app.web.visibility import HIDDEN_REUSE, reuse_refusal
+
+MIN_SIZE = 64
+VISIBILITIES = ("public", "unlisted")
+MODES = ("style", "dream")
+NOT_INSTALLED = ("the {label} engine is not installed on this server; ask its admin to add "
+                 "it, or choose another engine")
+
+
+class EngineNotInstalled(Refused):
+    """A request for an engine whose weights this server does not have (409)."""
+
+    def __init__(self, spec: EngineSpec) -> None:
+        super().__init__(NOT_INSTALLED.format(label=spec.label), 409)
+
+
+@dataclass
+class SubmittedForm:
+    """The create form's raw fields, shared by the JSON API and the HTML form. Blank text
+    fields mean "not given": the quality choice (``preset``) or the schema's default."""
+
+    content: UploadFile | str | None
+    styles: list[UploadFile | str]
+    engine: str
+    alpha: float
+    style_weights: str
+    preserve_color: bool
+    size: str
+    iterations: str
+    visibility: str
+    style_from: str | None
+    mode: str = "style"
+    extra: dict[str, str] = field(default_factory=dict)   # Deep Dream, clip, Deep Style
+    preset: str = ""
+    style_ids: list[str] = field(default_factory=list)
+    guide: UploadFile | str | None = None
+    content_from: str | None = None
+    share_styles: bool = False           # offer the uploaded styles to the public library
+
+    def values(self) -> dict[str, object]:
+        """The settings as typed (the page shows them again after a refusal)."""
+        return dict(self.extra, mode=self.mode, preset=self.preset, engine=self.engine,
+                    size=self.size, iterations=self.iterations, alpha=self.alpha,
+                    preserve_color=self.preserve_color, visibility=self.visibility,
+                    share_styles=self.share_styles)
+
+    def options(self, settings: Settings, weights: WeightStore) -> StyleOptions:
+        """The quality choice and the options schema applied to the fields, plus this
+        server's own limits; raises :class:`Refused` (422) naming every refused
+        value."""
+        if self.mode not in MODES:
+            raise Refused(f"mode must be style or dream, not {self.mode!r}")
+        engine = dream_engine().name if self.mode == "dream" else self.engine.strip()
+        if engine and engine not in CHOICES:
+            raise Refused(f"unknown engine {engine!r}; choose one of "
+                          f"{', '.join(CHOICES)}")
+        values = self._preset_values(settings, weights)
+        explicit = dict(engine=engine, size=self.size, iterations=self.iterations,
+                        **self.extra)
+        values.update({k: v for k, v in explicit.items() if v.strip()})  # blank: not given
+        try:
+            options = parse_options(dict(values, alpha=self.alpha,
+                                         style_weights=self.style_weights,
+                                         preserve_color=self.preserve_color),
+                                    max_megapixels=settings.max_image_megapixels)
+        except StyleTransferError as exc:
+            raise Refused(str(exc)) from None
+        if not MIN_SIZE <= options.max_side <= settings.max_output_side:
+            raise Refused(f"output size must be between {MIN_SIZE} and "
+                          f"{settings.max_output_side} pixels, not {options.max_side}")
+        if self.visibility not in VISIBILITIES:
+            raise Refused("visibility must be public or unlisted")
+        return options
+
+    def _preset_values(self, settings: Settings, weights: WeightStore) -> dict[str, object]:
+        """What the quality choice gives, its size kept within this server's limit."""
+        if not self.preset.strip():
+            return {}
+        try:
+            values = preset_values(self.preset.strip(), self.mode,
+                                   lambda name: weights.engine_ready(BY_NAME[name]))
+        except StyleTransferError as exc:
+            raise Refused(str(exc)) from None
+        values["size"] = min(int(values["size"]), settings.max_output_side)
+        return values
+
+
+def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
+                   style: Annotated[list[UploadFile | str] | None, File()] = None,
+                   engine: Annotated[str, Form(description="auto or an engine's name; "
+                                                           "blank: the preset's")] = "",
+                   alpha: Annotated[float, Form()] = 1.0,
+                   style_weights: Annotated[str, Form()] = "",
+                   preserve_color: Annotated[bool, Form()] = False,
+                   size: Annotated[str, Form(description="output size, px")] = "",
+                   iterations: Annotated[str, Form(description="Painterly")] = "",
+                   visibility: Annotated[str, Form()] = "public",
+                   style_from: Annotated[str, Form()] = "",
+                   mode: Annotated[str, Form(description="style (transfer) or dream; dream "
+                                                          "means the Deep Dream engine")] = "style",
+                   preset: Annotated[str, Form(description="quality: fast, balanced or best "
+                                                            "(fills what is left blank)")] = "",
+                   style_id: Annotated[list[str] | None, Form(description="a style from the "
+                                                                           "library")] = None,
+                   guide: Annotated[UploadFile | str | None, File(description="Deep Dream: "
+                                                                             "guide")] = None,
+                   content_from: Annotated[str, Form(description="your earlier job's "
+                                                                  "content")] = "",
+                   style_scale: Annotated[str, Form(description="Painterly: brush size, "
+                                                                "0.25..2")] = "",
+                   enhance: Annotated[str, Form(description="Painterly: passes, 0..3")] = "",
+                   depth: Annotated[str, Form(description="Deep Dream: textures, patterns, "
+                                                           "shapes or objects")] = "",
+                   octaves: Annotated[str, Form(description="Deep Dream: scales")] = "",
+                   dream_iterations: Annotated[str, Form(description="Deep Dream: steps per "
+                                                                     "octave")] = "",
+                   strength: Annotated[str, Form(description="Deep Dream: intensity")] = "",
+                   network: Annotated[str, Form(description="Deep Dream: network")] = "",
+                   seed: Annotated[str, Form(description="random seed")] = "",
+                   trim_start: Annotated[str, Form(description="clips: start, seconds")] = "",
+                   trim_end: Annotated[str, Form(description="clips: end, seconds")] = "",
+                   share_styles: Annotated[bool, Form(description="add the uploaded style "
+                                                                  "images to the public style "
+                                                                  "library (default: no)")]
+                   = False,
+                   ) -> SubmittedForm:
+    """The multipart fields of a create request (``content`` plus one or more ``style``;
+    none is needed for Deep Dream, where one is the guide)."""
+    extra = dict(depth=depth, octaves=octaves, dream_iterations=dream_iterations,
+                 strength=strength, network=network, seed=seed, trim_start=trim_start,
+                 trim_end=trim_end, style_scale=style_scale, enhance=enhance)
+    return SubmittedForm(content, style or [], engine, alpha, style_weights, preserve_color,
+                         size, iterations, visibility, style_from or None, mode, extra,
+                         preset, [s for s in style_id or [] if s.strip()], guide,
+                         content_from or None, share_styles)
+
+
+FormDep = Annotated[SubmittedForm, Depends(submitted_form)]
+
+
+def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
+    """The engine ``name`` resolves to, refusing one this server has no weights for."""
+    spec = resolve_engine(name, weights)
+    if not weights.engine_ready(spec):
+        raise EngineNotInstalled(spec)
+    return spec
+
+
+def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
+    # A browser sends a file input left empty as a part with no filename, which arrives as "".
+    return [f for f in files if f is not None and not isinstance(f, str)
+            and (f.filename or f.size)]
+
+
+def _style_ids(form: SubmittedForm) -> list[int]:
+    """The ``style_id`` fields as numbers, refusing anything else in words."""
+    ids = []
+    for text in form.style_ids:
+        if not text.strip().isdigit():
+            raise Refused("style_id must be the number of a style in the library, "
+                          f"not {text!r}")
+        if int(text) >= 2**31:           # past any id, and past what the database takes
+            raise Refused(f"there is no style {int(text)} in the library", 404)
+        ids.append(int(text))
+    return ids
+
+
+@dataclass
+class Sources:
+    """Where this job's pictures come from, once the uploads are read."""
+
+    raws: list[tuple[Path, str, str]]    # temporary file, role, what (the content first)
+    reuse_content: bool                  # raws[0] is filled from ``content_from``
+    style_ids: list[int]                 # library picks, after the uploads
+    details: dict[str, Any]              # the job row's other columns (title, names ...)
+
+
+async def create_job(session: Session, store: MediaStore, settings: Settings,
+                     weights: WeightStore, owner_id: str, form: SubmittedForm,
+                     details: dict[str, Any] | None = None, *, checks: CheckQueue) -> Job:
+    """Validate everything, store the files, queue the job (with ``details``: columns such
+    as its title, written in the same transaction); the files are checked in turn
+    (``checks``). Raises ``StyleTransferError``."""
+    options = form.options(settings, weights)
+    spec = installed_engine(options.engine, weights)
+    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
+        options = options.model_copy(update={"network": dream_network(options, weights).name})
+    content = _chosen([form.content])
+    if not content and not form.content_from:
+        raise Refused("choose a content image or video")
+    guide = _chosen([form.guide]) if spec.mode == "dream" else []
+    styles = guide or _chosen(form.styles)
+    style_ids = [] if guide else _style_ids(form)
+    if len(styles) + len(style_ids) > MAX_STYLES:
+        raise Refused(f"use at most {MAX_STYLES} style images")
+    what = "the guide image" if guide else None
+    raws = [(store.temp_path_for(store.new_path("uploads", ".part")), "content",
+             "the content file")]
+    raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",
+              what or style_label(i, len(styles))) for i in range(len(styles))]
+    sources = Sources(raws, not content, style_ids, details or {})
+    uploads: list[UploadFile | None] = [content[0] if content else None, *styles]
+    try:
+        for (path, _, label), upload in zip(raws, uploads):
+            if upload is not None:       # None: the content comes from content_from
+                await save_raw(upload, path, settings, label)
+        # Checking, fsync and SQLite may block for a while: never on the event loop, where a
+        # wait for a pooled connection would also stall the requests that return them.
+        async with checks.turn():
+            return await run_in_threadpool(store_and_enqueue, session, store, settings,
+                                           owner_id, options, spec, form, sources)
+    finally:
+        for path, _, _ in raws:
+            path.unlink(missing_ok=True)
+
+
+def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, owner_id: str,
+                      options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
+                      sources: Sources) -> Job:
+    """The blocking half of :func:`create_job`: the reused files, the disk floor, the files
+    (checked in a child process and fsynced), the library's rows, then the job row."""
+    raws = sources.raws
+    picks = [_library_file(session, sid, owner_id) for sid in sources.style_ids]
+    picked = [path for path, _ in picks]
+    reused, reused_shares = ([], []) if len(raws) > 1 or picked else \
+        _reused_styles(session, form.style_from, owner_id)
+    count = len(raws) - 1 + len(picked) + len(reused)
+    # offered to the public library: uploads only when their owner said so; a pick that
+    # the library lists already; another result's styles as that result offered them
+    shared = [form.share_styles] * (len(raws) - 1) + \
+        [form.share_styles or listed for _, listed in picks] + reused_shares
+    if spec.needs_style and count == 0:
+        raise Refused("choose at least one style image")
+    if spec.mode == "dream" and count > 1:
+        raise Refused(f"{spec.label} takes at most one guide image, not {count}")
+    if options.style_weights is not None and len(options.style_weights) != count:
+        raise Refused(f"{len(options.style_weights)} style weights given for {count} "
+                      "style images; give one per style or none")
+    check_free_disk(store, settings)
+    if sources.reuse_content:
+        _copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
+    stored: list[StoredUpload] = []
+    try:
+        stored = store_uploads(store, settings, raws, options.max_side,
+                               (options.trim_start, options.trim_end))
+        if stored[0].kind == "video" and not spec.takes_video:
+            raise Refused(video_refusal(spec))
+        check_fits_engine(stored[0], options.max_side, spec)
+        ran: dict[str, Any] = {}
+        if spec.mode == "dream":
+            options, ran = fit_octaves(options, stored[0].width, stored[0].height,
+                                       typed=bool(form.extra.get("octaves", "").strip()))
+        stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
+        return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
+                                    {**sources.details, "style_shared": shared}, ran)
+    except BaseException:
+        store.remove([s.rel for s in stored])
+        raise
+
+
+def check_fits_engine(content: StoredUpload, max_side: int, spec: EngineSpec) -> None:
+    """Refuse a photo or clip whose resized shorter side the engine cannot take."""
+    width, height = fit_size(content.width, content.height, max_side)
+    if min(width, height) >= spec.min_side:
+        return
+    what = "clip" if content.kind == "video" else "photo"
+    raise Refused(
+        f"the {what} is {content.width}x{content.height}, which makes {width}x{height} at "
+        f"{max_side} px; {spec.label} needs at least {spec.min_side} px on each side: choose "
+        f"{larger_choice(content.width, content.height, max_side, what)}")
+
+
+def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
+                         options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
+                         stored: list[StoredUpload], details: dict[str, Any],
+                         ran: dict[str, Any]) -> Job:
+    """The job row (its options plus ``ran``: what was settled beside them, such as the
+    octaves a quality asked for when fewer fit) and its style library rows in one
+    transaction. Tried twice: a second request adding the same new style at the same
+    moment, or a deleted job's styles leaving the library meanwhile, makes the first try's
+    commit fail."""
+    styles = [s.rel for s in stored[1:]]
+    attempt = 1
+    while True:
+        made: list[str] = []
+        try:
+            begin_write(session)
+            style_ids = register_styles(session, store, styles, made)
+            return enqueue_job(session, owner_id=owner_id, kind=stored[0].kind,
+                               engine=spec.name, options={**options.stored(), **ran,
+                                                          "engine": spec.name},
+                               content_path=stored[0].rel, style_paths=styles,
+                               visibility=form.visibility, style_ids=style_ids,
+                               **details)
+        except BaseException as exc:
+            session.rollback()
+            store.remove(made)
+            if not isinstance(exc, IntegrityError) or attempt == 2:
+                raise
+            attempt += 1
+
+
+def _library_file(session: Session, style_id: int, owner_id: str) -> tuple[str, bool]:
+    """The stored file of a library style this visitor may use (404 otherwise), and whether
+    the library lists it."""
+    try:
+        style = usable_style(session, style_id, owner_id)
+    except StyleUnavailable as exc:
+        raise Refused(str(exc), 404) from None
+    return style.path, is_listed(session, style)
+
+
+def _copy_earlier_content(session: Session, store: MediaStore, public_id: str | None,
+                          owner_id: str, raw: Path) -> None:
+    """Fill ``raw`` with the content file of the visitor's own job ``public_id`` ("try
+    again" keeps the photo); it is then checked like any upload."""
+    job = get_job(session, public_id) if public_id else None
+    if job is None or job.deleted_at is not None:
+        raise Refused("the earlier job whose photo you wanted to reuse is gone; "
+                      "choose the content again", 404)
+    if job.owner_id != owner_id:
+        raise Refused("only the person who made that job may reuse its photo", 403)
+    if job.hidden:
+        raise Refused(HIDDEN_REUSE, 409)
+    try:
+        shutil.copyfile(store.path(job.content_path), raw)
+    except OSError:
+        raise Refused("the photo of the earlier job is gone; choose the content "
+                      "again", 404) from None
+
+
+def _reused_styles(session: Session, style_from: str | None,
+                   owner_id: str) -> tuple[list[str], list[bool]]:
+    """Style files of an earlier finished job ("use this style again"), and whether that
+    job offered each to the library (none of a result the admin hid, nor a style it took
+    out of the library)."""
+    if not style_from:
+        return [], []
+    job = get_job(session, style_from)
+    if job is None or job.state != JobState.SUCCEEDED or job.deleted_at is not None:
+        raise Refused("the result whose style you wanted to reuse is gone", 404)
+    refusal = reuse_refusal(session, job, owner_id)
+    if refusal is not None:
+        status, reason = refusal
+        raise Refused(reason, status)
+    shares = job_style_shares(session, job.id)
+    return list(job.style_paths), [i < len(shares) and shares[i]
+                                   for i in range(len(job.style_paths))]

@@ -1,0 +1,1 @@
+"""Plain-ASGI middlewares: headers, owner cookies, request ids, bodies guarded while they stream."""

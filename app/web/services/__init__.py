@@ -1,0 +1,1 @@
+"""Per-process services the routers share: the progress feed, upload-check turns, fair render slots, weight downloads."""
