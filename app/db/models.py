@@ -6,6 +6,7 @@ and ``owner_keys`` (carrying one's results to another browser)."""
 from __future__ import annotations
 
 import secrets
+from enum import StrEnum
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,15 +30,23 @@ def new_share_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class JobState:
-    """The states a job moves through: queued → running → succeeded | failed | cancelled."""
+class JobState(StrEnum):
+    """The states a job moves through: queued → running → succeeded | failed | cancelled.
+    A ``str`` enum: stored as its value, and equal to it."""
 
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has ended (it moves no further)."""
+        return self in FINISHED_STATES
+
+
+FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
 class Base(DeclarativeBase):
@@ -110,7 +119,7 @@ class Job(Base):
     @property
     def is_finished(self) -> bool:
         """True once the job can no longer change state."""
-        return self.state in JobState.FINISHED
+        return self.state in FINISHED_STATES
 
     def media_paths(self) -> list[str]:
         """Every media file this job owns (inputs, outputs, previews, a clip's segments)."""

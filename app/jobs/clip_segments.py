@@ -12,21 +12,16 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import Callable
-
+from app.jobs.messages import PartialWritten, SegmentCommitted, Send
 from app.storage import TEMP_PREFIX, MediaStore
 from app.video.segments import SegmentFile, fsync_rename, join_segments
 
 PARTIAL_EVERY_S = 15.0
 
-# An event for the worker thread: ("segment", SegmentFile as JSON) or ("partial", path).
-EventSender = Callable[[str, object], None]
-
-
 class JobSegments:
     """The :class:`~app.video.segments.SegmentSink` of one clip job."""
 
-    def __init__(self, store: MediaStore, committed: list[SegmentFile], send: EventSender,
+    def __init__(self, store: MediaStore, committed: list[SegmentFile], send: Send,
                  partial: str | None, source: Path,
                  window: tuple[float, float | None]) -> None:
         self.store, self.send, self.partial = store, send, partial
@@ -46,7 +41,7 @@ class JobSegments:
 
     def commit(self, segment: SegmentFile) -> None:
         self._done.append(segment)
-        self.send("segment", segment.to_json())
+        self.send(SegmentCommitted(segment.to_json()))
         now = time.monotonic()
         if self.partial and (len(self._done) == 1 or now - self._partial_at >= PARTIAL_EVERY_S):
             self._partial_at = now
@@ -67,7 +62,7 @@ class JobSegments:
             fsync_rename(temp, final)
         finally:
             temp.unlink(missing_ok=True)
-        self.send("partial", self.partial)
+        self.send(PartialWritten(self.partial))
 
     def remove_files(self) -> None:
         """Delete every segment file (once the joined result is safely in place)."""

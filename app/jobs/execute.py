@@ -33,6 +33,8 @@ from app.engine.options import StyleOptions, parse_options
 from app.engine.strength_preview import save_state, stylize_keeping_state
 from app.engine.types import CancelToken, Progress
 from app.engine.weights.store import WeightStore
+from app.jobs.messages import (Answer, JobCancelled, JobDone, JobErrored, JobFailed,
+                               JobResult, ProgressReport, Send)
 from app.jobs.thumbnails import jpeg_bytes, write_preview, write_thumbnail
 from app.storage import MediaStore
 from app.video.probe import VideoLimits
@@ -81,25 +83,6 @@ class JobSpec:
     fault_for_tests: str = ""            # TEST ONLY: DREAMGEN_TEST_ENGINE_FAULT matched
 
 
-@dataclass(frozen=True)
-class JobResult:
-    """What a finished job made."""
-
-    result_path: str
-    thumb_path: str
-    width: int
-    height: int
-    preview_path: str | None = None
-    strength_path: str | None = None
-
-
-# A progress message: (fraction in 0..1, message, whether the preview file was rewritten,
-# seconds the engine still needs or None while it cannot tell).
-ProgressMessage = tuple[float, str, bool, float | None]
-# Any other news for the worker thread: (kind, payload), e.g. ("segment", {...}).
-EventSender = Callable[[str, Any], None]
-
-
 class RemainingTime:
     """Seconds an engine still needs, from its pace since its first report: the setup before
     it (loading networks, encoding styles) does not count, so an iterative engine has an
@@ -128,7 +111,7 @@ class ProgressThrottle:
     preview path."""
 
     def __init__(self, store: MediaStore, preview_path: str,
-                 send: Callable[[ProgressMessage], None]) -> None:
+                 send: Send) -> None:
         self.store, self.preview_path, self.send = store, preview_path, send
         self._sent_at = 0.0
         self._remaining = RemainingTime()
@@ -145,14 +128,13 @@ class ProgressThrottle:
             write_preview(self.store, progress.preview, self.preview_path)
             wrote = True
         eta = progress.extras.get("eta_s", paced)
-        self.send((progress.fraction * 0.98, progress.message, wrote, eta))
+        self.send(ProgressReport(progress.fraction * 0.98, progress.message, wrote, eta))
 
 
-def execute_job(spec: JobSpec, send: Callable[[ProgressMessage], None],
-                cancel: CancelToken, events: EventSender | None = None) -> JobResult:
+def execute_job(spec: JobSpec, send: Send, cancel: CancelToken) -> JobResult:
     """Run ``spec``'s engine work; raises :class:`StyleTransferError` (shown to the user),
-    :class:`Cancelled`, or anything else (an internal error). ``events`` gets a clip's
-    committed segments and partial results."""
+    :class:`Cancelled`, or anything else (an internal error). ``send`` gets its progress,
+    and a clip's committed segments and partial results."""
     if spec.fault_for_tests:
         _inject_fault(spec)
     store = MediaStore(Path(spec.media_root))
@@ -164,7 +146,7 @@ def execute_job(spec: JobSpec, send: Callable[[ProgressMessage], None],
               for i, rel in enumerate(spec.style_paths)]
     if spec.kind == "video":
         return _run_video(spec, store, styles, options, report, cancel,
-                          events or (lambda kind, payload: None))
+                          send)
     return _run_image(spec, store, styles, options, report, cancel)
 
 
@@ -205,7 +187,7 @@ def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
 
 def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
                options: StyleOptions, report: ProgressThrottle, cancel: CancelToken,
-               events: EventSender) -> JobResult:
+               send: Send) -> JobResult:
     from app.jobs.clip_segments import JobSegments
     from app.video.pipeline import extract_poster, stylize_video
     from app.video.segments import SegmentFile
@@ -214,7 +196,7 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     dst.parent.mkdir(parents=True, exist_ok=True)
     source = store.path(spec.content_path)
     trim = (options.trim_start, options.trim_end)
-    sink = JobSegments(store, [SegmentFile.from_json(s) for s in spec.segments], events,
+    sink = JobSegments(store, [SegmentFile.from_json(s) for s in spec.segments], send,
                        spec.outputs.partial, source, (trim[0] or 0.0, trim[1]))
     if sink.done():
         log.info("job %s: resuming after %d committed segment(s), at frame %d",
@@ -231,7 +213,7 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     poster_rel = spec.outputs.poster or spec.outputs.preview
     store.write_atomic(poster_rel, jpeg_bytes(poster, quality=90))
     write_thumbnail(store, poster, spec.outputs.thumb)
-    report.send((0.99, "finishing", False, None))
+    report.send(ProgressReport(0.99, "finishing"))
     return JobResult(spec.outputs.result, spec.outputs.thumb, info.width, info.height,
                      preview_path=poster_rel)
 
@@ -250,11 +232,11 @@ def _writer(data: bytes, pause_s: float) -> Callable[[Path], None]:
 
 # ----------------------------------------------------------------------------- the child
 def serve_jobs(conn: Any, cancel: Any) -> None:
-    """The engine child's main loop: take a :class:`JobSpec` from ``conn``, run it, answer
-    ``("done", JobResult)``, ``("failed", message)``, ``("cancelled", "")`` or ``("error",
-    description)``, with ``("progress", ProgressMessage)`` on the way. ``cancel`` is a
-    multiprocessing event the parent sets to stop the running job. Ends when the parent
-    closes the pipe (or sends ``None``), and dies with it."""
+    """The engine child's main loop: take a :class:`JobSpec` from ``conn``, run it, send its
+    progress and news on the way (:mod:`app.jobs.messages`) and one answer at the end
+    (:class:`~app.jobs.messages.JobDone`, ``JobFailed``, ``JobCancelled`` or
+    ``JobErrored``). ``cancel`` is a multiprocessing event the parent sets to stop the
+    running job. Ends when the parent closes the pipe (or sends ``None``), and dies with it."""
     from app.isolation import die_with_parent
 
     die_with_parent()
@@ -266,18 +248,17 @@ def serve_jobs(conn: Any, cancel: Any) -> None:
             return
         if spec is None:
             return
+        answer: Answer
         try:
-            result = execute_job(spec, lambda message: conn.send(("progress", message)), cancel,
-                                 lambda kind, payload: conn.send((kind, payload)))
-            answer: tuple[str, Any] = ("done", result)
+            answer = JobDone(execute_job(spec, conn.send, cancel))
         except Cancelled:
-            answer = ("cancelled", "")
+            answer = JobCancelled()
         except StyleTransferError as exc:
-            answer = ("failed", str(exc))
+            answer = JobFailed(str(exc))
         except (BrokenPipeError, EOFError):
             return                       # the parent is gone: nobody to answer
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
-            answer = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            answer = JobErrored(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         try:
             conn.send(answer)
         except (BrokenPipeError, OSError):

@@ -14,28 +14,49 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from enum import StrEnum
+from typing import Any, Callable
 
 from app.isolation import context, describe_exit
-from app.jobs.execute import JobResult, JobSpec, ProgressMessage, serve_jobs
+from app.jobs.execute import JobSpec, serve_jobs
+from app.jobs.messages import (JobCancelled, JobDone, JobErrored, JobFailed, JobResult, News,
+                               ProgressReport)
 
 log = logging.getLogger("dreamgen.worker")
 
 POLL_S = 0.2                 # how often the thread looks at the pipe, the child and cancel
 CANCEL_GRACE_S = 5.0         # a cancelled child that has not stopped by then is killed
 CLOSE_GRACE_S = 3.0
-OUTCOMES = ("failed", "cancelled", "error")
+
+
+class Ending(StrEnum):
+    """How a job ended in its child."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"          # the message is for the person who asked
+    CANCELLED = "cancelled"
+    ERROR = "error"            # something unforeseen: the message has the traceback
+    CRASHED = "crashed"        # the child died or hung: the message says how
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job ended in the child: ``succeeded`` (with ``result``), ``failed`` (``message``
-    is for the user), ``cancelled``, ``error`` (``message`` has the traceback) or ``crashed``
-    (``message`` says how the child died)."""
+    """How a job ended, with the message that goes with it, or its result."""
 
-    kind: Literal["succeeded", "failed", "cancelled", "error", "crashed"]
+    kind: Ending
     message: str = ""
     result: JobResult | None = None
+
+
+def outcome_of(answer: JobDone | JobFailed | JobCancelled | JobErrored) -> Outcome:
+    """The :class:`Outcome` a child's answer means."""
+    if isinstance(answer, JobDone):
+        return Outcome(Ending.SUCCEEDED, result=answer.result)
+    if isinstance(answer, JobFailed):
+        return Outcome(Ending.FAILED, answer.message)
+    if isinstance(answer, JobErrored):
+        return Outcome(Ending.ERROR, answer.description)
+    return Outcome(Ending.CANCELLED)
 
 
 class EngineProcess:
@@ -65,12 +86,12 @@ class EngineProcess:
         self._conn = parent
         log.info("engine process %s started (pid %s)", self.name, self._process.pid)
 
-    def run(self, spec: JobSpec, on_progress: Callable[[ProgressMessage], None],
+    def run(self, spec: JobSpec, on_progress: Callable[[ProgressReport], None],
             should_stop: Callable[[], bool],
-            on_event: Callable[[str, Any], None] | None = None,
+            on_news: Callable[[News], None] | None = None,
             stall_s: float = 0.0) -> Outcome:
-        """Run ``spec`` in the child. ``on_progress`` gets each progress message and
-        ``on_event`` any other news (a clip's committed segments, its partial result);
+        """Run ``spec`` in the child. ``on_progress`` gets each progress report and
+        ``on_news`` any other news (a clip's committed segments, its partial result);
         ``should_stop`` is polled and, once true, the child is asked to cancel (and killed
         if it has not stopped within :data:`CANCEL_GRACE_S`). A child that sends nothing
         for ``stall_s`` seconds (0: no limit) is hung — a deadlock in native code, a
@@ -91,7 +112,7 @@ class EngineProcess:
                 log.warning("engine process %s did not stop within %.0f s; killing it",
                             self.name, CANCEL_GRACE_S)
                 self._kill()
-                return Outcome("cancelled")
+                return Outcome(Ending.CANCELLED)
             try:
                 ready = self._conn.poll(POLL_S)
                 message = self._conn.recv() if ready else None
@@ -104,15 +125,12 @@ class EngineProcess:
                     return self._hung(stall_s)
                 continue
             heard_at = time.monotonic()
-            kind, payload = message
-            if kind == "progress":
-                on_progress(payload)
-            elif kind == "done":
-                return Outcome("succeeded", result=payload)
-            elif kind in OUTCOMES:
-                return Outcome(kind, message=payload)
-            elif on_event is not None:
-                on_event(kind, payload)
+            if isinstance(message, ProgressReport):
+                on_progress(message)
+            elif isinstance(message, (JobDone, JobFailed, JobCancelled, JobErrored)):
+                return outcome_of(message)
+            elif on_news is not None:
+                on_news(message)
 
     def _crashed(self) -> Outcome:
         process = self._process
@@ -120,13 +138,13 @@ class EngineProcess:
         how = describe_exit(process.exitcode)
         log.error("engine process %s (pid %s) %s", self.name, process.pid, how)
         self._discard()
-        return Outcome("crashed", message=how)
+        return Outcome(Ending.CRASHED, message=how)
 
     def _hung(self, stall_s: float) -> Outcome:
         how = f"stopped answering for {stall_s:.0f} s"
         log.error("engine process %s (pid %s) %s; killing it", self.name, self.pid, how)
         self._kill()
-        return Outcome("crashed", message=how)
+        return Outcome(Ending.CRASHED, message=how)
 
     def _kill(self) -> None:
         if self._process is not None:

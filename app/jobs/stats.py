@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db.clock import seconds_between, seconds_since
 from app.db.models import Job, JobState
 
-ALL_STATES = (JobState.QUEUED, JobState.RUNNING, *JobState.FINISHED)
+ALL_STATES = tuple(JobState)
 # Upper bounds (s) of the run-time histogram: a 64 px MicroAST job takes ~1 s, a Gatys job at
 # 2048 px on a CPU tens of minutes.
 DURATION_BUCKETS_S = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)

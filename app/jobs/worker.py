@@ -23,21 +23,23 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from sqlalchemy import Engine
 
 from app.engine.weights.store import WeightStore
 from app.jobs import leases, queue
-from app.jobs.execute import JobSpec, OutputPaths, ProgressMessage
-from app.db.models import Job, JobState
+from app.jobs.execute import JobSpec, OutputPaths
+from app.jobs.messages import News, PartialWritten, ProgressReport, SegmentCommitted
+from app.db.models import Job
 from app.jobs.outputs import ClipFiles, PreviewKeeper, discard, output_paths
 from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
-from app.jobs.runner import EngineProcess, Outcome
+from app.jobs.runner import EngineProcess, Ending, Outcome
 from app.jobs.sweep import MediaFolderLock
 from app.settings import Settings
 from app.storage import MediaStore
 from app.video.probe import VideoLimits
+from app.db.models import FINISHED_STATES
 
 log = logging.getLogger("dreamgen.worker")
 
@@ -167,34 +169,34 @@ class Worker(threading.Thread):
         clip = ClipFiles(self.store, job)
         started = time.monotonic()
 
-        def on_progress(message: ProgressMessage) -> None:
-            fraction, text, wrote_preview, eta_s = message
-            preview = outputs.preview if wrote_preview else None
+        def on_progress(report: ProgressReport) -> None:
+            preview = outputs.preview if report.preview_written else None
             try:
-                recorded = queue.update_progress(self.db_engine, job.id, token, fraction, text,
-                                                 preview, eta_s)
+                recorded = queue.update_progress(self.db_engine, job.id, token, report.fraction,
+                                                 report.message, preview, report.eta_s)
             except Exception as exc:  # noqa: BLE001 - progress is not worth stopping for
                 log.warning("job %s: progress not recorded (%s)", job.public_id, exc)
                 return
             if recorded and preview:
                 previews.recorded()
 
-        def on_event(kind: str, payload: Any) -> None:
+        def on_news(news: News) -> None:
             """A clip's committed segment or new partial result: recorded under the token
             (a worker that lost the job keeps nothing)."""
             try:
-                if kind == "segment":
-                    clip.segment(payload["path"], queue.record_segment(
-                        self.db_engine, job.id, token, payload))
-                elif kind == "partial":
-                    clip.partial_result(payload, queue.set_partial(
-                        self.db_engine, job.id, token, payload))
+                if isinstance(news, SegmentCommitted):
+                    clip.segment(news.segment["path"], queue.record_segment(
+                        self.db_engine, job.id, token, news.segment))
+                elif isinstance(news, PartialWritten):
+                    clip.partial_result(news.path, queue.set_partial(
+                        self.db_engine, job.id, token, news.path))
             except Exception as exc:  # noqa: BLE001 - made again by the next run if need be
-                log.warning("job %s: %s not recorded (%s)", job.public_id, kind, exc)
+                log.warning("job %s: %s not recorded (%s)", job.public_id,
+                            type(news).__name__, exc)
 
         try:
             outcome = self.engine_process.run(self.spec_for(job, outputs), on_progress,
-                                              cancel.is_set, on_event,
+                                              cancel.is_set, on_news,
                                               stall_s=self.settings.job_stall_seconds)
         except BaseException:
             self.engine_process.close()   # a child still busy with this job must not answer
@@ -204,7 +206,7 @@ class Worker(threading.Thread):
             raise
         try:
             succeeded = self._record(job, token, outcome, outputs, previews)
-            if queue.job_state(self.db_engine, job.id) in (*JobState.FINISHED, None):
+            if queue.job_state(self.db_engine, job.id) in (*FINISHED_STATES, None):
                 clip.remove_all()              # a job that ended keeps no segments
         finally:
             # also when the database refused the last write: a job this worker's row no
@@ -217,15 +219,15 @@ class Worker(threading.Thread):
                 previews: PreviewKeeper) -> bool:
         """Write how the job ended (only while ``token`` holds it); True when its result
         was recorded."""
-        if outcome.kind == "succeeded" and outcome.result is not None:
+        if outcome.kind == Ending.SUCCEEDED and outcome.result is not None:
             return self._record_result(job, token, outcome, outputs, previews)
         self._discard(outputs, previews)
-        if outcome.kind == "cancelled":
+        if outcome.kind == Ending.CANCELLED:
             self._record_cancelled(job, token)
-        elif outcome.kind == "failed":
+        elif outcome.kind == Ending.FAILED:
             queue.fail_job(self.db_engine, job.id, token, outcome.message)
             log.info("job %s failed: %s", job.public_id, outcome.message)
-        elif outcome.kind == "error":
+        elif outcome.kind == Ending.ERROR:
             log.error("job %s crashed with an internal error:\n%s", job.public_id,
                       outcome.message)
             queue.fail_job(self.db_engine, job.id, token,

@@ -34,7 +34,7 @@ class JobOut(BaseModel):
 
     id: str
     kind: Literal["image", "video"]
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    state: JobState
     engine: str
     options: dict[str, Any]
     progress: float

@@ -14,7 +14,7 @@ from PIL import Image
 
 from app.jobs import queue
 from app.db.engine import make_db_engine, make_session_factory, upgrade_to_head
-from app.db.models import JobState
+from app.db.models import FINISHED_STATES, JobState
 from app.storage import MediaStore
 from tests.weights.support import shared_dir
 
@@ -52,7 +52,7 @@ def test_worker_process_runs_queued_jobs_and_stops_on_sigterm(tmp_path: Path) ->
         while time.monotonic() < deadline:
             with make_session_factory(engine)() as session:
                 states = [queue.get_job(session, j.public_id).state for j in jobs]
-            if all(state in JobState.FINISHED for state in states) or process.poll() is not None:
+            if all(state in FINISHED_STATES for state in states) or process.poll() is not None:
                 break
             time.sleep(0.2)
         assert states == [JobState.SUCCEEDED] * 2, states

@@ -24,6 +24,7 @@ from app.web.visibility import REMOVED
 from app.web.access import viewer_is_admin
 from app.web.access import own_job, visible_job
 from app.web.schemas import MAX_PAGE, PER_PAGE
+from app.db.models import FINISHED_STATES, JobState
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 KEEPALIVE_S = 15.0
@@ -94,7 +95,7 @@ async def job_events(job_id: str, request: Request, owner: OwnerDep,
             elif time.monotonic() - quiet_since >= KEEPALIVE_S:
                 quiet_since = time.monotonic()
                 yield ServerSentEvent(comment="keep-alive")
-            if view.state in ("succeeded", "failed", "cancelled"):
+            if view.state in FINISHED_STATES:
                 yield ServerSentEvent(event="done", data=view.model_dump(mode="json"))
                 return
 
@@ -120,7 +121,7 @@ def cancel_job(job_id: str, session: SessionDep, owner: OwnerDep) -> JobOut:
 def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDep) -> Response:
     """Delete a job and its files (owner only). A running job is cancelled instead (202)."""
     job = own_job(session, job_id, owner)
-    was_running = job.state == "running"
+    was_running = job.state == JobState.RUNNING
     store.remove(delete_job(session, job))
     return Response(status_code=202 if was_running else 204)
 

@@ -13,6 +13,7 @@ from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.routes.media import CONTENT_TYPES
 from app.people.titles import download_name
 from app.web.access import viewer_is_admin
+from app.db.models import JobState
 
 # A browser's route (errors are pages), so not in the API's OpenAPI document.
 router = APIRouter(include_in_schema=False)
@@ -24,7 +25,7 @@ def download_result(job_id: str, request: Request, session: SessionDep, store: S
     """The finished result with ``Content-Disposition: attachment`` and a readable name."""
     job = find_job(session, job_id)
     # a result the admin hid: its owner's download is refused too (hidden everywhere)
-    if job.state != "succeeded" or not store.exists(job.result_path) or \
+    if job.state != JobState.SUCCEEDED or not store.exists(job.result_path) or \
             (job.hidden and not viewer_is_admin(request)):
         raise HTTPException(404, "this job has no result to download")
     path = store.path(job.result_path or "")

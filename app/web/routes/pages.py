@@ -30,6 +30,7 @@ from app.web.create.submit import FormDep, create_job
 from app.web.visibility import REMOVED, removed_for
 from app.web.access import viewer_is_admin
 from app.web.rendering import base_url, only_this_computer, render
+from app.db.models import JobState
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,7 +142,7 @@ def result_response(request: Request, session: SessionDep, job: Job, owner: str,
 def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
              settings: SettingsDep) -> Response:
     job = find_job(session, job_id)
-    if job.state == "succeeded":
+    if job.state == JobState.SUCCEEDED:
         return result_response(request, session, job, owner, settings)
     is_admin = viewer_is_admin(request)
     if removed_for(job, owner, is_admin):
@@ -154,7 +155,7 @@ def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep
 def result_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
                 settings: SettingsDep) -> Response:
     job = find_job(session, job_id)
-    if job.state != "succeeded":
+    if job.state != JobState.SUCCEEDED:
         return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
     return result_response(request, session, job, owner, settings)
 

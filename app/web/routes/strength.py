@@ -32,6 +32,7 @@ from app.web.middleware.owner import private_response
 from app.web.services.render_slots import FairRenderSlots, RenderRefused
 from app.web.schemas import ERRORS, ErrorOut, JobOut, job_out
 from app.web.visibility import refuse_hidden_reuse
+from app.db.models import JobState
 
 log = logging.getLogger("dreamgen.web")
 router = APIRouter(tags=["api"], responses={**ERRORS, 503: {"model": ErrorOut}})
@@ -57,7 +58,7 @@ def _render_request(request: Request, job_id: str, owner: str, alpha: float,
         if job.hidden or new_version:
             refuse_hidden_reuse(session, job, owner)
         spec = BY_NAME.get(job.engine)
-        if job.state != "succeeded" or not job.strength_path or \
+        if job.state != JobState.SUCCEEDED or not job.strength_path or \
                 not store.exists(job.strength_path) or spec is None or \
                 spec.strength_preview is None:
             raise HTTPException(404, NO_PREVIEW)
