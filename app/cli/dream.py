@@ -11,7 +11,7 @@ import click
 from app.cli.base import main, user_errors, weight_store
 from app.cli.make import build_options, is_video, make_video, progress_bar
 from app.engine.errors import StyleTransferError
-from app.engine.options import DreamDepth, DreamNetwork
+from app.engine.options import DreamDepth, DreamNetwork, option_help
 from app.engine.registry import dream_engine
 
 if TYPE_CHECKING:
@@ -28,23 +28,18 @@ NETWORKS: tuple[str, ...] = get_args(DreamNetwork)
               help="Result image (or video, when CONTENT is a video).")
 @click.option("--guide", type=click.Path(path_type=Path), default=None,
               help="Dream towards this image's features instead of the photo's own.")
-@click.option("--depth", type=click.Choice(DEPTHS), default=None,
-              help="Which layers dream, shallow to deep (default: objects).")
-@click.option("--octaves", type=int, default=None, help="Number of scales (default 4).")
-@click.option("--octave-scale", type=float, default=None,
-              help="Size ratio between octaves (default 1.4).")
-@click.option("--iterations", type=int, default=None,
-              help="Gradient-ascent steps per octave (default 10).")
-@click.option("--strength", type=float, default=None, help="Step size (default 1).")
-@click.option("--size", type=int, default=None, help="Longest output side in pixels.")
+@click.option("--depth", type=click.Choice(DEPTHS), default=None, help=option_help("depth"))
+@click.option("--octaves", type=int, default=None, help=option_help("octaves"))
+@click.option("--octave-scale", type=float, default=None, help=option_help("octave_scale"))
+@click.option("--iterations", type=int, default=None, help=option_help("dream_iterations"))
+@click.option("--strength", type=float, default=None, help=option_help("strength"))
+@click.option("--size", type=int, default=None, help=option_help("size"))
 @click.option("--network", type=click.Choice(NETWORKS), default=None,
-              help="Network to dream with (default auto: the best installed).")
-@click.option("--seed", type=int, default=None, help="Random seed (jitter, tile offsets).")
+              help=option_help("network"))
+@click.option("--seed", type=int, default=None, help=option_help("seed"))
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N.")
-@click.option("--start", "trim_start", type=float, default=None,
-              help="Clips: begin this many seconds in (only that stretch is made).")
-@click.option("--end", "trim_end", type=float, default=None,
-              help="Clips: stop this many seconds in.")
+@click.option("--start", "trim_start", type=float, default=None, help=option_help("trim_start"))
+@click.option("--end", "trim_end", type=float, default=None, help=option_help("trim_end"))
 def dream(content: Path, output: Path, guide: Path | None, depth: str | None,
           octaves: int | None, octave_scale: float | None, iterations: int | None,
           strength: float | None, size: int | None, network: str | None, seed: int | None,

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 
 from app.cli.base import main, user_errors, weight_store
+from app.engine.dispatch import check_style_count, resolve_engine
 from app.engine.errors import StyleTransferError
+from app.engine.options import option_help
 from app.engine.registry import CHOICES
 
 if TYPE_CHECKING:
@@ -28,17 +30,15 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Result image (or video, when CONTENT is a video).")
 @click.option("--engine", type=click.Choice(CHOICES), default="auto", show_default=True)
-@click.option("--alpha", type=float, default=None, help="Style strength, 0 (content) to 1.")
-@click.option("--style-weights", default=None, help="Mix of the styles, e.g. 0.7,0.3.")
-@click.option("--preserve-color", is_flag=True, help="Keep the content's colours.")
-@click.option("--size", type=int, default=None, help="Longest output side in pixels.")
-@click.option("--iterations", type=int, default=None, help="Gatys iterations.")
+@click.option("--alpha", type=float, default=None, help=option_help("alpha"))
+@click.option("--style-weights", default=None, help=option_help("style_weights"))
+@click.option("--preserve-color", is_flag=True, help=option_help("preserve_color"))
+@click.option("--size", type=int, default=None, help=option_help("size"))
+@click.option("--iterations", type=int, default=None, help=option_help("iterations"))
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N.")
-@click.option("--seed", type=int, default=None, help="Random seed (Gatys noise init).")
-@click.option("--start", "trim_start", type=float, default=None,
-              help="Clips: begin this many seconds in (only that stretch is made).")
-@click.option("--end", "trim_end", type=float, default=None,
-              help="Clips: stop this many seconds in.")
+@click.option("--seed", type=int, default=None, help=option_help("seed"))
+@click.option("--start", "trim_start", type=float, default=None, help=option_help("trim_start"))
+@click.option("--end", "trim_end", type=float, default=None, help=option_help("trim_end"))
 def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
             alpha: float | None, style_weights: str | None, preserve_color: bool,
             size: int | None, iterations: int | None, device: str | None,
@@ -51,9 +51,8 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
                                      preserve_color=preserve_color, size=size,
                                      iterations=iterations, seed=seed, trim_start=trim_start,
                                      trim_end=trim_end), device)
-        if options.style_weights is not None and len(options.style_weights) != len(styles):
-            raise StyleTransferError(f"--style-weights has {len(options.style_weights)} "
-                                     f"numbers for {len(styles)} style image(s); give one each")
+        check_style_count(resolve_engine(options.engine, weight_store()), len(styles),
+                          options.style_weights)
         output.parent.mkdir(parents=True, exist_ok=True)
         make(content, list(styles), output, options)
     click.echo(f"wrote {output}")

@@ -8,11 +8,14 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from app.engine.options import StyleOptions
 
 
 def utcnow() -> datetime:
@@ -74,8 +77,9 @@ class Job(Base):
     share_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_share_token)
     owner_id: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="image")
-    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)   # a JobState
     engine: Mapped[str] = mapped_column(String(32))
+    # What its person chose (StyleOptions.stored(), JSON); read it typed through ``chosen``.
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(String(200), default="waiting in the queue")
@@ -115,6 +119,13 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
+
+    @property
+    def chosen(self) -> "StyleOptions":
+        """Its options, typed (the schema's defaults for anything not stored)."""
+        from app.engine.options import StyleOptions
+
+        return StyleOptions.model_validate(self.options or {})
 
     @property
     def is_finished(self) -> bool:

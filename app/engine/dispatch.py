@@ -38,6 +38,20 @@ def _entry(path: str) -> Callable[..., Any]:
     return getattr(import_module(module), function)
 
 
+def check_style_count(spec: EngineSpec, count: int,
+                      style_weights: tuple[float, ...] | None) -> None:
+    """Refuse, in words, a number of style images ``spec`` cannot take, or style weights
+    that are not one per style: the one check the create form, the command line and the
+    engines' front door share."""
+    if spec.needs_style and count == 0:
+        raise StyleTransferError("choose at least one style image")
+    if spec.mode == "dream" and count > 1:
+        raise StyleTransferError(f"{spec.label} takes at most one guide image, not {count}")
+    if style_weights is not None and len(style_weights) != count:
+        raise StyleTransferError(f"{len(style_weights)} style weights given for {count} "
+                                 "style images; give one per style or none")
+
+
 def stylize_image(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                   store: WeightStore, on_progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> Image.Image:
@@ -46,8 +60,7 @@ def stylize_image(content: Image.Image, styles: list[Image.Image], options: Styl
     :class:`~app.engine.errors.WeightsMissingError` without weights) and
     :class:`~app.engine.errors.Cancelled` when ``cancel`` is set."""
     spec = resolve_engine(options.engine, store)
-    if spec.needs_style and not styles:
-        raise StyleTransferError("give at least one style image")
+    check_style_count(spec, len(styles), options.style_weights)
     weights = store.engine_paths(spec)
     if spec.image_entry is None:     # a feed-forward engine: its frame stylizer, one frame
         from app.engine.feedforward import stylize_single
@@ -65,6 +78,7 @@ def make_frame_stylizer(styles: list[Image.Image], options: StyleOptions,
     spec = resolve_engine(options.engine, store)
     if spec.frames_entry is None:
         raise StyleTransferError(video_refusal(spec))
+    check_style_count(spec, len(styles), options.style_weights)
     return _entry(spec.frames_entry)(styles, options, store.engine_paths(spec))
 
 

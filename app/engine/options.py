@@ -55,12 +55,18 @@ class StyleOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False,
                               validate_by_name=True, validate_by_alias=True)
 
-    engine: str = "auto"              # auto: the best engine whose weights are installed
-    alpha: float = Field(1.0, ge=0.0, le=1.0)          # style strength, 0 (content) .. 1
-    style_weights: tuple[float, ...] | None = None      # one per style image
-    preserve_color: bool = False      # keep the content's colours
-    max_side: int = Field(512, ge=MIN_SIDE, le=16384, alias="size")  # longest output side
-    iterations: int = Field(300, ge=1, le=MAX_ITERATIONS)           # Gatys
+    engine: str = Field("auto", description="auto (the best engine installed) or an "
+                        "engine's name")
+    alpha: float = Field(1.0, ge=0.0, le=1.0,
+                         description="style strength: 0 keeps the photo, 1 paints it fully")
+    style_weights: tuple[float, ...] | None = Field(
+        None, description="the mix of the style images, one number each, e.g. 2,1")
+    preserve_color: bool = Field(False, description="keep the photo's own colours")
+    max_side: int = Field(512, ge=MIN_SIDE, le=16384, alias="size",
+                          description="the result's longer side, in pixels (a photo is "
+                          "never enlarged)")
+    iterations: int = Field(300, ge=1, le=MAX_ITERATIONS,
+                            description="Painterly: steps of the painting")
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"                    # Gatys
     content_weight: float = Field(1.0, ge=0.0)                       # Gatys
     style_weight: float = Field(1e4, ge=0.0)   # Gatys: at full strength, vs the photo's own
@@ -71,11 +77,15 @@ class StyleOptions(BaseModel):
     # its Gram matrices are taken (2: brush strokes twice as large), and how many passes at
     # half, quarter ... size come before the final one (a big picture in a fraction of the
     # time; the coarse passes get most of the iterations: app/engine/gatys.py).
-    style_scale: float = Field(1.0, ge=0.25, le=2.0)
-    enhance: int = Field(0, ge=0, le=3)
-    preset: PresetName | None = None   # the quality choice the other values came from
+    style_scale: float = Field(1.0, ge=0.25, le=2.0,
+                               description="Painterly: brush size, 0.25 to 2")
+    enhance: int = Field(0, ge=0, le=3, description="Painterly: passes at smaller sizes "
+                         "before the last, 0 to 3")
+    preset: PresetName | None = Field(None, description="quality: fast, balanced or best "
+                                      "(fills in what is left blank)")
     preview_every: int = Field(25, ge=0)                             # Gatys previews
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1,
+                            description="random seed, for the same result again")
     device: str = "auto"
     tile_megapixels: float = Field(0.0, ge=0.0)   # feed-forward: tile above this (0: by memory)
     tile_side: int = Field(0, ge=0)               # feed-forward: tile side in px (0: from above)
@@ -83,16 +93,23 @@ class StyleOptions(BaseModel):
     max_megapixels: float = Field(40.0, gt=0.0)   # largest content or style image accepted
     # Deep Dream (app/engine/deepdream.py). Its own step count, because a dream takes ~10
     # steps per octave where Gatys takes hundreds of iterations.
-    depth: DreamDepth = "objects"                    # which layers dream: shallow to deep
-    octaves: int = Field(4, ge=1, le=8)              # scales, coarsest first
-    octave_scale: float = Field(1.4, ge=1.1, le=2.0)  # size ratio between octaves
-    dream_iterations: int = Field(10, ge=1, le=200)  # gradient-ascent steps per octave
-    strength: float = Field(1.0, gt=0.0, le=10.0)    # step size: 1 is the classic 1.5/255
-    network: DreamNetwork = "auto"   # auto: GoogLeNet, else VGG-19, else the bundled pruned
+    depth: DreamDepth = Field("objects", description="Deep Dream: what the dream sees, "
+                              "textures, patterns, shapes or objects")
+    octaves: int = Field(4, ge=1, le=8, description="Deep Dream: scales, 1 to 8")
+    octave_scale: float = Field(1.4, ge=1.1, le=2.0,
+                                description="Deep Dream: size ratio between scales")
+    dream_iterations: int = Field(10, ge=1, le=200,
+                                  description="Deep Dream: steps at each scale")
+    strength: float = Field(1.0, gt=0.0, le=10.0, description="Deep Dream: intensity "
+                            "(1 is the classic step)")
+    network: DreamNetwork = Field("auto", description="Deep Dream: the network, auto "
+                                  "(the best installed), pruned-vgg19, vgg19 or googlenet")
     # Clips: only this stretch is made (seconds of the source; None: from the start, to the
     # end), its sound trimmed to match.
-    trim_start: float | None = Field(None, ge=0.0, le=86400.0)
-    trim_end: float | None = Field(None, gt=0.0, le=86400.0)
+    trim_start: float | None = Field(None, ge=0.0, le=86400.0,
+                                     description="clips: begin this many seconds in")
+    trim_end: float | None = Field(None, gt=0.0, le=86400.0,
+                                   description="clips: stop this many seconds in")
 
     @field_validator("style_weights", mode="before")
     @classmethod
@@ -134,6 +151,28 @@ class StyleOptions(BaseModel):
         values = self.model_dump(include=set(USER_FIELDS), by_alias=True)
         values["style_weights"] = list(self.style_weights) if self.style_weights else None
         return values
+
+
+def _field(name: str) -> Any:
+    """The :class:`StyleOptions` field called ``name``, or whose alias it is."""
+    fields = StyleOptions.model_fields
+    return fields.get(name) or next(f for f in fields.values() if f.alias == name)
+
+
+def option_default(name: str) -> Any:
+    """The default of the option ``name`` (a field or its alias)."""
+    return _field(name).default
+
+
+def option_help(name: str) -> str:
+    """What the option ``name`` means, in plain words, with its default: the one text behind
+    the create form's documentation and the command line's help."""
+    field, default = _field(name), option_default(name)
+    if isinstance(default, bool):
+        shown = f" (default: {'yes' if default else 'no'})"
+    else:
+        shown = "" if default in (None, "") else f" (default: {_number(default)})"
+    return f"{field.description or FIELD_NAMES.get(name, name)}{shown}"
 
 
 def describe(error: ValidationError) -> str:

@@ -25,7 +25,7 @@ def _one_line_error(result, expected: str) -> None:
 @pytest.mark.parametrize(("extra", "expected"), [
     (["--alpha", "1.5"], "style strength must be at most 1, not 1.5"),
     (["--alpha", "nan"], "style strength must be a finite number"),
-    (["--style-weights", "0.7,0.3"], "--style-weights has 2 numbers for 1 style image(s)"),
+    (["--style-weights", "0.7,0.3"], "2 style weights given for 1 style images"),
     (["--style-weights", "a"], "are not numbers separated by commas"),
     (["--style-weights", "1e308,1e308"], "style weights are too large"),
     (["--size", "4"], "output size must be at least 16, not 4"),

@@ -205,7 +205,7 @@ def test_the_api_page_is_served_from_the_package_and_needs_no_internet(
         for method in item:
             assert f"<code>{method.upper()} {html.escape(path)}</code>" in text, (method, path)
     assert 'id="shape-JobOut"' in text and 'href="#shape-JobOut"' in text
-    assert "<code>measured_runs</code>" in text and "Deep Dream: textures" in text
+    assert "<code>measured_runs</code>" in text and "Deep Dream: what the dream sees" in text
     assert paused_client.get("/redoc", follow_redirects=False).headers["location"] == "/docs"
 
 

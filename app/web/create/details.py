@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs.queue import get_job
 from app.people.titles import clean_title
-from app.web.create.submit import SubmittedForm
+from app.web.create.form import CreateForm
 
 NAME_MAX = 255
 
@@ -58,7 +58,7 @@ def _file_name(upload: Any) -> str | None:
     return "".join(ch for ch in name if ch.isprintable())[:NAME_MAX] or None
 
 
-def original_names(session: Session, form: SubmittedForm) -> dict[str, Any]:
+def original_names(session: Session, form: CreateForm) -> dict[str, Any]:
     """``content_name`` and ``style_names`` from the uploads (a reused style keeps the name
     it had)."""
     styles = [n for n in (_file_name(f) for f in form.styles) if n]
@@ -68,7 +68,7 @@ def original_names(session: Session, form: SubmittedForm) -> dict[str, Any]:
     return {"content_name": _file_name(form.content), "style_names": styles}
 
 
-def upload_details(session: Session, form: SubmittedForm,
+def upload_details(session: Session, form: CreateForm,
                    details: ChosenDetails) -> dict[str, Any]:
     """The columns a new job gets from its form: the chosen title and privacy and the
     uploads' names."""

@@ -19,18 +19,12 @@ from app.jobs.queue import get_job
 from app.people.styles import (StyleUnavailable, job_style_ids, job_style_shares, listed_styles,
                              usable_style)
 from app.web.schemas import job_style_url, media_url
+from app.web.create.form import page_defaults
 from app.web.visibility import HIDDEN_REUSE, hidden_style_ids, reuse_refusal
 
 PICKER_SIZE = 24
-DEFAULT_PRESET = "balanced"
 # The page's fields and what they start as (blank: the quality choice decides).
-DEFAULTS: dict[str, Any] = {
-    "mode": "style", "preset": DEFAULT_PRESET, "engine": "", "size": "", "iterations": "",
-    "alpha": 1.0, "style_scale": 1.0, "enhance": "", "preserve_color": False,
-    "visibility": "public", "depth": "objects", "strength": "", "octaves": "",
-    "dream_iterations": "", "seed": "", "trim_start": "", "trim_end": "",
-    "title": "", "share_styles": False,
-}
+DEFAULTS: dict[str, Any] = page_defaults()
 FROM_PRESET = ("engine", "size", "iterations", "enhance", "octaves", "dream_iterations")
 
 
@@ -60,7 +54,7 @@ class Prefill:
 
 
 def _weights_of(job: Job) -> list[float]:
-    weights = job.options.get("style_weights") or []
+    weights = job.chosen.style_weights or ()
     return [float(w) for w in weights] + [1.0] * (len(job.style_paths) - len(weights))
 
 

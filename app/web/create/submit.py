@@ -16,21 +16,18 @@ mode ``guide`` (or, for older clients, one style) is the optional guide image.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, File, Form, UploadFile
+from fastapi import UploadFile
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.dispatch import resolve_engine, video_refusal
-from app.engine.errors import StyleTransferError
 from app.engine.images import fit_size
-from app.engine.options import MAX_STYLES, StyleOptions, parse_options
-from app.engine.presets import preset_values
-from app.engine.registry import BY_NAME, CHOICES, dream_engine
+from app.engine.options import MAX_STYLES, StyleOptions
 from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightStore
 from app.db.models import Job, JobState
@@ -46,10 +43,9 @@ from app.refusals import Refused
 from app.uploads.storing import (StoredUpload, check_free_disk, copy_stored, larger_choice, store_uploads, style_label)
 from app.web.create.receive import save_raw
 from app.web.visibility import HIDDEN_REUSE, reuse_refusal
+from app.web.create.form import CreateForm
+from app.engine.dispatch import check_style_count
 
-MIN_SIZE = 64
-VISIBILITIES = ("public", "unlisted")
-MODES = ("style", "dream")
 NOT_INSTALLED = ("the {label} engine is not installed on this server; ask its admin to add "
                  "it, or choose another engine")
 
@@ -59,130 +55,6 @@ class EngineNotInstalled(Refused):
 
     def __init__(self, spec: EngineSpec) -> None:
         super().__init__(NOT_INSTALLED.format(label=spec.label), 409)
-
-
-@dataclass
-class SubmittedForm:
-    """The create form's raw fields, shared by the JSON API and the HTML form. Blank text
-    fields mean "not given": the quality choice (``preset``) or the schema's default."""
-
-    content: UploadFile | str | None
-    styles: list[UploadFile | str]
-    engine: str
-    alpha: float
-    style_weights: str
-    preserve_color: bool
-    size: str
-    iterations: str
-    visibility: str
-    style_from: str | None
-    mode: str = "style"
-    extra: dict[str, str] = field(default_factory=dict)   # Deep Dream, clip, Deep Style
-    preset: str = ""
-    style_ids: list[str] = field(default_factory=list)
-    guide: UploadFile | str | None = None
-    content_from: str | None = None
-    share_styles: bool = False           # offer the uploaded styles to the public library
-
-    def values(self) -> dict[str, object]:
-        """The settings as typed (the page shows them again after a refusal)."""
-        return dict(self.extra, mode=self.mode, preset=self.preset, engine=self.engine,
-                    size=self.size, iterations=self.iterations, alpha=self.alpha,
-                    preserve_color=self.preserve_color, visibility=self.visibility,
-                    share_styles=self.share_styles)
-
-    def options(self, settings: Settings, weights: WeightStore) -> StyleOptions:
-        """The quality choice and the options schema applied to the fields, plus this
-        server's own limits; raises :class:`Refused` (422) naming every refused
-        value."""
-        if self.mode not in MODES:
-            raise Refused(f"mode must be style or dream, not {self.mode!r}")
-        engine = dream_engine().name if self.mode == "dream" else self.engine.strip()
-        if engine and engine not in CHOICES:
-            raise Refused(f"unknown engine {engine!r}; choose one of "
-                          f"{', '.join(CHOICES)}")
-        values = self._preset_values(settings, weights)
-        explicit = dict(engine=engine, size=self.size, iterations=self.iterations,
-                        **self.extra)
-        values.update({k: v for k, v in explicit.items() if v.strip()})  # blank: not given
-        try:
-            options = parse_options(dict(values, alpha=self.alpha,
-                                         style_weights=self.style_weights,
-                                         preserve_color=self.preserve_color),
-                                    max_megapixels=settings.max_image_megapixels)
-        except StyleTransferError as exc:
-            raise Refused(str(exc)) from None
-        if not MIN_SIZE <= options.max_side <= settings.max_output_side:
-            raise Refused(f"output size must be between {MIN_SIZE} and "
-                          f"{settings.max_output_side} pixels, not {options.max_side}")
-        if self.visibility not in VISIBILITIES:
-            raise Refused("visibility must be public or unlisted")
-        return options
-
-    def _preset_values(self, settings: Settings, weights: WeightStore) -> dict[str, object]:
-        """What the quality choice gives, its size kept within this server's limit."""
-        if not self.preset.strip():
-            return {}
-        try:
-            values = preset_values(self.preset.strip(), self.mode,
-                                   lambda name: weights.engine_ready(BY_NAME[name]))
-        except StyleTransferError as exc:
-            raise Refused(str(exc)) from None
-        values["size"] = min(int(values["size"]), settings.max_output_side)
-        return values
-
-
-def submitted_form(content: Annotated[UploadFile | str | None, File()] = None,
-                   style: Annotated[list[UploadFile | str] | None, File()] = None,
-                   engine: Annotated[str, Form(description="auto or an engine's name; "
-                                                           "blank: the preset's")] = "",
-                   alpha: Annotated[float, Form()] = 1.0,
-                   style_weights: Annotated[str, Form()] = "",
-                   preserve_color: Annotated[bool, Form()] = False,
-                   size: Annotated[str, Form(description="output size, px")] = "",
-                   iterations: Annotated[str, Form(description="Painterly")] = "",
-                   visibility: Annotated[str, Form()] = "public",
-                   style_from: Annotated[str, Form()] = "",
-                   mode: Annotated[str, Form(description="style (transfer) or dream; dream "
-                                                          "means the Deep Dream engine")] = "style",
-                   preset: Annotated[str, Form(description="quality: fast, balanced or best "
-                                                            "(fills what is left blank)")] = "",
-                   style_id: Annotated[list[str] | None, Form(description="a style from the "
-                                                                           "library")] = None,
-                   guide: Annotated[UploadFile | str | None, File(description="Deep Dream: "
-                                                                             "guide")] = None,
-                   content_from: Annotated[str, Form(description="your earlier job's "
-                                                                  "content")] = "",
-                   style_scale: Annotated[str, Form(description="Painterly: brush size, "
-                                                                "0.25..2")] = "",
-                   enhance: Annotated[str, Form(description="Painterly: passes, 0..3")] = "",
-                   depth: Annotated[str, Form(description="Deep Dream: textures, patterns, "
-                                                           "shapes or objects")] = "",
-                   octaves: Annotated[str, Form(description="Deep Dream: scales")] = "",
-                   dream_iterations: Annotated[str, Form(description="Deep Dream: steps per "
-                                                                     "octave")] = "",
-                   strength: Annotated[str, Form(description="Deep Dream: intensity")] = "",
-                   network: Annotated[str, Form(description="Deep Dream: network")] = "",
-                   seed: Annotated[str, Form(description="random seed")] = "",
-                   trim_start: Annotated[str, Form(description="clips: start, seconds")] = "",
-                   trim_end: Annotated[str, Form(description="clips: end, seconds")] = "",
-                   share_styles: Annotated[bool, Form(description="add the uploaded style "
-                                                                  "images to the public style "
-                                                                  "library (default: no)")]
-                   = False,
-                   ) -> SubmittedForm:
-    """The multipart fields of a create request (``content`` plus one or more ``style``;
-    none is needed for Deep Dream, where one is the guide)."""
-    extra = dict(depth=depth, octaves=octaves, dream_iterations=dream_iterations,
-                 strength=strength, network=network, seed=seed, trim_start=trim_start,
-                 trim_end=trim_end, style_scale=style_scale, enhance=enhance)
-    return SubmittedForm(content, style or [], engine, alpha, style_weights, preserve_color,
-                         size, iterations, visibility, style_from or None, mode, extra,
-                         preset, [s for s in style_id or [] if s.strip()], guide,
-                         content_from or None, share_styles)
-
-
-FormDep = Annotated[SubmittedForm, Depends(submitted_form)]
 
 
 def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
@@ -199,7 +71,7 @@ def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
             and (f.filename or f.size)]
 
 
-def _style_ids(form: SubmittedForm) -> list[int]:
+def _style_ids(form: CreateForm) -> list[int]:
     """The ``style_id`` fields as numbers, refusing anything else in words."""
     ids = []
     for text in form.style_ids:
@@ -223,7 +95,7 @@ class Sources:
 
 
 async def create_job(session: Session, store: MediaStore, settings: Settings,
-                     weights: WeightStore, owner_id: str, form: SubmittedForm,
+                     weights: WeightStore, owner_id: str, form: CreateForm,
                      details: dict[str, Any] | None = None, *, checks: CheckQueue) -> Job:
     """Validate everything, store the files, queue the job (with ``details``: columns such
     as its title, written in the same transaction); the files are checked in turn
@@ -262,7 +134,7 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
 
 
 def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, owner_id: str,
-                      options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
+                      options: StyleOptions, spec: EngineSpec, form: CreateForm,
                       sources: Sources) -> Job:
     """The blocking half of :func:`create_job`: the reused files, the disk floor, the files
     (checked in a child process and fsynced), the library's rows, then the job row."""
@@ -276,13 +148,7 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     # the library lists already; another result's styles as that result offered them
     shared = [form.share_styles] * (len(raws) - 1) + \
         [form.share_styles or listed for _, listed in picks] + reused_shares
-    if spec.needs_style and count == 0:
-        raise Refused("choose at least one style image")
-    if spec.mode == "dream" and count > 1:
-        raise Refused(f"{spec.label} takes at most one guide image, not {count}")
-    if options.style_weights is not None and len(options.style_weights) != count:
-        raise Refused(f"{len(options.style_weights)} style weights given for {count} "
-                      "style images; give one per style or none")
+    check_style_count(spec, count, options.style_weights)
     check_free_disk(store, settings)
     if sources.reuse_content:
         _copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
@@ -318,7 +184,7 @@ def check_fits_engine(content: StoredUpload, max_side: int, spec: EngineSpec) ->
 
 
 def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
-                         options: StyleOptions, spec: EngineSpec, form: SubmittedForm,
+                         options: StyleOptions, spec: EngineSpec, form: CreateForm,
                          stored: list[StoredUpload], details: dict[str, Any],
                          ran: dict[str, Any]) -> Job:
     """The job row (its options plus ``ran``: what was settled beside them, such as the

@@ -19,7 +19,8 @@ from app.web.limits import StreamSlotDep, check_rate
 from app.web.middleware.owner import keep_private, private_response, vary_by_cookie
 from app.web.services.progress_feed import ProgressFeed
 from app.web.schemas import ERRORS, EngineOut, ErrorOut, GalleryOut, JobOut, job_out
-from app.web.create.submit import FormDep, create_job
+from app.web.create.submit import create_job
+from app.web.create.form import FormDep
 from app.web.visibility import REMOVED
 from app.web.access import viewer_is_admin
 from app.web.access import own_job, visible_job

@@ -26,7 +26,8 @@ from app.web.limits import check_rate
 from app.web.middleware.owner import home_owner, keep_private, vary_by_cookie
 from app.web.schemas import job_out
 from app.web.create.speed import engine_speeds, preset_speeds
-from app.web.create.submit import FormDep, create_job
+from app.web.create.submit import create_job
+from app.web.create.form import FormDep
 from app.web.visibility import REMOVED, removed_for
 from app.web.access import viewer_is_admin
 from app.web.rendering import base_url, only_this_computer, render
