@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test test-fast install bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,13 @@ run: $(STAMP)
 ## Install into .venv and run the whole test suite (the browser tests need Debian's chromium)
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## The fast tier, for the inner loop: engines, video, weights, the queue, the web app and the
+## command line, without the slow tests (minutes, not a quarter of an hour; docs/development.md)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" tests/engine tests/video tests/weights tests/jobs \
+		tests/web tests/cli tests/test_architecture.py tests/test_code_map.py \
+		tests/test_settings.py tests/test_storage.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -3,7 +3,6 @@
 from logging.config import fileConfig
 
 from alembic import context
-
 from app.db.engine import make_db_engine
 from app.db.models import Base
 from app.settings import get_settings

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     # --- compute -------------------------------------------------------------------------
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    engine_plugins: str = Field("", description="Extra engines: comma-separated "
+                                "module:NAME, each NAME an EngineSpec or a tuple of them.")
     workers: int = Field(0, description="Worker threads; 0 means one per GPU, or one on CPU.")
     run_worker: bool = Field(True, description="Start the worker thread(s) with the web app.")
 

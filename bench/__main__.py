@@ -26,10 +26,10 @@ from pathlib import Path
 
 import torch
 
-from app.engine.options import StyleOptions
 from app.engine.device import pick_device
 from app.engine.feedforward import stylize_single
 from app.engine.images import load_image
+from app.engine.options import StyleOptions
 from bench import deepdream, engines, microast, video
 
 REPO = Path(__file__).resolve().parents[1]

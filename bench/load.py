@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.conftest import png_bytes
-from tests.shared import SHARED
-from tests.reliability.server import ServerProcess
+from tests.support.images import png_bytes
+from tests.support.server import ServerProcess
+from tests.support.shared import SHARED
 
 if TYPE_CHECKING:
-    from tests.reliability.crowd import CrowdResult
+    from tests.support.crowd import CrowdResult
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -144,7 +144,7 @@ def jobs_and_crowd(args: argparse.Namespace) -> None:
 def crowd_run(server: ServerProcess, client: httpx.Client, ids: list[str],
               args: argparse.Namespace) -> tuple["CrowdResult", str]:
     """The crowd of readers over the full gallery, then one more job to the end."""
-    from tests.reliability.crowd import read_crowd
+    from tests.support.crowd import read_crowd
 
     shown = ids[:8]
     paths = ["/api/gallery", "/gallery", *(f"/jobs/{i}" for i in shown),
@@ -163,8 +163,8 @@ def crowd_run(server: ServerProcess, client: httpx.Client, ids: list[str],
 
 def attack_rows(args: argparse.Namespace) -> None:
     """Ordinary visitors alone, then beside each stranger's attack."""
-    from tests.reliability.attacks import Attack, event_stream, slow_body
-    from tests.reliability.crowd import read_crowd
+    from tests.support.attacks import Attack, event_stream, slow_body
+    from tests.support.crowd import read_crowd
 
     with tempfile.TemporaryDirectory() as folder:
         server = ServerProcess(Path(folder) / "data", (SHARED / "weights").resolve(),

@@ -27,9 +27,9 @@ import httpx
 from PIL import Image
 
 from app.engine.options import MAX_STYLES
-from tests.conftest import png_bytes
-from tests.shared import SHARED
-from tests.reliability.server import ServerProcess
+from tests.support.images import png_bytes
+from tests.support.server import ServerProcess
+from tests.support.shared import SHARED
 
 
 def rss_mb(pid: int, field: str = "VmRSS:", source: str = "status") -> float:

@@ -19,14 +19,21 @@ from typing import Callable
 
 import torch
 
-from app.engine.options import StyleOptions
 from app.engine.device import pick_device
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit, tensor_to_pil
-from app.engine.weights.checkpoints import load_strict
-from app.engine.methods.microast.network import (WEIGHT_NAMES, MicroASTNetworks, MicroDecoder,
-                                                 MicroEncoder, Modulator, decode, encode_style,
-                                                 prepare_style)
+from app.engine.methods.microast.network import (
+    WEIGHT_NAMES,
+    MicroASTNetworks,
+    MicroDecoder,
+    MicroEncoder,
+    Modulator,
+    decode,
+    encode_style,
+    prepare_style,
+)
 from app.engine.methods.microast.stylizer import MicroASTStylizer
+from app.engine.options import StyleOptions
+from app.engine.weights.checkpoints import load_strict
 from app.engine.weights.store import bundled_dir
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"

@@ -22,9 +22,9 @@ from typing import Any, Callable
 import torch
 
 from app.engine import strength_preview as sp
-from app.engine.methods.adain.stylizer import AdaINStylizer
 from app.engine.feedforward import stylize_single
 from app.engine.images import load_image
+from app.engine.methods.adain.stylizer import AdaINStylizer
 from app.engine.methods.microast.network import WEIGHT_NAMES
 from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.options import StyleOptions
@@ -32,7 +32,7 @@ from app.engine.weights.store import bundled_dir
 from app.isolation import run_isolated, warm_up
 from app.jobs.strength_render import StrengthRender, full_version, quick_preview_jpeg
 from bench.engines import MEDIA, median_seconds
-from tests.checkpoints import write_adain_checkpoints
+from tests.support.checkpoints import write_adain_checkpoints
 
 CPU = torch.device("cpu")
 

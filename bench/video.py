@@ -30,13 +30,17 @@ import numpy as np
 import torch
 
 from app.engine.dispatch import make_frame_stylizer as dispatch_stylizer
+from app.engine.images import fit_size, load_image
 from app.engine.options import StyleOptions
 from app.engine.weights.store import WeightStore
-from app.engine.images import fit_size, load_image
 from app.video.pipeline import iter_frames, stylize_video
 from app.video.probe import VideoLimits
-from app.video.temporal import (FlowTracker, TemporalBlender, sharpness,
-                                temporal_instability)
+from app.video.temporal import (
+    FlowTracker,
+    TemporalBlender,
+    sharpness,
+    temporal_instability,
+)
 from tests.video.clips import PAN_CLIP, media, pan_frames, static_frames, write_clip
 
 STYLE = "ihc.png"

@@ -1,25 +1,23 @@
-"""Shared fixtures: the shared weights folder, and small real images."""
+"""Shared fixtures: the shared weights folder.
+
+Every process of the test session (this one, the fork server, the servers and workers the
+tests start) registers the deliberately broken engines of ``tests/support/fault_engines.py``
+through the product's own plugin setting, before anything reads the engine registry."""
 
 from __future__ import annotations
 
-import io
+import os
 from pathlib import Path
 
-import pytest
-from PIL import Image
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("DREAMGEN_ENGINE_PLUGINS", "tests.support.fault_engines:SPECS")
+os.environ["PYTHONPATH"] = os.pathsep.join(     # the plugin imports in every subprocess too
+    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
 
-from tests.shared import shared_dir
+import pytest  # noqa: E402  (after the environment above)
 
-
-def png_bytes(size: tuple[int, int] = (96, 64), seed: int = 0) -> bytes:
-    """A small PNG with some structure (gradients), different per ``seed``."""
-    width, height = size
-    image = Image.new("RGB", size)
-    image.putdata([((x * 255 // width + seed * 40) % 256, (y * 255 // height) % 256,
-                    ((x + y) * 7 + seed * 90) % 256) for y in range(height) for x in range(width)])
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
+from tests.support.database import migrated_template  # noqa: E402
+from tests.support.shared import shared_dir  # noqa: E402
 
 
 @pytest.fixture
@@ -32,3 +30,9 @@ def shared_weights(monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
     yield folder
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest migration, made once for the session."""
+    return migrated_template(tmp_path_factory.mktemp("template"))

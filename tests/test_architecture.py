@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from app.engine.registry import ENGINES, WEIGHT_FILES
+from app.engine.registry import BUILT_IN, WEIGHT_FILES
 
 APP = Path(__file__).resolve().parents[1] / "app"
 
@@ -108,7 +108,7 @@ def _is_engine_home(name: str) -> bool:
 
 
 def test_engines_and_weight_files_are_named_only_in_their_homes() -> None:
-    engine_names = {spec.name for spec in ENGINES}
+    engine_names = {spec.name for spec in BUILT_IN}
     file_names = {f.name for f in WEIGHT_FILES} | {f.basename for f in WEIGHT_FILES}
     offenders = []
     for name, path in MODULES.items():

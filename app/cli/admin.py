@@ -21,8 +21,14 @@ def admin() -> None:
 def admin_token(new: bool, host: str | None, port: int | None) -> None:
     """Print the admin token, where it is kept, and a sign-in link (DREAMGEN_PUBLIC_URL,
     else DREAMGEN_HOST and DREAMGEN_PORT)."""
-    from app.admin_token import (ENV_NAME, AdminToken, AdminTokenError, replace_token,
-                                 sign_in_link, token_file)
+    from app.admin_token import (
+        ENV_NAME,
+        AdminToken,
+        AdminTokenError,
+        replace_token,
+        sign_in_link,
+        token_file,
+    )
     from app.settings import get_settings
 
     settings = get_settings()

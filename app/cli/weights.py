@@ -40,7 +40,11 @@ def weights_download(targets: tuple[str, ...], everything: bool, dest: Path | No
     Files already present and verified are left alone. DREAMGEN_WEIGHTS_MIRROR replaces the
     public URLs with <mirror>/<file name>.
     """
-    from app.engine.weights.downloads import WeightsDownloadError, download, refuse_if_offline
+    from app.engine.weights.downloads import (
+        WeightsDownloadError,
+        download,
+        refuse_if_offline,
+    )
     from app.engine.weights.store import files_for
 
     store = weight_store()

@@ -20,8 +20,13 @@ from PIL import Image
 from app.engine.color import keep_content_chroma
 from app.engine.device import inference_dtype, pick_device
 from app.engine.errors import Cancelled, StyleTransferError
-from app.engine.images import (check_megapixels, check_style_shape, pil_to_tensor,
-                               resize_to_fit, tensor_to_pil)
+from app.engine.images import (
+    check_megapixels,
+    check_style_shape,
+    pil_to_tensor,
+    resize_to_fit,
+    tensor_to_pil,
+)
 from app.engine.options import StyleOptions
 from app.engine.spec import WeightFile
 from app.engine.tiling import max_untiled_pixels

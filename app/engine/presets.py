@@ -15,6 +15,7 @@ from typing import Any, Callable
 from app.engine.options import OptionsError
 from app.engine.registry import dream_engine, preset_engines
 
+
 @dataclass(frozen=True)
 class Preset:
     """A quality choice in plain words, with what it gives (from the engines' specs): the

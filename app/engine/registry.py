@@ -10,19 +10,41 @@ engines.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any, Mapping
 
 from app.engine.errors import StyleTransferError
 from app.engine.methods import adain, deepdream, gatys, microast
 from app.engine.spec import EngineSpec, Mode, WeightFile
+from app.settings import get_settings
 
-ENGINES: tuple[EngineSpec, ...] = (
+BUILT_IN: tuple[EngineSpec, ...] = (
     microast.SPEC,
     adain.SPEC,
     gatys.LITE,
     gatys.FULL,
     deepdream.SPEC,
 )
+
+
+def plugin_specs(paths: str) -> tuple[EngineSpec, ...]:
+    """The engines ``DREAMGEN_ENGINE_PLUGINS`` names: comma-separated ``module:NAME``, each
+    NAME an :class:`EngineSpec` or a tuple of them (an engine package of one's own; the test
+    suite's deliberately broken engines). A plugin that cannot be loaded stops the process
+    with a message naming it."""
+    specs: list[EngineSpec] = []
+    for path in filter(None, (p.strip() for p in paths.split(","))):
+        module, _, name = path.partition(":")
+        try:
+            found = getattr(import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise StyleTransferError(f"the engine plugin {path!r} cannot be loaded "
+                                     f"({exc})") from None
+        specs.extend(found if isinstance(found, (tuple, list)) else (found,))
+    return tuple(specs)
+
+
+ENGINES: tuple[EngineSpec, ...] = BUILT_IN + plugin_specs(get_settings().engine_plugins)
 BY_NAME: dict[str, EngineSpec] = {spec.name: spec for spec in ENGINES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 CHOICES: tuple[str, ...] = ("auto", *NAMES)     # what a person may ask for
@@ -36,6 +58,11 @@ def get_engine(name: str) -> EngineSpec:
     if name not in BY_NAME:
         raise StyleTransferError(f"unknown engine {name!r}; choose one of {', '.join(CHOICES)}")
     return BY_NAME[name]
+
+
+def listed_engines() -> list[EngineSpec]:
+    """The engines people are offered (a plugin may keep its engines off the lists)."""
+    return [spec for spec in ENGINES if spec.listed]
 
 
 def auto_candidates() -> list[EngineSpec]:

@@ -83,6 +83,7 @@ class EngineSpec:
     # constants in tests/engine/test_bad_inputs.py), so an upload too narrow for it is
     # refused at once instead of failing in the worker.
     min_side: int = 8
+    listed: bool = True           # offered on the pages, the API's list and `dreamgen engines`
     work_units: WorkUnits = field(default=one_unit, compare=False)
     presets: Mapping[str, PresetChoice] = field(default_factory=dict, hash=False,
                                                 compare=False)

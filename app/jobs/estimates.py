@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.engine.registry import work_units
 from app.db.models import Job, JobState, as_utc, utcnow
+from app.engine.registry import work_units
 from app.jobs.stats import SIZE_CLASSES
 
 RECENT_RUNS = 200          # run times are taken from the last this many successful runs

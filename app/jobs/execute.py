@@ -11,15 +11,13 @@ store), because the child is forked from the fork server and shares nothing else
 
 from __future__ import annotations
 
-import ctypes
 import io
 import logging
-import os
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # Heavy imports at the top on purpose: the fork server preloads this module, so every job
 # child starts with torch, OpenCV and PyAV already imported.
@@ -79,8 +77,6 @@ class JobSpec:
     video_limits: VideoLimits
     segments: tuple[dict[str, Any], ...] = ()   # a clip's segments committed by earlier runs
     segment_seconds: float = 8.0        # DREAMGEN_VIDEO_SEGMENT_SECONDS
-    pause_before_rename_s: float = 0.0   # TEST ONLY: DREAMGEN_TEST_PAUSE_BEFORE_RENAME
-    fault_for_tests: str = ""            # TEST ONLY: DREAMGEN_TEST_ENGINE_FAULT matched
 
 
 class RemainingTime:
@@ -135,8 +131,6 @@ def execute_job(spec: JobSpec, send: Send, cancel: CancelToken) -> JobResult:
     """Run ``spec``'s engine work; raises :class:`StyleTransferError` (shown to the user),
     :class:`Cancelled`, or anything else (an internal error). ``send`` gets its progress,
     and a clip's committed segments and partial results."""
-    if spec.fault_for_tests:
-        _inject_fault(spec)
     store = MediaStore(Path(spec.media_root))
     options = parse_options(spec.options, device=spec.device,
                             max_megapixels=spec.max_megapixels)
@@ -148,20 +142,6 @@ def execute_job(spec: JobSpec, send: Send, cancel: CancelToken) -> JobResult:
         return _run_video(spec, store, styles, options, report, cancel,
                           send)
     return _run_image(spec, store, styles, options, report, cancel)
-
-
-def _inject_fault(spec: JobSpec) -> None:
-    """TEST ONLY (``DREAMGEN_TEST_ENGINE_FAULT``): fail the way broken native code does."""
-    log.warning("job %s: %s in the engine process on purpose (test hook)", spec.public_id,
-                spec.fault_for_tests)
-    if spec.fault_for_tests == "segfault":
-        ctypes.string_at(0)          # a real SIGSEGV, as a broken native decoder causes
-    elif spec.fault_for_tests == "abort":
-        os.abort()                   # SIGABRT, as a failed assertion in C++ causes
-    elif spec.fault_for_tests == "hang":
-        while True:                  # a deadlock in native code: no progress, no exit
-            time.sleep(3600)
-    raise RuntimeError("the GPU caught fire (test fault)")
 
 
 def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
@@ -179,7 +159,7 @@ def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     strength = spec.outputs.strength if state is not None else None
     if strength is not None:
         store.write_atomic(strength, lambda temp: save_state(state, temp))
-    store.write_atomic(spec.outputs.result, _writer(buffer.getvalue(), spec.pause_before_rename_s))
+    store.write_atomic(spec.outputs.result, buffer.getvalue())
     write_thumbnail(store, clean, spec.outputs.thumb)
     return JobResult(spec.outputs.result, spec.outputs.thumb, clean.width, clean.height,
                      strength_path=strength)
@@ -216,18 +196,6 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     report.send(ProgressReport(0.99, "finishing"))
     return JobResult(spec.outputs.result, spec.outputs.thumb, info.width, info.height,
                      preview_path=poster_rel)
-
-
-def _writer(data: bytes, pause_s: float) -> Callable[[Path], None]:
-    """Writes ``data`` to the temporary file; TEST ONLY: ``pause_s`` seconds then pass before
-    the rename, so the crash tests can kill the server while a result is half-way to its
-    final name (``DREAMGEN_TEST_PAUSE_BEFORE_RENAME``). Never set it in production."""
-    def write(temp: Path) -> None:
-        temp.write_bytes(data)
-        if pause_s > 0:
-            log.warning("pausing %.1f s before renaming %s (test hook)", pause_s, temp.name)
-            time.sleep(pause_s)
-    return write
 
 
 # ----------------------------------------------------------------------------- the child

@@ -34,9 +34,9 @@ from sqlalchemy import ColumnElement, Engine, and_, delete, exists, or_, select,
 from sqlalchemy.orm import Session
 
 from app.db.clock import db_now, seconds_ago, seconds_since
+from app.db.engine import write_session
 from app.db.models import Job, JobState, WorkerRecord, utcnow
 from app.jobs.queue import release_worker_rows
-from app.db.engine import write_session
 
 log = logging.getLogger("dreamgen.leases")
 

@@ -8,8 +8,8 @@ the previous run's (:class:`PreviewKeeper`).
 
 from __future__ import annotations
 
-from app.jobs.execute import OutputPaths
 from app.db.models import Job
+from app.jobs.execute import OutputPaths
 from app.storage import MediaStore
 
 

@@ -21,8 +21,9 @@ from typing import Any, Literal
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, JobState, WorkerRecord, utcnow
 from app.db.engine import begin_write, write_session
+from app.db.models import Job, JobState, WorkerRecord, utcnow
+
 
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],

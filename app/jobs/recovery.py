@@ -15,8 +15,8 @@ import socket
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from app.jobs import queue
 from app.db.models import Job, JobState, WorkerRecord
+from app.jobs import queue
 
 log = logging.getLogger("dreamgen.worker")
 

@@ -19,8 +19,15 @@ from typing import Any, Callable
 
 from app.isolation import context, describe_exit
 from app.jobs.execute import JobSpec, serve_jobs
-from app.jobs.messages import (JobCancelled, JobDone, JobErrored, JobFailed, JobResult, News,
-                               ProgressReport)
+from app.jobs.messages import (
+    JobCancelled,
+    JobDone,
+    JobErrored,
+    JobFailed,
+    JobResult,
+    News,
+    ProgressReport,
+)
 
 log = logging.getLogger("dreamgen.worker")
 

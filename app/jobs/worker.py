@@ -27,19 +27,18 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
+from app.db.models import FINISHED_STATES, Job
 from app.engine.weights.store import WeightStore
 from app.jobs import leases, queue
 from app.jobs.execute import JobSpec, OutputPaths
 from app.jobs.messages import News, PartialWritten, ProgressReport, SegmentCommitted
-from app.db.models import Job
 from app.jobs.outputs import ClipFiles, PreviewKeeper, discard, output_paths
 from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
-from app.jobs.runner import EngineProcess, Ending, Outcome
+from app.jobs.runner import Ending, EngineProcess, Outcome
 from app.jobs.sweep import MediaFolderLock
 from app.settings import Settings
 from app.storage import MediaStore
 from app.video.probe import VideoLimits
-from app.db.models import FINISHED_STATES
 
 log = logging.getLogger("dreamgen.worker")
 
@@ -89,18 +88,6 @@ class JobCancelToken:
                                 "its engine" if self._requested else "")
                 self._unreadable = True
         return self._requested
-
-
-def fault_for_tests(job: Job) -> str:
-    """TEST ONLY: ``DREAMGEN_TEST_ENGINE_FAULT=<kind>@<px>`` (kind ``segfault``, ``abort``,
-    ``raise`` or ``hang``) makes the engine process of any job asking for that output size
-    die of a real SIGSEGV, abort, raise an unexpected exception or hang without a word, for
-    the crash-isolation tests. Never set it in production."""
-    kind, _, size = os.environ.get("DREAMGEN_TEST_ENGINE_FAULT", "").partition("@")
-    if kind in ("segfault", "abort", "raise", "hang") and size.isdigit() \
-            and job.options.get("size") == int(size):
-        return kind
-    return ""
 
 
 class Worker(threading.Thread):
@@ -154,9 +141,7 @@ class Worker(threading.Thread):
             max_megapixels=self.settings.max_image_megapixels,
             video_limits=VideoLimits.from_settings(self.settings),
             segments=tuple(job.segments or ()),
-            segment_seconds=self.settings.video_segment_seconds,
-            pause_before_rename_s=float(os.environ.get("DREAMGEN_TEST_PAUSE_BEFORE_RENAME") or 0),
-            fault_for_tests=fault_for_tests(job))
+            segment_seconds=self.settings.video_segment_seconds)
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job to an end state (or back to the queue)."""

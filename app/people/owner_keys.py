@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, OwnerKey, utcnow
 from app.db.engine import begin_write
+from app.db.models import Job, OwnerKey, utcnow
 
 KEY_BYTES = 24
 

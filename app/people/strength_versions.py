@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from app.people.copies import copy_inputs, copy_media_file
 from app.db.models import Job, utcnow
 from app.jobs.queue import add_finished_job
 from app.jobs.strength_render import RenderedVersion
+from app.people.copies import copy_inputs, copy_media_file
 from app.storage import MediaStore
 
 

@@ -23,11 +23,11 @@ from PIL import Image
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.engine.registry import ENGINES
-from app.people.copies import copy_media_file
-from app.db.models import Job, JobState, JobStyle, StyleImage
 from app.db.engine import begin_write
+from app.db.models import Job, JobState, JobStyle, StyleImage
+from app.engine.registry import ENGINES
 from app.jobs.thumbnails import write_thumbnail
+from app.people.copies import copy_media_file
 from app.storage import MediaStore, sha256_file
 
 LIBRARY_FOLDER = "styles"

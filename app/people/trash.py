@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from app.db.engine import begin_write
 from app.db.models import Job, JobState, as_utc, utcnow
 from app.jobs.queue import delete_job, request_cancel
-from app.db.engine import begin_write
 from app.storage import MediaStore
 
 log = logging.getLogger("dreamgen.trash")

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
-from app.engine.weights.downloads import ImportReport
-from app.engine.registry import ENGINES
+from app.engine.registry import listed_engines
 from app.engine.spec import EngineSpec
+from app.engine.weights.downloads import ImportReport
 from app.engine.weights.store import WeightState, WeightStore
 from app.jobs.leases import WorkerStatus
 from app.web.services.admin_downloads import DownloadState, FileProgress
@@ -145,7 +145,7 @@ def without_password(url: str) -> str:
 def overview(store: WeightStore, downloads: dict[str, FileProgress]) -> AdminOverview:
     """Every engine with its files, the folders searched, and whether downloads run."""
     return AdminOverview(
-        engines=[engine_out(spec, store, downloads) for spec in ENGINES],
+        engines=[engine_out(spec, store, downloads) for spec in listed_engines()],
         search_dirs=[SearchDirOut(source=SOURCE_LABELS[s], path=str(p))
                      for s, p in store.search_dirs()],
         offline=store.offline, mirror=without_password(store.mirror),

@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.refusals import Refused
 from app.engine.options import describe_errors, field_name
+from app.refusals import Refused
 
 
 def status_for(exc: StyleTransferError) -> int:

@@ -18,15 +18,25 @@ from app.jobs.worker import WorkerPool
 from app.resources import package_folder
 from app.runtime import configure_logging, studio_runtime
 from app.settings import Settings, get_settings
-from app.web.routes import admin, api, api_docs, health, media, metrics, pages, results, styles
 from app.web.errors import install_error_handlers
-from app.web.middleware.body_guard import BodyGuardMiddleware
-from app.web.services.check_queue import CheckQueue
 from app.web.limits import PerClientCount, RateLimiter
+from app.web.middleware.body_guard import BodyGuardMiddleware
 from app.web.middleware.owner import OwnerCookieMiddleware
-from app.web.services.progress_feed import ProgressFeed
 from app.web.middleware.request_ids import RequestIdMiddleware
 from app.web.middleware.security import SecurityMiddleware
+from app.web.routes import (
+    admin,
+    api,
+    api_docs,
+    health,
+    media,
+    metrics,
+    pages,
+    results,
+    styles,
+)
+from app.web.services.check_queue import CheckQueue
+from app.web.services.progress_feed import ProgressFeed
 
 
 @asynccontextmanager

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.jobs.estimates import job_timing, measured_runs
 from app.db.models import Job, JobState, as_utc, utcnow
+from app.jobs.estimates import job_timing, measured_runs
 from app.jobs.queue import queue_position
 from app.people.titles import display_title
 

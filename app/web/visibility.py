@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 from app.db.models import Job, StyleImage
 from app.people.styles import job_style_ids
 
-
 REMOVED = "This result was removed by the studio's admin."
 HIDDEN_REUSE = ("the studio's admin hid this result: it cannot be run again, edited, saved "
                 "as a new version or reused until the admin shows it again")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -14,6 +13,7 @@ import uvicorn
 
 from app.settings import Settings
 from app.web.main import create_app
+from tests.support.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
@@ -35,11 +35,9 @@ def serving(app: object) -> Iterator[str]:
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the dreamgen server did not start")
-        time.sleep(0.05)
+    wait_until("the dreamgen server to start",
+               lambda: server.started or not thread.is_alive(), 30)
+    assert server.started, "the dreamgen server stopped while starting"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -4,7 +4,6 @@ pages report CSP violations, and jobs made through the page's own cookie."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,7 +15,8 @@ from playwright.sync_api import BrowserContext, Page
 from app.settings import Settings
 from app.web.main import create_app
 from tests.browser.conftest import ARTIFACTS, PolicyCheckedBrowser, serving
-from tests.conftest import shared_dir
+from tests.support.shared import shared_dir
+from tests.support.waiting import wait_until
 
 TOKEN = "browser-admin-token-for-tests"
 DESKTOP = {"width": 1280, "height": 900}
@@ -75,13 +75,11 @@ def make_job(page: Page, studio: Studio, content_name: str = "Chelsea the cat.pn
 
 def wait_state(page: Page, studio: Studio, job_id: str, states: tuple[str, ...],
                timeout_s: float = 240.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def reached() -> dict[str, Any] | None:
         job = page.request.get(f"{studio.url}/api/jobs/{job_id}").json()
-        if job["state"] in states:
-            return job
-        time.sleep(0.2)
-    pytest.fail(f"job {job_id} did not reach {states}; last: {job}")
+        return job if job["state"] in states else None
+
+    return wait_until(f"job {job_id} to reach {states}", reached, timeout_s, every_s=0.2)
 
 
 def shot(page: Page, name: str) -> None:

@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, Page, expect
 from app.settings import Settings
 from app.web.main import create_app
 from tests.browser.conftest import ARTIFACTS, serving
-from tests.conftest import png_bytes, shared_dir
+from tests.support.images import png_bytes
+from tests.support.shared import shared_dir
 
 pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 900}

@@ -11,19 +11,27 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.results_support import (DESKTOP, PHONE, Studio, make_job, new_browser,
-                                           no_sideways_scroll, shot, studio, wait_state)
+from tests.browser.results_support import (
+    DESKTOP,
+    PHONE,
+    Studio,
+    make_job,
+    new_browser,
+    no_sideways_scroll,
+    shot,
+    studio,
+    wait_state,
+)
 
 pytestmark = pytest.mark.browser
 __all__ = ["studio"]       # the fixture, imported for pytest
 
 
 def test_history_retry_undo_and_a_key_for_another_browser(
-        studio: Studio, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DREAMGEN_TEST_ENGINE_FAULT", "raise@200")    # size 200 fails
+        studio: Studio, browser: Browser) -> None:
     context, page = new_browser(browser)
     done = make_job(page, studio)
-    failed = make_job(page, studio, content_name="Broken.png", size="200")
+    failed = make_job(page, studio, content_name="Broken.png", engine="test-raise")
     unlisted = make_job(page, studio, content_name="Secret garden.png", visibility="unlisted")
     for job in (done, failed, unlisted):
         wait_state(page, studio, job["id"], ("succeeded", "failed"))

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import ARTIFACTS
-from tests.conftest import png_bytes, shared_dir
+from tests.support.images import png_bytes
+from tests.support.shared import shared_dir
 
 pytestmark = pytest.mark.browser
 

@@ -135,6 +135,7 @@ def test_real_microast_run_on_tiny_images(cache: Path, runner: CliRunner, tmp_pa
     assert "100%" in result.stderr
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_real_microast_video_run(cache: Path, runner: CliRunner, tmp_path: Path,
                                  tiny_images: dict[str, Path],
                                  monkeypatch: pytest.MonkeyPatch) -> None:

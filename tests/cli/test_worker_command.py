@@ -7,15 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from PIL import Image
 
-from app.jobs import queue
 from app.db.engine import make_db_engine, make_session_factory, upgrade_to_head
 from app.db.models import FINISHED_STATES, JobState
+from app.jobs import queue
 from app.storage import MediaStore
+from tests.support.waiting import wait_until
 from tests.weights.support import shared_dir
 
 DEADLINE_S = 120
@@ -47,15 +47,14 @@ def test_worker_process_runs_queued_jobs_and_stops_on_sigterm(tmp_path: Path) ->
     process = subprocess.Popen([str(Path(sys.executable).parent / "dreamgen"), "worker"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + DEADLINE_S
-        states: list[str] = []
-        while time.monotonic() < deadline:
+        def states() -> list[str]:
             with make_session_factory(engine)() as session:
-                states = [queue.get_job(session, j.public_id).state for j in jobs]
-            if all(state in FINISHED_STATES for state in states) or process.poll() is not None:
-                break
-            time.sleep(0.2)
-        assert states == [JobState.SUCCEEDED] * 2, states
+                return [queue.get_job(session, j.public_id).state for j in jobs]
+
+        wait_until("both jobs to end (or the worker to exit)", lambda: all(
+            state in FINISHED_STATES for state in states()) or process.poll() is not None,
+            DEADLINE_S, every_s=0.2)
+        assert states() == [JobState.SUCCEEDED] * 2, states()
         with make_session_factory(engine)() as session:
             done = [queue.get_job(session, j.public_id) for j in jobs]
         for job in done:

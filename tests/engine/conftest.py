@@ -8,9 +8,8 @@ import pytest
 from PIL import Image
 
 from app.engine.images import load_image
-from tests.checkpoints import write_adain_checkpoints
-
-from tests.shared import shared_file
+from tests.support.checkpoints import write_adain_checkpoints
+from tests.support.shared import shared_file
 
 
 def media(name: str, side: int = 64) -> Image.Image:

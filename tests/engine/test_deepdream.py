@@ -74,6 +74,7 @@ def small(**values: object) -> StyleOptions:
     return StyleOptions(**{"max_side": 96, "octaves": 2, "dream_iterations": 4, **values})
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 @pytest.mark.parametrize("name", PHOTOS)
 def test_default_dream_adds_fine_structure_and_keeps_the_photo(name: str, weights) -> None:
     photo = media(name, QUALITY_SIDE)
@@ -88,6 +89,7 @@ def test_default_dream_adds_fine_structure_and_keeps_the_photo(name: str, weight
     assert measures["edge_correlation"] >= MIN_EDGE_CORRELATION, measures
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_a_seed_gives_the_same_picture_and_another_seed_another(weights) -> None:
     photo = media("chelsea.png", 96)
     first = np.asarray(dream_image(photo, [], small(seed=7), weights))
@@ -138,6 +140,7 @@ def test_progress_after_every_step_with_previews(weights) -> None:
     assert np.array_equal(np.asarray(reports[-1].preview), np.asarray(result))
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 @pytest.mark.parametrize("depth", ["patterns", "objects"])
 def test_a_guide_pulls_the_dream_towards_its_textures(depth: str, weights) -> None:
     """Gram distance to the guide at the layer that dreams (where the guide acts), 160 px:
@@ -196,6 +199,7 @@ def test_the_jitter_is_undone_so_the_dream_stays_in_register(weights) -> None:
     assert len(set(shifts)) > 40                                 # a new shift every step
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 @pytest.mark.parametrize(("depth", "tolerance"), [("patterns", 1e-4), ("objects", 0.02)])
 def test_tiled_gradient_is_the_whole_image_gradient(depth: str, tolerance: float,
                                                     weights) -> None:
@@ -217,6 +221,7 @@ def line_energy(image: torch.Tensor, lines: list[int]) -> float:
     return torch.cat(steps).mean().item()
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_a_tiled_dream_has_no_seams(weights, monkeypatch: pytest.MonkeyPatch) -> None:
     """192 px, 64 px tiles: across the lines where a fixed grid would cut, the tiled dream's
     neighbour steps are those of the untiled dream (measured 0.96x). Stitching tiles dreamed

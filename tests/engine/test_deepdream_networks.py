@@ -13,19 +13,27 @@ import numpy as np
 import pytest
 import torch
 
-from app.engine.weights import store as weights_module
-from app.engine.weights.checkpoints import load_strict
-from app.engine.methods.deepdream.dream import dream_image
-from app.engine.methods.deepdream.networks import (GOOGLENET, PRUNED_VGG19, VGG19, choose_network,
-                                           load_feature_net)
 from app.engine.dispatch import stylize_image
 from app.engine.errors import WeightsMissingError
-from app.engine.networks.googlenet import TAPS, build_googlenet, load_googlenet
 from app.engine.images import pil_to_tensor
+from app.engine.methods.deepdream.dream import dream_image
+from app.engine.methods.deepdream.networks import (
+    GOOGLENET,
+    PRUNED_VGG19,
+    VGG19,
+    choose_network,
+    load_feature_net,
+)
+from app.engine.networks.googlenet import TAPS, build_googlenet, load_googlenet
 from app.engine.options import StyleOptions
 from app.engine.registry import engines_using, get_engine
+from app.engine.weights import store as weights_module
+from app.engine.weights.checkpoints import load_strict
 from app.engine.weights.store import WeightStore, bundled_dir
-from tests.checkpoints import write_adain_checkpoints, write_googlenet_checkpoint
+from tests.support.checkpoints import (
+    write_adain_checkpoints,
+    write_googlenet_checkpoint,
+)
 
 from .conftest import media
 

@@ -10,14 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine.options import StyleOptions, parse_options
-from app.engine.types import Progress
 from app.engine.color import rgb_to_ycbcr
 from app.engine.errors import Cancelled, StyleTransferError
-from app.engine.methods.gatys.optimise import run_gatys
 from app.engine.images import pil_to_tensor
 from app.engine.methods.gatys.losses import gram_matrix
-from tests.shared import SHARED
+from app.engine.methods.gatys.optimise import run_gatys
+from app.engine.options import StyleOptions, parse_options
+from app.engine.types import Progress
+from tests.support.shared import SHARED
 
 from .conftest import media
 

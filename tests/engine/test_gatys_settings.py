@@ -14,10 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine.methods.gatys import optimise as gatys
 from app.engine.images import pil_to_tensor, resize_to_fit
+from app.engine.methods.gatys import optimise as gatys
 from app.engine.options import StyleOptions, parse_options
-from tests.shared import SHARED
+from tests.support.shared import SHARED
 
 from .conftest import media
 

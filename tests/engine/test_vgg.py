@@ -9,9 +9,14 @@ import torch
 from torch import nn
 
 from app.engine.errors import WeightsMissingError
-from app.engine.networks.vgg import (TAP_ENDS, AdaINDecoder, VGGEncoder, load_adain_decoder,
-                            load_vgg_encoder)
-from tests.checkpoints import make_vgg_state
+from app.engine.networks.vgg import (
+    TAP_ENDS,
+    AdaINDecoder,
+    VGGEncoder,
+    load_adain_decoder,
+    load_vgg_encoder,
+)
+from tests.support.checkpoints import make_vgg_state
 
 
 def _published_vgg_keys() -> list[str]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
@@ -99,14 +100,12 @@ def free_port() -> int:
 
 def wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> None:
     """Poll ``url`` until it answers 200, failing if ``process`` exits or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             pytest.fail(f"the server exited with {process.returncode} before answering")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
+            return httpx.get(url, timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {timeout_s} s")
+            return False
+
+    wait_until(f"{url} to answer", answers, timeout_s, every_s=0.2)

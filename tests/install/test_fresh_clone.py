@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.install.support import REFUSED, REPO_ROOT, bare_env, run, write_network_guard
-from tests.shared import shared_file
+from tests.support.shared import shared_file
 
 pytestmark = pytest.mark.slow
 READY_OFFLINE = ("microast", "gatys-lite")

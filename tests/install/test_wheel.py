@@ -22,9 +22,16 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.install.support import (REPO_ROOT, bare_env, free_port, run, wait_for_http,
-                                   write_network_guard)
-from tests.shared import shared_file
+from tests.install.support import (
+    REPO_ROOT,
+    bare_env,
+    free_port,
+    run,
+    wait_for_http,
+    write_network_guard,
+)
+from tests.support.shared import shared_file
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 PIP = Path(sys.executable).parent / "pip"
@@ -41,6 +48,7 @@ from app.db.engine import alembic_config
 from app.resources import package_folder
 from app.settings import Settings
 from app.web.main import create_app
+from tests.support.waiting import wait_until
 
 web = create_app(Settings(data_dir=sys.argv[1]))
 static = next(r.app.directory for r in web.routes if getattr(r, "name", "") == "static")
@@ -157,13 +165,11 @@ def submit_job(client: httpx.Client) -> dict:
 
 
 def wait_for_job(client: httpx.Client, job_id: str, timeout_s: float = 180.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def finished() -> dict | None:
         job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    pytest.fail(f"job {job_id} did not finish in {timeout_s} s: {job}")
+        return job if job["state"] in ("succeeded", "failed", "cancelled") else None
+
+    return wait_until(f"job {job_id} to finish", finished, timeout_s, every_s=0.2)
 
 
 def stop(server: subprocess.Popen) -> float:

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.jobs import queue
 from app.db.engine import make_db_engine, make_session_factory, upgrade_to_head
 from app.db.models import Job
-from tests.postgres_server import PostgresServer
+from app.jobs import queue
+from tests.support.postgres import PostgresServer
 
 Database = tuple[Engine, sessionmaker[Session]]
 

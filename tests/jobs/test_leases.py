@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 from sqlalchemy import create_engine, update
 
-from app.jobs import leases, queue
 from app.db.clock import seconds_ago
-from app.jobs.leases import WorkerIdentity
 from app.db.models import Job, JobState, WorkerRecord
+from app.jobs import leases, queue
+from app.jobs.leases import WorkerIdentity
 from app.jobs.worker import JobCancelToken
 from tests.jobs.conftest import Database, enqueue
 

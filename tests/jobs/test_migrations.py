@@ -6,11 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
+from alembic import command
 from app.db.engine import alembic_config, upgrade_to_head
 from app.db.models import Base
 

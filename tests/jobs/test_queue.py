@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from app.jobs import queue
-from app.people.styles import prune_unused_styles
 from app.db.engine import make_db_engine
 from app.db.models import Job, JobState
+from app.jobs import queue
+from app.people.styles import prune_unused_styles
 from tests.jobs.conftest import enqueue
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit
 from app.engine.methods.microast.network import WEIGHT_NAMES
 from app.engine.networks.pruned_vgg import PrunedVGG, load_pruned_encoders
-from tests.shared import SHARED
+from tests.support.shared import SHARED
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = SHARED / "weights"

@@ -11,9 +11,8 @@ import torch
 from app.engine.images import load_image, pil_to_tensor, resize_to_fit
 from app.engine.methods.microast.network import WEIGHT_NAMES
 from app.engine.tiling import Tile
-from tests.checkpoints import write_adain_checkpoints
-
-from tests.shared import shared_file
+from tests.support.checkpoints import write_adain_checkpoints
+from tests.support.shared import shared_file
 
 SIDE = 256          # content size for the tiling tests (longer side, px)
 

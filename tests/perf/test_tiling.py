@@ -26,16 +26,25 @@ import pytest
 import torch
 from PIL import Image
 
-from app.engine.methods.adain import stylizer as adain_module
-from app.engine.methods.microast import stylizer as microast_module
 from app.engine.features import adain_with_stats, calc_mean_std
-from app.engine.methods.adain.stylizer import AdaINStylizer
 from app.engine.images import load_image, pil_to_tensor
+from app.engine.methods.adain import stylizer as adain_module
+from app.engine.methods.adain.stylizer import AdaINStylizer
+from app.engine.methods.microast import stylizer as microast_module
 from app.engine.methods.microast.stylizer import MicroASTStylizer
 from app.engine.options import StyleOptions
-from app.engine.tiling import (ChannelSums, assemble, axis_starts, axis_tile_size, blend_window,
-                               owned_ranges, raised_cosine_ramp, tile_grid, tile_layout)
-from tests.shared import shared_file
+from app.engine.tiling import (
+    ChannelSums,
+    assemble,
+    axis_starts,
+    axis_tile_size,
+    blend_window,
+    owned_ranges,
+    raised_cosine_ramp,
+    tile_grid,
+    tile_layout,
+)
+from tests.support.shared import shared_file
 
 GREY = 255.0
 MAX_GREY_DIFF = 1.0         # measured 0.0017 (float rounding); 7 to 69 without context

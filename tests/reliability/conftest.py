@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
-from tests.reliability.server import ServerProcess
+from tests.support.server import ServerProcess
 
 if TYPE_CHECKING:
     from app.engine.weights.store import WeightStore
@@ -36,7 +36,7 @@ def server_factory(tmp_path: Path, shared_weights: Path) -> Iterator[type]:
 @pytest.fixture
 def adain_weights(tmp_path: Path) -> dict[str, Path]:
     """Seeded AdaIN checkpoints in a weights cache folder (see :func:`trusting`)."""
-    from tests.checkpoints import write_adain_checkpoints
+    from tests.support.checkpoints import write_adain_checkpoints
 
     return write_adain_checkpoints(tmp_path / "weights-cache")
 

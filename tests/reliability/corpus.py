@@ -18,7 +18,8 @@ import av
 import numpy as np
 from PIL import Image
 
-from tests.conftest import png_bytes, shared_dir
+from tests.support.images import png_bytes
+from tests.support.shared import shared_dir
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -61,7 +62,7 @@ def many_ztxt_chunks(count: int = 200) -> bytes:
 
 def png_cut_in_metadata() -> bytes:
     """``head -c 3000 chelsea.png``: the file ends inside a text chunk, before any pixels."""
-    from tests.shared import shared_file
+    from tests.support.shared import shared_file
 
     return shared_file("media/chelsea.png").read_bytes()[:3000]
 

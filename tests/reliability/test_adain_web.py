@@ -12,8 +12,8 @@ from PIL import Image
 
 from app.settings import Settings
 from app.web.main import create_app
-from tests.conftest import png_bytes
 from tests.reliability.conftest import trusting
+from tests.support.images import png_bytes
 from tests.web.conftest import image_files, submit, wait_for
 
 

@@ -17,8 +17,9 @@ from typing import Any, Iterator
 
 import httpx
 
-from tests.reliability.server import REPO, ServerProcess, poll
 from tests.reliability.test_crash_safety import job_state, post_job
+from tests.support.server import REPO, ServerProcess
+from tests.support.waiting import wait_until
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authorization", "proxy-authenticate", "host"}
@@ -98,7 +99,7 @@ def test_a_same_host_proxy_opens_no_admin_door(server_factory: Any) -> None:
 def succeeded_job(server: ServerProcess) -> dict[str, Any]:
     """A job answered 201, once it has succeeded."""
     job = post_job(server)
-    poll("the job to succeed",
+    wait_until("the job to succeed",
          lambda: job_state(server, job["id"]).get("state") == "succeeded")
     return job
 

@@ -12,8 +12,9 @@ from typing import Callable
 import httpx
 
 from app.video.probe import VideoLimits, inspect_video
-from tests.conftest import png_bytes
-from tests.reliability.server import ServerProcess, db_rows, poll
+from tests.support.images import png_bytes
+from tests.support.server import ServerProcess, db_rows
+from tests.support.waiting import wait_until
 from tests.video.clips import pan_frames, write_clip
 
 SECONDS, FPS = 6, 24
@@ -34,7 +35,7 @@ def test_a_killed_clip_job_resumes_after_its_committed_segments(
         [row] = [r for r in db_rows(server.data_dir) if r["public_id"] == job["id"]]
         return len(json.loads(row["segments"] or "[]"))
 
-    poll("two committed segments", lambda: committed() >= 2, 240)
+    wait_until("two committed segments", lambda: committed() >= 2, 240)
     server.kill()                                            # the power cut
     kept = committed()
     assert kept >= 2 and db_rows(server.data_dir)[0]["state"] == "running"
@@ -45,7 +46,7 @@ def test_a_killed_clip_job_resumes_after_its_committed_segments(
         state = httpx.get(f"{server.url}/api/jobs/{job['id']}", timeout=30).json()
         return state if state["state"] in ("succeeded", "failed", "cancelled") else None
 
-    done = poll("the job to finish after the restart", finished, 300)
+    done = wait_until("the job to finish after the restart", finished, 300)
     assert done["state"] == "succeeded", done["error"]
     log = server.log()
     resumed = re.search(r"resuming after (\d+) committed segment\(s\), at frame (\d+)", log)

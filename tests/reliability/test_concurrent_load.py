@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import png_bytes, shared_dir
-from tests.reliability.server import FINISHED, db_rows, integrity, poll
+from tests.support.images import png_bytes
+from tests.support.shared import shared_dir
+from tests.support.server import FINISHED, db_rows, integrity
+from tests.support.waiting import wait_until
 
 JOBS = 50
 RUN = 10                    # jobs that must have succeeded before the server is stopped
@@ -61,7 +63,7 @@ def test_fifty_concurrent_uploads(server_factory: Any) -> None:
     ids = {r.json()["id"] for r in responses}
     assert len(ids) == JOBS
     assert sum(r.json()["kind"] == "video" for r in responses) == 3
-    poll(f"{RUN} jobs to run", lambda: enough_ran_reading_pages(server, page_statuses), 400)
+    wait_until(f"{RUN} jobs to run", lambda: enough_ran_reading_pages(server, page_statuses), 400)
     server.stop()          # a job still running goes back to the queue
 
     assert page_statuses and set(page_statuses) == {200}, set(page_statuses)
@@ -85,11 +87,11 @@ def test_250_concurrent_readers_all_get_answers_and_jobs_still_run(server_factor
     """250 concurrent GETs of the gallery and job pages once wedged the server (its pooled
     connections exhausted, the worker thread dead): now every one is answered, and a job
     submitted afterwards still runs."""
-    from tests.reliability.crowd import read_crowd
+    from tests.support.crowd import read_crowd
 
     server = server_factory().start()
     ids = [upload(server.url, i + 1, clip=b"").json()["id"] for i in range(4)]
-    poll("the gallery to fill", lambda: all(
+    wait_until("the gallery to fill", lambda: all(
         httpx.get(f"{server.url}/api/jobs/{i}", timeout=30).json()["state"] == "succeeded"
         for i in ids), 240)
     paths = ["/api/gallery", "/gallery", *(f"/jobs/{i}" for i in ids),
@@ -98,7 +100,7 @@ def test_250_concurrent_readers_all_get_answers_and_jobs_still_run(server_factor
     assert crowd.failures == 0, (set(crowd.statuses), crowd.errors[:5])
     assert set(crowd.statuses) == {200} and len(crowd.statuses) == 1000
     after = upload(server.url, 99, clip=b"").json()["id"]
-    done = poll("a job after the crowd", lambda: (lambda job: job if job["state"] in FINISHED
+    done = wait_until("a job after the crowd", lambda: (lambda job: job if job["state"] in FINISHED
                                                   else None)(httpx.get(
         f"{server.url}/api/jobs/{after}", timeout=30).json()), 120)
     assert done["state"] == "succeeded", done["error"]

@@ -1,8 +1,8 @@
 """A crash in native code while a job runs fails (or retries) that job, never the server.
 
 The engines run in a child process per worker (app/jobs/runner.py). These tests make that
-child really die — a SIGSEGV and a SIGABRT from the test hook ``DREAMGEN_TEST_ENGINE_FAULT``,
-and a SIGKILL from outside — and check that the job ends ``failed`` with a plain message
+child really die — a SIGSEGV and a SIGABRT from the test engines that break on purpose
+(``tests/support/fault_engines.py``), and a SIGKILL from outside — and check that the job ends ``failed`` with a plain message
 after its attempts, that the server keeps answering, and that the next job runs. The thin
 clip that segfaulted OpenCV's optical flow is refused at upload, and the flow is safe for
 every size that passes.
@@ -25,7 +25,8 @@ from fastapi.testclient import TestClient
 
 from app.settings import Settings
 from app.web.main import create_app
-from tests.reliability.server import ServerProcess, poll
+from tests.support.server import ServerProcess
+from tests.support.waiting import wait_until
 from tests.web.conftest import image_files, submit, wait_for
 
 CRASH_SIZE = 72
@@ -53,11 +54,10 @@ def clip_files(path: Path) -> list:
 
 def test_a_segfault_in_a_job_fails_that_job_and_the_server_serves_on(
         server_factory: Callable[..., ServerProcess]) -> None:
-    server = server_factory(DREAMGEN_TEST_ENGINE_FAULT=f"segfault@{CRASH_SIZE}",
-                            DREAMGEN_MAX_ATTEMPTS="2").start()
+    server = server_factory(DREAMGEN_MAX_ATTEMPTS="2").start()
     files = [(n, (f, data, t)) for n, (f, data, t) in image_files()]
     crashing = httpx.post(f"{server.url}/api/jobs", files=files, timeout=60,
-                          data={"engine": "microast", "size": str(CRASH_SIZE)}).json()
+                          data={"engine": "test-segfault", "size": str(CRASH_SIZE)}).json()
     healthy = httpx.post(f"{server.url}/api/jobs", files=files, timeout=60,
                          data={"engine": "microast", "size": "64"}).json()
 
@@ -65,22 +65,20 @@ def test_a_segfault_in_a_job_fails_that_job_and_the_server_serves_on(
         job = httpx.get(f"{server.url}/api/jobs/{job_id}", timeout=30).json()
         return job if job["state"] in ("succeeded", "failed", "cancelled") else None
 
-    crashed = poll("the crashing job to end", lambda: finished(crashing["id"]), 180)
+    crashed = wait_until("the crashing job to end", lambda: finished(crashing["id"]), 180)
     assert crashed["state"] == "failed"
     assert crashed["error"].startswith("the engine crashed on this input (killed by SIGSEGV "
                                        "(segmentation fault), 2 times)")
-    done = poll("the next job to end", lambda: finished(healthy["id"]), 180)
+    done = wait_until("the next job to end", lambda: finished(healthy["id"]), 180)
     assert done["state"] == "succeeded", done["error"]
     assert server.alive and httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
     log = server.log()
     assert log.count("killed by SIGSEGV") >= 2 and "re-queued (attempt 1 of 2)" in log
 
 
-def test_an_abort_is_retried_then_reported(make_settings: Callable[..., Settings],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DREAMGEN_TEST_ENGINE_FAULT", f"abort@{CRASH_SIZE}")
+def test_an_abort_is_retried_then_reported(make_settings: Callable[..., Settings]) -> None:
     with TestClient(create_app(make_settings(max_attempts=3))) as client:
-        job = submit(client, size=CRASH_SIZE).json()
+        job = submit(client, engine="test-abort", size=CRASH_SIZE).json()
         done = wait_for(client, job["id"], timeout_s=180)
         assert done["state"] == "failed"
         assert "the engine crashed on this input (killed by SIGABRT (aborted), 3 times)" \
@@ -90,12 +88,11 @@ def test_an_abort_is_retried_then_reported(make_settings: Callable[..., Settings
 
 
 def test_a_hung_engine_is_killed_and_the_job_fails_with_a_reason(
-        make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+        make_settings: Callable[..., Settings]) -> None:
     """An engine that neither answers nor exits (a deadlock in native code) would hold its
     worker for ever: after ``job_stall_seconds`` of silence it is killed like a crash."""
-    monkeypatch.setenv("DREAMGEN_TEST_ENGINE_FAULT", f"hang@{CRASH_SIZE}")
     with TestClient(create_app(make_settings(max_attempts=2, job_stall_seconds=3))) as client:
-        job = submit(client, size=CRASH_SIZE).json()
+        job = submit(client, engine="test-hang", size=CRASH_SIZE).json()
         done = wait_for(client, job["id"], timeout_s=180)
         assert done["state"] == "failed"
         assert "the engine crashed on this input (stopped answering for 3 s, 2 times)" \
@@ -110,13 +107,13 @@ def test_an_engine_process_killed_from_outside_puts_the_job_back(
     """The kernel's out-of-memory killer sends SIGKILL: the job runs again on a new child."""
     job = submit(client, engine="gatys-lite", size=64, iterations=400).json()
     worker = client.app.state.workers.workers[0]
-    poll("the first iterations", lambda: "iteration" in client.get(
+    wait_until("the first iterations", lambda: "iteration" in client.get(
         f"/api/jobs/{job['id']}").json()["message"], 120)
     pid = worker.engine_process.pid
     os.kill(pid, signal.SIGKILL)
     # The claim (attempts 2, running) is written before the worker starts the new child,
     # so wait for both rather than reading the pid in between.
-    poll("the job to run again on a new engine process",
+    wait_until("the job to run again on a new engine process",
          lambda: (lambda row: row.attempts == 2 and row.state == "running")(
              _row(client, job["id"])) and worker.engine_process.pid not in (None, pid), 120)
     client.post(f"/api/jobs/{job['id']}/cancel")

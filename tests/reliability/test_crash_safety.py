@@ -16,11 +16,13 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from tests.conftest import png_bytes
 from tests.reliability.corpus import all_files_under, noise_image
-from tests.reliability.server import FINISHED, ServerProcess, db_rows, integrity, poll
+from tests.support.fault_engines import PAUSE_ENV as PAUSE_ENV_NAME
+from tests.support.images import png_bytes
+from tests.support.server import FINISHED, ServerProcess, db_rows, integrity
+from tests.support.waiting import wait_until
 
-PAUSE_ENV = {"DREAMGEN_TEST_PAUSE_BEFORE_RENAME": "120"}
+PAUSE_ENV = {PAUSE_ENV_NAME: "120"}   # test-pause-write waits between temp file and rename
 
 
 def files(content: bytes | None = None) -> list[tuple[str, Any]]:
@@ -98,9 +100,9 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
 
     # 2. a finished job, then a power cut while a second job runs
     first = post_job(server)
-    poll("the first job", lambda: job_state(server, first["id"])["state"] in FINISHED)
+    wait_until("the first job", lambda: job_state(server, first["id"])["state"] in FINISHED)
     long = post_job(server, engine="gatys-lite", iterations="2000")   # never ends by itself
-    poll("the Gatys job to make progress",
+    wait_until("the Gatys job to make progress",
          lambda: job_state(server, long["id"])["progress"] > 0)
     server.kill()
     assert db_rows(data_dir)[1]["state"] == "running", "the kill came after the job ended"
@@ -111,9 +113,9 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
     assert integrity(data_dir) == "ok"
     gave_up = job_state(server, long["id"])
     assert gave_up["state"] == "failed" and "stopped during this job" in gave_up["error"]
-    paused = post_job(server)
+    paused = post_job(server, engine="test-pause-write")
     results = data_dir / "media" / "results"
-    poll("a temporary result file", lambda: results.is_dir() and any(
+    wait_until("a temporary result file", lambda: results.is_dir() and any(
         p.name.startswith(".tmp-") for p in results.rglob("*")))
     server.kill()
     assert db_rows(data_dir)[2]["state"] == "running"
@@ -123,7 +125,7 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
     assert integrity(data_dir) == "ok"
     assert not any(p.name.startswith(".tmp-") for p in results.rglob("*")), \
         "the crash's temporary result file is still there after a restart"
-    done = poll("the interrupted job", lambda: (job := job_state(server, paused["id"]))[
+    done = wait_until("the interrupted job", lambda: (job := job_state(server, paused["id"]))[
         "state"] in FINISHED and job)
     assert done["state"] == "succeeded", done["error"]
     last = post_job(server)
@@ -133,7 +135,7 @@ def test_the_server_survives_sigkill_at_any_moment(server_factory: Any) -> None:
     # 5. the last job is found and run; everything adds up
     server.start()
     assert integrity(data_dir) == "ok"
-    poll("the last job", lambda: job_state(server, last["id"])["state"] in FINISHED)
+    wait_until("the last job", lambda: job_state(server, last["id"])["state"] in FINISHED)
     server.stop()
     rows = assert_consistent(data_dir)
     assert [r["public_id"] for r in rows] == [first["id"], long["id"], paused["id"], last["id"]]

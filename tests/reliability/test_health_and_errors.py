@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 from app.jobs.worker import WorkerPool
 from app.settings import Settings
 from app.web.main import create_app
-from tests.reliability.server import poll
+from tests.support.waiting import wait_until
 from tests.web.conftest import submit, wait_for
 
 
@@ -61,11 +61,11 @@ def test_the_worker_loop_survives_errors_and_a_dead_worker_is_restarted(
     monkeypatch.setattr("app.jobs.worker.queue.claim_next_job", flaky_claim)
     with caplog.at_level(logging.ERROR, logger="dreamgen.worker"):
         first.wake.set()
-        poll("the worker thread to die", lambda: not first.is_alive(), 30)
-        down = poll("healthz to report it", lambda: (lambda r: r if r.status_code == 503
+        wait_until("the worker thread to die", lambda: not first.is_alive(), 30)
+        down = wait_until("healthz to report it", lambda: (lambda r: r if r.status_code == 503
                                                       else None)(client.get("/healthz")), 30)
         assert down.json()["workers"]["alive"] == 0
-        poll("the supervisor to restart it", lambda: pool.restarts >= 1, 30)
+        wait_until("the supervisor to restart it", lambda: pool.restarts >= 1, 30)
     errors = [r for r in caplog.records if "unexpected error" in r.getMessage()]
     assert len(errors) == 2 and all(r.exc_info for r in errors)      # logged with tracebacks
     assert any("died; starting it again" in r.getMessage() for r in caplog.records)

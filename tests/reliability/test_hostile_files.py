@@ -14,8 +14,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from app.db.models import Job
-from tests.conftest import png_bytes
 from tests.reliability.corpus import ACCEPTED, REFUSED, all_files_under, jpeg_with_gps
+from tests.support.images import png_bytes
 from tests.web.conftest import job_count, submit, wait_for
 
 STYLE = ("style", ("style.png", png_bytes(seed=3), "image/png"))

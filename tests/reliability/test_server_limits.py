@@ -13,8 +13,9 @@ import pytest
 
 from app.web.limits import RateLimiter
 from app.web.server import HEADER_TIMEOUT_S
-from tests.reliability.attacks import STRANGER
-from tests.reliability.server import ServerProcess, poll
+from tests.support.attacks import STRANGER
+from tests.support.server import ServerProcess
+from tests.support.waiting import wait_until
 from tests.web.conftest import image_files
 
 FORM = {"engine": "microast", "size": "64"}
@@ -99,7 +100,7 @@ def test_one_address_holds_only_so_many_connections_unless_it_is_a_trusted_proxy
                 return sock.recv(64, socket.MSG_PEEK).startswith(b"HTTP/1.1 429")
             except BlockingIOError:
                 return False
-        poll("5 of the stranger's connections to be refused",
+        wait_until("5 of the stranger's connections to be refused",
              lambda: sum(map(refused, stranger)) == 5, timeout_s=30)
         assert not any(map(refused, proxy))      # accepted before the stranger's, all kept
         assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
@@ -118,7 +119,7 @@ def test_sigterm_with_a_backlog_ends_within_ten_seconds(
     long = httpx.post(f"{server.url}/api/jobs", files=image_files(), timeout=60,
                       data={"engine": "gatys-lite", "size": "64", "iterations": "2000"}).json()
     queued = [post(server).json()["id"] for _ in range(8)]
-    poll("the long job to run", lambda: httpx.get(f"{server.url}/api/jobs/{long['id']}",
+    wait_until("the long job to run", lambda: httpx.get(f"{server.url}/api/jobs/{long['id']}",
                                                    timeout=30).json()["state"] == "running")
 
     async def open_streams() -> list[asyncio.Task]:

@@ -14,8 +14,9 @@ from typing import Callable
 
 import httpx
 
-from tests.reliability.attacks import FLOODER, Attack, event_stream, slow_body, status_of
-from tests.reliability.server import ServerProcess, poll
+from tests.support.attacks import FLOODER, Attack, event_stream, slow_body, status_of
+from tests.support.server import ServerProcess
+from tests.support.waiting import wait_until
 from tests.web.conftest import image_files
 
 FORM = {"engine": "microast", "size": "64"}
@@ -84,7 +85,7 @@ def test_a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole(
     assert status_of(answer) == 413, answer[:300]
     assert sent < total // 2, f"the server read {sent / MIB:.0f} MiB before answering"
     assert b"larger than the 1 MiB per-file limit" in answer
-    poll("the spooled part to be removed", lambda: not open_files_in(server.process.pid, spool),
+    wait_until("the spooled part to be removed", lambda: not open_files_in(server.process.pid, spool),
          timeout_s=30)
     assert [f for f in spool.rglob("*") if f.is_file()] == []    # (the fork server's socket stays)
     assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
@@ -128,7 +129,7 @@ def test_slow_bodies_are_closed_and_other_visitors_are_answered(
 
     with Attack(80, functools.partial(slow_body, server.port, every_s=1.0,
                                       reconnect=False)) as attack:
-        poll("the server to end every slow body", everyone_closed_while_visiting,
+        wait_until("the server to end every slow body", everyone_closed_while_visiting,
              timeout_s=120)
     tally = attack.tally
     assert tally.answers[429] == 30, tally.summary()    # past 50 open, refused at the door
@@ -146,7 +147,7 @@ def test_an_event_stream_flood_gets_429_and_the_site_still_answers(
     events = f"/api/jobs/{job_id}/events"
     with Attack(40, functools.partial(event_stream, server.port, events,
                                       retry_s=2.0)) as attack:
-        poll("an answer to every stream", lambda: sum(attack.tally.answers.values()) >= 40,
+        wait_until("an answer to every stream", lambda: sum(attack.tally.answers.values()) >= 40,
              timeout_s=120)
         with httpx.Client(transport=httpx.HTTPTransport(local_address=FLOODER),
                           timeout=30) as flooder:
@@ -164,7 +165,7 @@ def test_an_event_stream_flood_gets_429_and_the_site_still_answers(
                           timeout=30) as again:
             with again.stream("GET", f"{server.url}{events}") as stream:
                 return stream.status_code == 200
-    poll("a stream place for the flooder again", flooder_streams_again, timeout_s=60)
+    wait_until("a stream place for the flooder again", flooder_streams_again, timeout_s=60)
     assert tally.answers[200] == 5, tally.summary()
     assert tally.answers[429] >= 35, tally.summary()
     assert refused.status_code == 429 and refused.headers["retry-after"]

@@ -23,7 +23,7 @@ from PIL import Image
 from app.settings import Settings
 from app.web.main import create_app
 from tests.reliability.corpus import all_files_under
-from tests.shared import shared_file
+from tests.support.shared import shared_file
 from tests.web.conftest import image_files, job_count, submit
 
 FLIPS_PER_FILE = 12

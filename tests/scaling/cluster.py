@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from tests.conftest import png_bytes
-from tests.reliability.server import REPO, ServerProcess, poll
+from tests.support.images import png_bytes
+from tests.support.server import REPO, ServerProcess
+from tests.support.waiting import wait_until
 
 LEASE_S = 6.0
 
@@ -56,7 +57,7 @@ class WorkerProcess:
         return self.process.pid
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
-        poll(f"worker {self.name} to start", lambda: "worker(s) running" in self.log()
+        wait_until(f"worker {self.name} to start", lambda: "worker(s) running" in self.log()
              or self._exited(), timeout_s)
         assert self.process is not None and self.process.poll() is None, self.log()
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine
 
 from app.db.engine import make_db_engine, upgrade_to_head
-from tests.postgres_server import PostgresServer
-from tests.reliability.server import ServerProcess
 from tests.scaling.cluster import WorkerProcess, cluster_env, web_process
-from tests.shared import shared_dir
+from tests.support.postgres import PostgresServer
+from tests.support.server import ServerProcess
+from tests.support.shared import shared_dir
 
 
 @pytest.fixture(scope="session")

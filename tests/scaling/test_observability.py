@@ -17,14 +17,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app.cli import main as cli
-from app.jobs import leases, queue
 from app.db.clock import seconds_ago
-from app.jobs.leases import WorkerIdentity
 from app.db.models import Job, WorkerRecord
+from app.jobs import leases, queue
+from app.jobs.leases import WorkerIdentity
 from app.settings import Settings, get_settings
 from app.web.main import create_app
 from app.web.routes.metrics import escape_label, format_value
-from tests.shared import shared_dir
+from tests.support.shared import shared_dir
 
 TOKEN = "metrics-token-for-tests"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

@@ -9,9 +9,9 @@ media folder, with a 6 s lease (heartbeats every 2 s).
    arrives too late and is refused by the fencing token, it removes its files and says so.
 
 Run: ``.venv/bin/python -m pytest -q tests/scaling/test_takeover.py -s`` (prints the
-takeover times). The job pauses in the engine child between writing its result to a
-temporary file and renaming it (``DREAMGEN_TEST_PAUSE_BEFORE_RENAME``), so it is caught with
-a half-written file.
+takeover times). The job (the test engine ``test-pause-write``) pauses in worker A's engine
+child between writing its result to a temporary file and renaming it, so it is caught with a
+half-written file.
 """
 
 from __future__ import annotations
@@ -25,10 +25,19 @@ import pytest
 from PIL import Image
 
 from app.jobs.leases import heartbeat_interval_s
-from tests.reliability.server import REPO, poll
-from tests.scaling.cluster import (LEASE_S, job_row, named_files, runs_on, submit_job,
-                                   temp_files, worker_rows)
+from tests.scaling.cluster import (
+    LEASE_S,
+    job_row,
+    named_files,
+    runs_on,
+    submit_job,
+    temp_files,
+    worker_rows,
+)
 from tests.scaling.conftest import Cluster
+from tests.support.fault_engines import PAUSE_ENV
+from tests.support.server import REPO
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 TAKEOVER_LIMIT_S = LEASE_S + heartbeat_interval_s(LEASE_S) + 6.0   # + slack for 2 busy cores
@@ -39,21 +48,21 @@ def start_first_worker_with_a_job(cluster: Cluster):  # type: ignore[no-untyped-
     """The web process, worker A (which pauses before renaming results) running a job
     caught half-written, and worker B ready beside it."""
     web = cluster.web()
-    first = cluster.worker("a", DREAMGEN_TEST_PAUSE_BEFORE_RENAME=str(PAUSE_S))
+    first = cluster.worker("a", **{PAUSE_ENV: str(PAUSE_S)})
     first.wait_ready()
-    job_id = submit_job(web)
-    poll("worker A to claim the job", lambda: runs_on(cluster.db_engine, job_id, first), 120)
+    job_id = submit_job(web, engine="test-pause-write")
+    wait_until("worker A to claim the job", lambda: runs_on(cluster.db_engine, job_id, first), 120)
     second = cluster.worker("b")
     second.wait_ready()
-    poll("worker B's heartbeat", lambda: any(f"-{second.pid}-" in w
+    wait_until("worker B's heartbeat", lambda: any(f"-{second.pid}-" in w
                                              for w in worker_rows(cluster.db_engine)), 60)
-    poll("A's half-written result", lambda: temp_files(cluster.media), 120)
+    wait_until("A's half-written result", lambda: temp_files(cluster.media), 120)
     assert runs_on(cluster.db_engine, job_id, first), "A finished before it could be caught"
     return web, first, second, job_id
 
 
 def finished_by(cluster: Cluster, job_id: str, worker) -> dict:  # type: ignore[no-untyped-def]
-    row = poll("the job to finish", lambda: (lambda r: r if r["state"] in (
+    row = wait_until("the job to finish", lambda: (lambda r: r if r["state"] in (
         "succeeded", "failed", "cancelled") else None)(job_row(cluster.db_engine, job_id)), 180)
     assert row["state"] == "succeeded", row
     assert f"-{worker.pid}-w" in row["worker_id"] and row["attempts"] == 2
@@ -64,7 +73,7 @@ def finished_by(cluster: Cluster, job_id: str, worker) -> dict:  # type: ignore[
 
 
 def takeover_seconds(cluster: Cluster, job_id: str, second, since: float) -> float:  # type: ignore[no-untyped-def]
-    poll("worker B to take the job over",
+    wait_until("worker B to take the job over",
          lambda: runs_on(cluster.db_engine, job_id, second)
          or job_row(cluster.db_engine, job_id)["state"] == "succeeded", 120)
     return time.monotonic() - since
@@ -102,7 +111,7 @@ def test_a_paused_worker_past_its_lease_cannot_write_its_late_result(cluster: Cl
     # reports its result, or is stopped first; either way nothing of it may survive
     time.sleep(max(0.0, paused_at + PAUSE_S + 1 - time.monotonic()))
     first.signal_group(signal.SIGCONT)
-    poll("A to drop its late result", lambda: "result dropped" in first.log(), 60)
+    wait_until("A to drop its late result", lambda: "result dropped" in first.log(), 60)
     after = job_row(cluster.db_engine, job_id)
     assert (after["state"], after["result_path"], after["worker_id"], after["finished_at"]) == (
         "succeeded", done["result_path"], done["worker_id"], done["finished_at"])
@@ -111,7 +120,7 @@ def test_a_paused_worker_past_its_lease_cannot_write_its_late_result(cluster: Cl
     on_disk = {p.relative_to(cluster.media).as_posix()
                for p in cluster.media.rglob("*") if p.is_file()}
     assert on_disk == named_files(cluster.db_engine)     # and nothing A wrote is left
-    poll("A to heartbeat again", lambda: any(
+    wait_until("A to heartbeat again", lambda: any(
         f"-{first.pid}-" in w for w in worker_rows(cluster.db_engine)), 30)
     assert first.process.poll() is None                  # A lives on, ready for more work
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -13,19 +12,28 @@ from sqlalchemy import func, select
 from app.db.models import Job
 from app.settings import Settings
 from app.web.main import create_app
-from tests.conftest import png_bytes
+from tests.support.database import copy_template
+from tests.support.images import png_bytes
+from tests.support.waiting import wait_until
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, shared_weights: Path) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, shared_weights: Path,
+                  database_template: Path) -> Callable[..., Settings]:
+    """Settings for an app of this test: its data folder starts with a copy of the migrated
+    template database (unless the test names another database)."""
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = dict(data_dir=tmp_path / "data", weights_dir=shared_weights,
                                       weights_cache_dir=tmp_path / "cache", device="cpu",
                                       workers=1, min_free_disk_mb=1)
         values.update(overrides)
-        return Settings(**values)
+        settings = Settings(**values)
+        database = Path(settings.data_dir) / "dreamgen.db"
+        if not overrides.get("database_url") and not database.exists():
+            copy_template(database_template, Path(settings.data_dir))
+        return settings
     return build
 
 
@@ -57,13 +65,11 @@ def submit(client: TestClient, files: list | None = None, **form: Any) -> Any:
 def wait_for(client: TestClient, job_id: str, states: tuple[str, ...] = FINISHED,
              timeout_s: float = 120.0) -> dict[str, Any]:
     """Poll the API until the job is in one of ``states`` (fails at the deadline)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def reached() -> dict[str, Any] | None:
         job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in states:
-            return job
-        time.sleep(0.05)
-    pytest.fail(f"job {job_id} did not reach {states} in {timeout_s} s; last: {job}")
+        return job if job["state"] in states else None
+
+    return wait_until(f"job {job_id} to reach {states}", reached, timeout_s)
 
 
 def job_count(client: TestClient) -> int:

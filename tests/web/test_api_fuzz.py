@@ -19,6 +19,7 @@ from app.web.main import create_app
 EXAMPLES = 40               # per operation: bounded, so CI time is too
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settings]) -> None:
     app = create_app(make_settings(run_worker=False, rate_limit_per_minute=0))
     with TestClient(app):      # runs the lifespan: database, media folder

@@ -7,6 +7,7 @@ import socket
 import threading
 from typing import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -49,6 +50,7 @@ def test_cancel_a_running_gatys_job(client: TestClient) -> None:
     assert done["links"]["result"] is None
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_gatys_reports_previews_while_running(client: TestClient) -> None:
     job = submit(client, engine="gatys-lite", size=64, iterations=60).json()
     done = wait_for(client, job["id"])
@@ -127,8 +129,7 @@ def test_engine_errors_fail_the_job_with_the_message(paused_client: TestClient) 
 
 def test_unexpected_exceptions_are_logged_and_shown_in_plain_words(
         paused_client: TestClient, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DREAMGEN_TEST_ENGINE_FAULT", "raise@72")
-    job_id = submit(paused_client, size=72).json()["id"]
+    job_id = submit(paused_client, engine="test-raise", size=72).json()["id"]
     engine = paused_client.app.state.session_factory.kw["bind"]
     worker = Worker(engine, paused_client.app.state.store, paused_client.app.state.settings,
                     "test", threading.Event())
@@ -142,7 +143,7 @@ def test_unexpected_exceptions_are_logged_and_shown_in_plain_words(
                              "with other settings. If it happens again, tell the studio's "
                              f"admin: job {job_id}")
     logged = [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]
-    assert logged and "Traceback" in logged[0] and "_inject_fault" in logged[0]
+    assert logged and "Traceback" in logged[0] and "raise_error" in logged[0]
     assert "RuntimeError: the GPU caught fire (test fault)" in logged[0]
     page = paused_client.get(f"/jobs/{job_id}").text
     assert "something went wrong on our side" in page and "RuntimeError" not in page

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.engine.options import StyleOptions
 from app.engine.presets import PRESETS
 from app.web.main import create_app
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 from tests.web.conftest import image_files, job_count, stored_files, submit, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "engines.md"
@@ -198,7 +198,7 @@ def test_the_depths_say_what_they_grow_on_the_network_that_dreams(make_settings)
     from dataclasses import replace
 
     from app.engine.weights.store import WeightStore, file_sha256
-    from tests.checkpoints import write_googlenet_checkpoint
+    from tests.support.checkpoints import write_googlenet_checkpoint
 
     settings = make_settings(run_worker=False)
     with TestClient(create_app(settings)) as bundled:
@@ -229,6 +229,7 @@ def test_more_octaves_than_the_photo_has_room_for_are_refused(paused_client: Tes
     assert queued(paused_client, image_files(), mode="dream", size="64", octaves="1")
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_a_quality_s_octaves_become_what_fits_and_the_result_says_so(client: TestClient) -> None:
     """Best asks 5 octaves; a 120x90 photo has room for 4, which run and are shown."""
     job = queued(client, image_files(png_bytes((120, 90))), mode="dream", preset="best")

@@ -13,19 +13,16 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from app.web.services.check_queue import CheckQueue
 from app.refusals import Refused
+from app.web.services.check_queue import CheckQueue
 from app.web.services.render_slots import FairRenderSlots, RenderRefused
+from tests.support.waiting import wait_until
 from tests.web.conftest import job_count, stored_files, submit, wait_for
 from tests.web.test_me import another_browser, owner_of
 
 
 def until(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    wait_until(what, condition, timeout_s, every_s=0.01)
 
 
 async def until_async(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:

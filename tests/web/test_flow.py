@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.db.models import utcnow
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 from tests.web.conftest import image_files, job_count, submit, wait_for
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.db.models import Job, utcnow
 from app.people.styles import job_style_ids
 from app.people.trash import UNDO_S, purge_due
+from tests.support.waiting import wait_until
 from tests.web.conftest import image_files, stored_files, submit, wait_for
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -342,7 +343,6 @@ def test_uploads_keep_their_names_and_a_title(paused_client: TestClient) -> None
 
 def test_the_server_removes_deleted_jobs_for_good_by_itself(
         make_settings: Any, monkeypatch: Any) -> None:
-    import time
 
     from app.people import trash
     from app.web.main import create_app
@@ -353,10 +353,7 @@ def test_the_server_removes_deleted_jobs_for_good_by_itself(
         job = submit(client).json()
         files = job_files(client, job["id"])
         client.post(f"/jobs/{job['id']}/delete")
-        deadline = time.monotonic() + 20
-        while left_of(client, files) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert left_of(client, files) == set()
+        wait_until("the deleted job's files to go", lambda: not left_of(client, files), 20)
         with client.app.state.session_factory() as session:
             assert session.scalar(select(Job).where(Job.public_id == job["id"])) is None
 

@@ -8,14 +8,14 @@ from typing import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy import select
 
 from app.db.engine import begin_write
 from app.db.models import Job
 from app.settings import Settings
 from app.web.main import create_app
-from tests.conftest import png_bytes, shared_dir
+from tests.support.images import png_bytes
+from tests.support.shared import shared_dir
 from tests.web.conftest import submit, wait_for
 from tests.web.test_me import another_browser, job_files, left_of
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.people.titles import download_name, title_from_name
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 from tests.web.conftest import submit, wait_for
 from tests.web.test_me import another_browser
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from app.settings import Settings
 from app.web.main import create_app
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 from tests.web.conftest import image_files, stored_files, submit, wait_for
 
 TOKEN = "library-admin-token"

@@ -15,9 +15,8 @@ from PIL import Image
 
 from app.settings import Settings
 from app.web.main import create_app
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 from tests.web.conftest import image_files, job_count, submit, wait_for
-
 
 BAD_INPUTS = {
     "bad style": (dict(files=image_files(None, b"GIF89a nonsense")), 422, "style image"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import png_bytes, shared_dir
+from tests.support.images import png_bytes
+from tests.support.shared import shared_dir
 from tests.web.conftest import job_count, submit, wait_for
 
 
@@ -50,8 +52,9 @@ def test_a_clip_over_the_duration_limit_names_the_limit(make_settings) -> None: 
 
 
 def test_only_the_trimmed_stretch_is_made_with_its_sound(client: TestClient) -> None:
-    import av
     import io
+
+    import av
 
     clip = (shared_dir("media") / "pan_24fps_2s.mp4").read_bytes()
     files = [("content", ("clip.mp4", clip, "video/mp4")),
@@ -97,6 +100,7 @@ def test_a_dream_needs_no_style_image_and_takes_one_guide(client: TestClient) ->
     assert bad.status_code == 422 and "dream depth must be one of" in bad.json()["detail"]
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_a_running_clip_offers_its_first_segments_to_play(make_settings) -> None:  # type: ignore[no-untyped-def]
     import io
     import time

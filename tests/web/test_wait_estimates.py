@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.jobs.execute import RemainingTime
 from app.db.models import utcnow
+from app.jobs.execute import RemainingTime
 from tests.web.conftest import submit
 from tests.web.test_me import owner_of, seed
 

@@ -14,7 +14,7 @@ import pytest
 
 from app.engine.weights.store import clear_hash_cache
 from app.settings import get_settings
-from tests.shared import shared_dir  # noqa: F401 (re-exported for these tests)
+from tests.support.shared import shared_dir  # noqa: F401 (re-exported for these tests)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -78,3 +78,27 @@ def test_files_for_accepts_engines_files_and_nothing() -> None:
         assert "vgg19" in str(exc) and "gatys-lite" in str(exc)
     else:
         raise AssertionError("an unknown target was accepted")
+
+
+def test_engine_plugins_join_the_registry_and_may_stay_off_the_lists() -> None:
+    """The test session registers its broken engines as a plugin (tests/conftest.py): they
+    run by name like any engine, and are offered nowhere."""
+    from app.engine.registry import BY_NAME, listed_engines, plugin_specs
+    from tests.support.fault_engines import SPECS
+
+    assert plugin_specs("tests.support.fault_engines:SPECS") == SPECS
+    assert all(BY_NAME[spec.name] is spec for spec in SPECS)
+    assert not {spec.name for spec in SPECS} & {spec.name for spec in listed_engines()}
+    assert plugin_specs(" , ") == ()
+
+
+def test_a_plugin_that_cannot_be_loaded_is_named() -> None:
+    import pytest
+
+    from app.engine.errors import StyleTransferError
+    from app.engine.registry import plugin_specs
+
+    with pytest.raises(StyleTransferError, match="'no.such.module:SPEC' cannot be loaded"):
+        plugin_specs("no.such.module:SPEC")
+    with pytest.raises(StyleTransferError, match="cannot be loaded"):
+        plugin_specs("tests.support.fault_engines:NOTHING")

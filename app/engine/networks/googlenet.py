@@ -23,6 +23,7 @@ from torch import nn
 
 from app.engine.networks.cache import cached
 from app.engine.weights.checkpoints import load_strict
+
 # The trunk in forward order; each name is a child module of torchvision's GoogLeNet and a tap.
 TRUNK = ("conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
          "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Literal
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.engine.registry import ENGINES, WEIGHT_FILES, get_engine
+from app.engine.registry import ENGINES, WEIGHT_FILES, get_engine, listed_engines
 from app.engine.spec import EngineSpec, WeightFile
 from app.engine.types import EngineStatus
 from app.storage import sha256_file
@@ -241,5 +241,5 @@ class WeightStore:
         return self.engine_status(spec).ready
 
     def statuses(self) -> list[EngineStatus]:
-        """One status per registered engine, in registry order (cheap: no file is loaded)."""
-        return [self.engine_status(spec) for spec in ENGINES]
+        """One status per listed engine, in registry order (cheap: no file is loaded)."""
+        return [self.engine_status(spec) for spec in listed_engines()]

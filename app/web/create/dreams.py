@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine.methods.deepdream.ascent import octave_sizes
-from app.engine.methods.deepdream.networks import NETWORKS, DreamNet, network_here
 from app.engine.errors import WeightsMissingError
 from app.engine.images import fit_size
+from app.engine.methods.deepdream.ascent import octave_sizes
+from app.engine.methods.deepdream.networks import NETWORKS, DreamNet, network_here
 from app.engine.options import StyleOptions
 from app.engine.weights.store import WeightStore
 from app.refusals import Refused

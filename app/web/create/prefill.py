@@ -11,15 +11,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.db.models import Job, JobState
 from app.engine.presets import PRESETS, preset_values
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
-from app.db.models import Job, JobState
 from app.jobs.queue import get_job
-from app.people.styles import (StyleUnavailable, job_style_ids, job_style_shares, listed_styles,
-                             usable_style)
-from app.web.schemas import job_style_url, media_url
+from app.people.styles import (
+    StyleUnavailable,
+    job_style_ids,
+    job_style_shares,
+    listed_styles,
+    usable_style,
+)
 from app.web.create.form import page_defaults
+from app.web.schemas import job_style_url, media_url
 from app.web.visibility import HIDDEN_REUSE, hidden_style_ids, reuse_refusal
 
 PICKER_SIZE = 24

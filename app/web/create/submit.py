@@ -25,26 +25,37 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.engine.dispatch import resolve_engine, video_refusal
+from app.db.engine import begin_write
+from app.db.models import Job, JobState
+from app.engine.dispatch import check_style_count, resolve_engine, video_refusal
 from app.engine.images import fit_size
 from app.engine.options import MAX_STYLES, StyleOptions
 from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightStore
-from app.db.models import Job, JobState
 from app.jobs.queue import enqueue_job, get_job
-from app.db.engine import begin_write
-from app.people.styles import (StyleUnavailable, is_listed, job_style_shares, register_styles,
-                             usable_style)
+from app.people.styles import (
+    StyleUnavailable,
+    is_listed,
+    job_style_shares,
+    register_styles,
+    usable_style,
+)
+from app.refusals import Refused
 from app.settings import Settings
 from app.storage import MediaStore
-from app.web.services.check_queue import CheckQueue
+from app.uploads.storing import (
+    StoredUpload,
+    check_free_disk,
+    copy_stored,
+    larger_choice,
+    store_uploads,
+    style_label,
+)
 from app.web.create.dreams import dream_network, fit_octaves
-from app.refusals import Refused
-from app.uploads.storing import (StoredUpload, check_free_disk, copy_stored, larger_choice, store_uploads, style_label)
-from app.web.create.receive import save_raw
-from app.web.visibility import HIDDEN_REUSE, reuse_refusal
 from app.web.create.form import CreateForm
-from app.engine.dispatch import check_style_count
+from app.web.create.receive import save_raw
+from app.web.services.check_queue import CheckQueue
+from app.web.visibility import HIDDEN_REUSE, reuse_refusal
 
 NOT_INSTALLED = ("the {label} engine is not installed on this server; ask its admin to add "
                  "it, or choose another engine")

@@ -26,10 +26,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
-from app.settings import Settings
-from app.web.middleware.asgi import HTTPMiddleware
 from app.refusals import Refused
+from app.settings import Settings
 from app.web.limits import RESERVED, RateLimiter, client_address
+from app.web.middleware.asgi import HTTPMiddleware
 
 MIB = 2**20
 JOB_PATHS = ("/api/jobs", "/create")

@@ -21,22 +21,42 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.engine.weights.downloads import WeightsDownloadError, import_weights, refuse_if_offline
 from app.engine.errors import StyleTransferError
 from app.engine.registry import get_engine
+from app.engine.weights.downloads import (
+    WeightsDownloadError,
+    import_weights,
+    refuse_if_offline,
+)
 from app.engine.weights.store import WeightFile, WeightStore
 from app.jobs.leases import list_workers
-from app.web.admin_access import (ADMIN_COOKIE, NEEDS_SIGN_IN, SESSION_S, TOKEN_UNREADABLE,
-                                  WRONG_TOKEN, admin_refusal, readable_token,
-                                  served_over_https, session_cookie)
-from app.web.services.admin_downloads import start_downloads
-from app.web.admin_schemas import (AdminOverview, DownloadRequest, DownloadStarted, ImportOut,
-                                   ImportRequest, WorkersOverview, import_out,
-                                   overview, workers_out)
-from app.web.deps import WeightsDep
 from app.refusals import Refused
-from app.web.rendering import render
 from app.web.access import AdminDep, AdminState, admin_state, require_admin
+from app.web.admin_access import (
+    ADMIN_COOKIE,
+    NEEDS_SIGN_IN,
+    SESSION_S,
+    TOKEN_UNREADABLE,
+    WRONG_TOKEN,
+    admin_refusal,
+    readable_token,
+    served_over_https,
+    session_cookie,
+)
+from app.web.admin_schemas import (
+    AdminOverview,
+    DownloadRequest,
+    DownloadStarted,
+    ImportOut,
+    ImportRequest,
+    WorkersOverview,
+    import_out,
+    overview,
+    workers_out,
+)
+from app.web.deps import WeightsDep
+from app.web.rendering import render
+from app.web.services.admin_downloads import start_downloads
 
 log = logging.getLogger("dreamgen.web")
 router = APIRouter(include_in_schema=False)

@@ -10,22 +10,28 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.db.models import FINISHED_STATES, Job, JobState
 from app.engine.registry import BY_NAME
-from app.db.models import Job
 from app.jobs.queue import delete_job, list_gallery, request_cancel
-from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
+from app.web.access import own_job, viewer_is_admin, visible_job
 from app.web.create.details import DetailsDep, upload_details
+from app.web.create.form import FormDep
+from app.web.create.submit import create_job
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.limits import StreamSlotDep, check_rate
 from app.web.middleware.owner import keep_private, private_response, vary_by_cookie
+from app.web.schemas import (
+    ERRORS,
+    MAX_PAGE,
+    PER_PAGE,
+    EngineOut,
+    ErrorOut,
+    GalleryOut,
+    JobOut,
+    job_out,
+)
 from app.web.services.progress_feed import ProgressFeed
-from app.web.schemas import ERRORS, EngineOut, ErrorOut, GalleryOut, JobOut, job_out
-from app.web.create.submit import create_job
-from app.web.create.form import FormDep
 from app.web.visibility import REMOVED
-from app.web.access import viewer_is_admin
-from app.web.access import own_job, visible_job
-from app.web.schemas import MAX_PAGE, PER_PAGE
-from app.db.models import FINISHED_STATES, JobState
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 KEEPALIVE_S = 15.0

@@ -8,12 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from app.web.access import find_job
+from app.db.models import JobState
+from app.people.titles import download_name
+from app.web.access import find_job, viewer_is_admin
 from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.routes.media import CONTENT_TYPES
-from app.people.titles import download_name
-from app.web.access import viewer_is_admin
-from app.db.models import JobState
 
 # A browser's route (errors are pages), so not in the API's OpenAPI document.
 router = APIRouter(include_in_schema=False)

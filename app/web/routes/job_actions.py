@@ -12,22 +12,22 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.engine.weights.store import WeightStore
-from app.people.copies import copy_inputs
 from app.db.models import Job
+from app.engine.weights.store import WeightStore
 from app.jobs.queue import enqueue_job, get_job, update_details
+from app.people.copies import copy_inputs
 from app.people.styles import job_style_ids, job_style_shares
 from app.people.trash import restore_job, trash_job
 from app.settings import Settings
 from app.storage import MediaStore
+from app.uploads.storing import check_free_disk
 from app.web.access import own_job
-from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.create.details import DetailsIn, changed_details
+from app.web.create.submit import installed_engine
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.limits import check_rate
 from app.web.middleware.owner import private_response
 from app.web.schemas import ERRORS, JobOut, job_out
-from app.web.create.submit import installed_engine
-from app.uploads.storing import check_free_disk
 from app.web.visibility import refuse_hidden_reuse
 
 # every answer is the owner's own job (JSON) or a redirect: never cached

@@ -24,17 +24,28 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.people.owner_keys import (count_jobs, forget_owner_key, move_jobs, new_owner_key,
-                                 owner_for_key, owner_key_made_at)
 from app.jobs.queue import get_job, list_owner_jobs
-from app.people.trash import undo_deadline
-from app.web.schemas import MAX_PAGE
-from app.web.deps import OwnerDep, SessionDep, SettingsDep
+from app.people.owner_keys import (
+    count_jobs,
+    forget_owner_key,
+    move_jobs,
+    new_owner_key,
+    owner_for_key,
+    owner_key_made_at,
+)
 from app.people.titles import display_title
-from app.web.middleware.owner import (HOME_COOKIE, ONE_YEAR_S, cookie_header, home_owner,
-                           keep_private, owner_cookie)
+from app.people.trash import undo_deadline
+from app.web.deps import OwnerDep, SessionDep, SettingsDep
+from app.web.middleware.owner import (
+    HOME_COOKIE,
+    ONE_YEAR_S,
+    cookie_header,
+    home_owner,
+    keep_private,
+    owner_cookie,
+)
 from app.web.rendering import base_url, only_this_computer, render
-from app.web.schemas import ERRORS, GalleryOut, job_out
+from app.web.schemas import ERRORS, MAX_PAGE, GalleryOut, job_out
 
 router = APIRouter()
 PER_PAGE = 24

@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse
 
 from app.jobs.queue import get_job
 from app.storage import MediaPathError, MediaStore
-from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.access import viewer_is_admin
+from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.visibility import Access, media_access, style_file_access
 
 router = APIRouter(include_in_schema=False)

@@ -27,8 +27,14 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
 from app.jobs.leases import WorkerStatus, list_workers
-from app.jobs.stats import (DURATION_BUCKETS_S, DurationHistogram, QueueSummary,
-                            duration_histograms, jobs_by_state, queue_summary)
+from app.jobs.stats import (
+    DURATION_BUCKETS_S,
+    DurationHistogram,
+    QueueSummary,
+    duration_histograms,
+    jobs_by_state,
+    queue_summary,
+)
 from app.web.access import admin_state
 from app.web.admin_access import admin_refusal
 

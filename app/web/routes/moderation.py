@@ -17,15 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.engine.registry import BY_NAME
 from app.db.models import Job, JobState
+from app.engine.registry import BY_NAME
 from app.jobs.queue import delete_job, update_details
+from app.people.titles import display_title
 from app.people.trash import trash_job
 from app.storage import MediaStore
-from app.web.access import require_admin
+from app.web.access import find_job, require_admin
 from app.web.deps import OwnerDep, SessionDep, StoreDep
-from app.people.titles import display_title
-from app.web.access import find_job
 from app.web.schemas import HiddenIn, JobOut, job_out, media_url
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_admin)])

@@ -8,30 +8,32 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.engine.methods.deepdream.networks import DEPTHS, PRUNED_VGG19, DreamNet, network_here
+from app.db.models import Job, JobState
 from app.engine.errors import StyleTransferError
+from app.engine.methods.deepdream.networks import (
+    DEPTHS,
+    PRUNED_VGG19,
+    DreamNet,
+    network_here,
+)
 from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
-from app.db.models import Job
 from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
 from app.people.trash import trash_job
 from app.settings import Settings
-from app.web.schemas import MAX_PAGE, PER_PAGE
-from app.web.access import find_job, own_job
-from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
+from app.web.access import find_job, own_job, viewer_is_admin
 from app.web.create.details import DetailsDep, upload_details
+from app.web.create.form import FormDep
+from app.web.create.speed import engine_speeds, preset_speeds
+from app.web.create.submit import create_job
+from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.errors import status_for
 from app.web.limits import check_rate
 from app.web.middleware.owner import home_owner, keep_private, vary_by_cookie
-from app.web.schemas import job_out
-from app.web.create.speed import engine_speeds, preset_speeds
-from app.web.create.submit import create_job
-from app.web.create.form import FormDep
-from app.web.visibility import REMOVED, removed_for
-from app.web.access import viewer_is_admin
 from app.web.rendering import base_url, only_this_computer, render
-from app.db.models import JobState
+from app.web.schemas import MAX_PAGE, PER_PAGE, job_out
+from app.web.visibility import REMOVED, removed_for
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from app.db.models import JobState
 from app.engine.errors import StyleTransferError
 from app.engine.registry import BY_NAME
 from app.isolation import ChildCrashed, ChildTimedOut, run_isolated
@@ -29,10 +30,9 @@ from app.web.access import own_job
 from app.web.deps import OwnerDep, StoreDep, WeightsDep
 from app.web.limits import check_rate
 from app.web.middleware.owner import private_response
-from app.web.services.render_slots import FairRenderSlots, RenderRefused
 from app.web.schemas import ERRORS, ErrorOut, JobOut, job_out
+from app.web.services.render_slots import FairRenderSlots, RenderRefused
 from app.web.visibility import refuse_hidden_reuse
-from app.db.models import JobState
 
 log = logging.getLogger("dreamgen.web")
 router = APIRouter(tags=["api"], responses={**ERRORS, 503: {"model": ErrorOut}})

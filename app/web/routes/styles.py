@@ -8,25 +8,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.errors import StyleTransferError
+from app.people.library import add_curated_style
 from app.people.styles import hidden_styles, listed_styles, set_hidden
+from app.refusals import Refused
 from app.settings import Settings
 from app.storage import MediaStore
-from app.web.access import require_admin
+from app.web.access import require_admin, viewer_is_admin
+from app.web.create.receive import save_raw
 from app.web.deps import SessionDep, SettingsDep, StoreDep
 from app.web.errors import status_for
-from app.refusals import Refused
 from app.web.rendering import render
 from app.web.schemas import ERRORS, HiddenIn, media_url
-from app.web.create.receive import save_raw
-from app.web.access import viewer_is_admin
-from app.people.library import add_curated_style
 
 router = APIRouter(tags=["api"], responses=ERRORS)
 PER_PAGE = 48

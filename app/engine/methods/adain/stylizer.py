@@ -31,10 +31,10 @@ import torch
 from PIL import Image
 
 from app.engine.errors import StyleTransferError
-from app.engine.images import STYLE_SIDE
 from app.engine.features import EPS, adain_with_stats, calc_mean_std, mix_stats
 from app.engine.feedforward import FeedForwardStylizer, weight_paths
 from app.engine.feedforward import prepare_style as prepare_image
+from app.engine.images import STYLE_SIDE
 from app.engine.methods.adain import DECODER, VGG19
 from app.engine.networks.vgg import load_adain_decoder, load_vgg_encoder
 from app.engine.tiling import ChannelSums, assemble, tile_grid, tile_layout

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Container, Mapping, Protocol
 
 from app.engine.errors import StyleTransferError, WeightsMissingError
-from app.engine.methods import deepdream as files   # the spec's weight-file pins
+from app.engine.methods import deepdream as files  # the spec's weight-file pins
 
 if TYPE_CHECKING:      # torch-free at import: the web layer checks networks before a job
     import torch

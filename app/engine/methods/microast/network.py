@@ -33,9 +33,9 @@ from PIL import Image
 from torch import nn
 
 from app.engine.features import adain_with_stats, calc_mean_std
-from app.engine.images import STYLE_SIDE
 from app.engine.feedforward import prepare_style as prepare_image
 from app.engine.feedforward import weight_paths
+from app.engine.images import STYLE_SIDE
 from app.engine.methods.microast import WEIGHTS
 from app.engine.networks.cache import cached
 from app.engine.weights.checkpoints import load_strict

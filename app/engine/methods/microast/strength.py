@@ -16,8 +16,13 @@ from typing import Any, Mapping
 import torch
 
 from app.engine.methods.microast import WEIGHTS
-from app.engine.methods.microast.network import (MicroDecoder, StyleCode, decode, encode_style,
-                                                 mix_style_codes)
+from app.engine.methods.microast.network import (
+    MicroDecoder,
+    StyleCode,
+    decode,
+    encode_style,
+    mix_style_codes,
+)
 from app.engine.networks.cache import cached
 from app.engine.weights.checkpoints import load_strict
 

@@ -17,10 +17,18 @@ from PIL import Image
 
 from app.engine.features import EPS, adain_with_stats
 from app.engine.feedforward import FeedForwardStylizer
-from app.engine.methods.microast.network import (DOWNSCALE, MicroASTNetworks, StyleCode,
-                                                 blend_with_own_style, decode, encode_style,
-                                                 load_networks, mix_style_codes,
-                                                 prepare_style, resolve_weight_paths)
+from app.engine.methods.microast.network import (
+    DOWNSCALE,
+    MicroASTNetworks,
+    StyleCode,
+    blend_with_own_style,
+    decode,
+    encode_style,
+    load_networks,
+    mix_style_codes,
+    prepare_style,
+    resolve_weight_paths,
+)
 from app.engine.tiling import ChannelSums, Tile, assemble, tile_grid, tile_layout
 
 TILE_MULTIPLE = 8  # tiled images are reflection-padded to this

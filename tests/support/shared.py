@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared").resolve()
 
 
 def shared_dir(name: str) -> Path:
