@@ -48,7 +48,6 @@ from app.db.engine import alembic_config
 from app.resources import package_folder
 from app.settings import Settings
 from app.web.main import create_app
-from tests.support.waiting import wait_until
 
 web = create_app(Settings(data_dir=sys.argv[1]))
 static = next(r.app.directory for r in web.routes if getattr(r, "name", "") == "static")
