@@ -14,7 +14,7 @@ from app.db.models import FINISHED_STATES, Job, JobState
 from app.engine.registry import BY_NAME
 from app.jobs.queue import delete_job, list_gallery, request_cancel
 from app.web.access import own_job, viewer_is_admin, visible_job
-from app.web.create.details import DetailsDep, upload_details
+from app.web.create.details import upload_details
 from app.web.create.form import FormDep
 from app.web.create.submit import create_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
@@ -43,10 +43,10 @@ STREAM_LIMIT_S = 1800.0   # the browser's EventSource reconnects after this
              dependencies=[Depends(private_response)])
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    store: StoreDep, weights: WeightsDep, owner: OwnerDep,
-                   form: FormDep, details: DetailsDep) -> JobOut:
+                   form: FormDep) -> JobOut:
     """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
-    columns = await run_in_threadpool(upload_details, session, form, details)
+    columns = await run_in_threadpool(upload_details, session, form)
     job = await create_job(session, store, settings, weights, owner, form, columns,
                            checks=request.app.state.upload_checks)
     request.app.state.wake_workers()

@@ -23,7 +23,7 @@ from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
 from app.people.trash import trash_job
 from app.settings import Settings
 from app.web.access import find_job, own_job, viewer_is_admin
-from app.web.create.details import DetailsDep, upload_details
+from app.web.create.details import upload_details
 from app.web.create.form import FormDep
 from app.web.create.speed import engine_speeds, preset_speeds
 from app.web.create.submit import create_job
@@ -94,17 +94,17 @@ def create_page(request: Request, session: SessionDep, settings: SettingsDep,
 @router.post("/create")
 async def create_from_form(request: Request, session: SessionDep, settings: SettingsDep,
                            store: StoreDep, weights: WeightsDep, owner: OwnerDep,
-                           form: FormDep, details: DetailsDep) -> Response:
+                           form: FormDep) -> Response:
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
         check_rate(request)
-        columns = await run_in_threadpool(upload_details, session, form, details)
+        columns = await run_in_threadpool(upload_details, session, form)
         job = await create_job(session, store, settings, weights, owner, form, columns,
                            checks=request.app.state.upload_checks)
     except StyleTransferError as exc:
         context = await run_in_threadpool(create_context, session, settings, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,
-                                          {**form.values(), "title": details.title})
+                                          form.values())
         response = render(request, "create.html", status_code=status_for(exc),
                           error=str(exc),
                           opened_with_key=home_owner(request) is not None, **context)
