@@ -75,6 +75,10 @@ class Settings(BaseSettings):
                                  "than this has lost its jobs: live workers take them over "
                                  "(heartbeats every third of it).")
     min_free_disk_mb: int = Field(500, description="Uploads are refused below this free space.")
+    max_queued_minutes_per_person: float = Field(
+        120.0, ge=0.0, description="Expected minutes of work one person may have waiting "
+        "(queued, plus what their running jobs still need); beyond it a new job is refused "
+        "(0: no cap).")
     rate_limit_per_minute: int = Field(20, description="Jobs one client may create per minute.")
     body_idle_seconds: float = Field(15.0, gt=0.0, description="A request body that sends "
                                      "nothing for this long is refused (408); it must also "

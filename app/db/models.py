@@ -81,6 +81,7 @@ class Job(Base):
         Index("ix_jobs_preview_path", "preview_path"),
         Index("ix_jobs_partial_path", "partial_path"),
         Index("ix_jobs_deleted_at", "deleted_at"),     # the trash collector's every pass
+        Index("ix_jobs_owner_started", "owner_id", "started_at"),   # whose turn it is
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -96,6 +97,10 @@ class Job(Base):
     message: Mapped[str] = mapped_column(String(200), default="waiting in the queue")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The admin's word on its place in line: higher runs first (0: its turn comes fairly).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # A clip's frames to make (1 for a picture): what its place in line weighs.
+    frames: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     content_path: Mapped[str] = mapped_column(String(255))
     style_paths: Mapped[list[str]] = mapped_column(JSON, default=list)

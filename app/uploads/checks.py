@@ -62,6 +62,7 @@ class Checked:
     suffix: str
     width: int
     height: int
+    frames: int = 1             # a clip's frames in the stretch to make; 1 for a picture
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -159,5 +160,8 @@ def _check_clip(check: UploadCheck) -> Checked:
                       "(MP4, MOV, WebM, MKV, AVI, animated GIF)", 415)
     info = inspect_video(Path(check.raw_path), check.video_limits)
     check_output_size(info, check.output_side)
-    check_trim(info, check.trim)
-    return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height)
+    start, end = check_trim(info, check.trim)
+    span = (end if end is not None else info.duration) - start
+    frames = max(1, round(info.frame_count * span / info.duration)) if info.duration > 0 \
+        else info.frame_count
+    return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height, frames)

@@ -32,6 +32,7 @@ from app.web.routes import (
     media,
     metrics,
     pages,
+    queue_admin,
     results,
     styles,
 )
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.include_router(pages.router)
     app.include_router(media.router)
     app.include_router(admin.router)
+    app.include_router(queue_admin.router)
     app.include_router(results.router)
     app.include_router(styles.router)
     app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")

@@ -32,6 +32,7 @@ from app.engine.images import fit_size
 from app.engine.options import MAX_STYLES, StyleOptions
 from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightStore
+from app.jobs.costs import check_room_in_line
 from app.jobs.queue import enqueue_job, get_job
 from app.people.styles import (
     StyleUnavailable,
@@ -170,6 +171,8 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
         if stored[0].kind == "video" and not spec.takes_video:
             raise Refused(video_refusal(spec))
         check_fits_engine(stored[0], options.max_side, spec)
+        check_room_in_line(session, owner_id, spec.name, options.stored(), stored[0].frames,
+                           settings.max_queued_minutes_per_person)
         ran: dict[str, Any] = {}
         if spec.mode == "dream":
             options, ran = fit_octaves(options, stored[0].width, stored[0].height,
@@ -215,7 +218,7 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                                                           "engine": spec.name},
                                content_path=stored[0].rel, style_paths=styles,
                                visibility=form.visibility, style_ids=style_ids,
-                               **details)
+                               frames=stored[0].frames, **details)
         except BaseException as exc:
             session.rollback()
             store.remove(made)
