@@ -48,6 +48,7 @@ def as_of_moment(millis: int | None) -> datetime:
     """The moment a list is read as of: ``millis`` (milliseconds since 1970, UTC), never
     later than now; now when None."""
     now = utcnow()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)   # what the links carry
     if millis is None:
         return now
     try:
