@@ -18,8 +18,14 @@ from app.db.models import Job, JobState
 from app.people.feeds import trending_score
 from app.settings import Settings
 from app.web.main import create_app
-from tests.web.community_support import ADMIN, TOKEN, browser, published, sign_up
-from tests.web.community_support import studio  # noqa: F401  (fixture)
+from tests.web.community_support import (
+    ADMIN,
+    TOKEN,
+    browser,
+    published,
+    sign_up,
+    studio,  # noqa: F401  (fixture)
+)
 
 
 @pytest.fixture
