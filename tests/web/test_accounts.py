@@ -142,6 +142,13 @@ def test_a_profile_with_an_avatar_checked_like_any_upload(studio: TestClient) ->
     assert sum(f.startswith("avatars/") for f in stored_files(studio)) == 1
     page = browser(studio).get("/u/alice").text
     assert "Alice A." in page and "I paint." in page and 'src="/u/alice/avatar"' in page
+    empty = alice.post("/account/avatar", files={"file": ("", b"", "application/octet-stream")})
+    assert empty.status_code == 422 and "choose a picture" in empty.text
+    by_form = alice.post("/account/avatar", files={"file": ("me.jpg", png_bytes((64, 90)),
+                                                             "image/jpeg")},
+                         follow_redirects=False)
+    assert by_form.status_code == 303 and by_form.headers["location"].endswith("avatar-saved")
+    assert sum(f.startswith("avatars/") for f in stored_files(studio)) == 1   # the old one went
     alice.delete("/api/account/avatar")
     assert not any(f.startswith("avatars/") for f in stored_files(studio))
     assert browser(studio).get("/u/alice/avatar").status_code == 404

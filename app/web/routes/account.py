@@ -234,7 +234,8 @@ async def avatar_form(request: Request, session: SessionDep, store: StoreDep,
         return sign_in_redirect(request)
     account = await run_in_threadpool(account_row, session, who)
     try:
-        if not isinstance(file, UploadFile) or not (file.filename or file.size):
+        # a file input left empty arrives as "" (and a part as Starlette's own UploadFile)
+        if file is None or isinstance(file, str) or not (file.filename or file.size):
             raise Refused("choose a picture first")
         count_action(community_limits(request).changes, who)
         await avatar_from(request, session, store, settings, account, file)
