@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,13 @@ class Settings(BaseSettings):
                                  "empty: none.")
     admin_token: str = Field("", description="Token for the admin page (at least 16 "
                              "characters); empty: the studio makes one in data_dir/admin-token.")
+
+    # --- accounts (optional: anonymous use needs none) ---------------------------------
+    signup: Literal["open", "invite", "closed"] = Field(
+        "open", description="Who may make an account: open (anyone), invite (with a "
+        "one-time link from the admin) or closed (nobody new).")
+    session_days: int = Field(30, ge=1, le=365, description="A sign-in lasts this many "
+                              "days (then the browser signs in again).")
 
     # --- limits --------------------------------------------------------------------------
     max_upload_mb: int = Field(200, description="Largest accepted upload, in MiB.")

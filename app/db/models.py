@@ -1,7 +1,9 @@
 """The tables: ``jobs`` (one row per Generate click: the queue and the gallery at once),
 ``workers`` (one row per worker thread, with its heartbeat: :mod:`app.jobs.leases`), and the
 style library: ``styles`` (one row per distinct style image) and ``job_styles`` (who used it),
-and ``owner_keys`` (carrying one's results to another browser)."""
+and ``owner_keys`` (carrying one's results to another browser). The community's tables
+(accounts, likes, comments, follows, collections, allowances) are in :mod:`app.db.community`,
+imported at the end so they are part of the same metadata."""
 
 from __future__ import annotations
 
@@ -23,15 +25,12 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, utcnow
 
 if TYPE_CHECKING:
     from app.engine.options import StyleOptions
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC (stored naive-UTC by SQLite, aware by PostgreSQL)."""
-    return datetime.now(timezone.utc)
 
 
 def new_public_id() -> str:
@@ -61,10 +60,6 @@ class JobState(StrEnum):
 
 
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
-
-
-class Base(DeclarativeBase):
-    """Metadata root for Alembic's autogenerate."""
 
 
 class Job(Base):
@@ -224,3 +219,7 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=timezone.utc)
+
+
+# the community's tables join this metadata (Alembic and the models test read it from here)
+from app.db import community  # noqa: E402, F401

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -29,23 +29,30 @@ from app.jobs.fairness import claim_order, jobs_ahead
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],
                 visibility: str = "public", style_ids: list[int] | None = None,
-                style_shared: list[bool] | None = None, **details: Any) -> Job:
+                style_shared: list[bool] | None = None,
+                with_job: Callable[[Session, Job], None] | None = None,
+                **details: Any) -> Job:
     """Commit a new queued job. Call only after its input files are safely on disk, inside
     the caller's write transaction (:func:`begin_write`) or a new one.
     ``details``: the columns people choose or see (``title``, ``content_name``,
     ``style_names``, ``show_original``); ``style_ids``: the style library's id of each
     style file, in order (:mod:`app.people.styles`), and ``style_shared`` whether each is
-    offered to the public library, written in the same transaction."""
+    offered to the public library, written in the same transaction; ``with_job``: what
+    else must be written with the job (its id known), such as what it spent of its owner's
+    allowance (it may raise to refuse the job: nothing is committed)."""
     begin_write(session)
     job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
               content_path=content_path, style_paths=style_paths, visibility=visibility,
               state=JobState.QUEUED, message="waiting in the queue", **details)
     session.add(job)
+    if style_ids or with_job:
+        session.flush()                      # the job's id, for the rows that name it
     if style_ids:
         from app.people.styles import link_styles
 
-        session.flush()                      # the job's id, for its job_styles rows
         link_styles(session, job, style_ids, style_shared)
+    if with_job is not None:
+        with_job(session, job)
     session.commit()
     return job
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -161,7 +162,6 @@ def _check_clip(check: UploadCheck) -> Checked:
     info = inspect_video(Path(check.raw_path), check.video_limits)
     check_output_size(info, check.output_side)
     start, end = check_trim(info, check.trim)
-    span = (end if end is not None else info.duration) - start
-    frames = max(1, round(info.frame_count * span / info.duration)) if info.duration > 0 \
-        else info.frame_count
+    stretch = (end if end is not None else info.duration) - start
+    frames = min(info.frame_count, max(1, math.ceil(stretch * info.fps - 1e-6)))
     return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height, frames)

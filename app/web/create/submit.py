@@ -34,6 +34,7 @@ from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightStore
 from app.jobs.costs import check_room_in_line
 from app.jobs.queue import enqueue_job, get_job
+from app.people.allowances import check_allowance, job_cost, spending
 from app.people.styles import (
     StyleUnavailable,
     is_listed,
@@ -161,6 +162,7 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     shared = [form.share_styles] * (len(raws) - 1) + \
         [form.share_styles or listed for _, listed in picks] + reused_shares
     check_style_count(spec, count, options.style_weights)
+    check_allowance(session, owner_id, job_cost(spec.name, options.stored()))  # a frame
     check_free_disk(store, settings)
     if sources.reuse_content:
         _copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
@@ -218,6 +220,8 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                                                           "engine": spec.name},
                                content_path=stored[0].rel, style_paths=styles,
                                visibility=form.visibility, style_ids=style_ids,
+                               with_job=spending(owner_id, job_cost(
+                                   spec.name, options.stored(), stored[0].frames)),
                                frames=stored[0].frames, **details)
         except BaseException as exc:
             session.rollback()

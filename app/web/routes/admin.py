@@ -54,6 +54,7 @@ from app.web.admin_schemas import (
     overview,
     workers_out,
 )
+from app.web.community_admin_view import community_admin_context
 from app.web.deps import WeightsDep
 from app.web.queue_view import PersonOut, queue_overview
 from app.web.rendering import render
@@ -153,7 +154,8 @@ def admin_page_response(request: Request, store: WeightStore, status_code: int =
                   public_results=recent_public_results(request),
                   notice=request.query_params.get("notice"),
                   lease_seconds=request.app.state.settings.lease_seconds,
-                  signed_in=ADMIN_COOKIE in request.cookies, **context)
+                  signed_in=ADMIN_COOKIE in request.cookies,
+                  **community_admin_context(request), **context)
 
 
 def refused_page(request: Request, reason: str, status_code: int = 403) -> Response:
