@@ -4,7 +4,10 @@ Both come from the run times of recent successful jobs, per engine, kind (pictur
 and output size class (:data:`app.jobs.stats.SIZE_CLASSES`), each run time divided by its
 amount of work (iterations for the painterly engines, octaves x steps for Deep Dream, 1 for
 the feed-forward ones), so a 300-iteration run tells us about a 2000-iteration one. With no
-run of the same size class we scale a run of another size by the pixel count.
+run of the same size class we scale a run of another size by the pixel count, but never up
+from a run under half the side asked about: a tiny run's time is mostly the engine's start
+(loading the network), so 28 times its pixels would promise a 96 px run's 1.5 s as 43 s at
+512 px.
 
 A running job's time left is, best first: what its engine reported (``Job.eta_at``: its own
 pace since its first iteration, or the video pipeline's frames per second), the typical run
@@ -34,6 +37,7 @@ from app.jobs.stats import SIZE_CLASSES
 RECENT_RUNS = 200          # run times are taken from the last this many successful runs
 REFERENCE_SIDE = 512
 LINEAR_FROM = 0.05         # progress from which elapsed * (1 - p) / p is believed
+SCALE_UP_FROM = 0.5        # runs under this fraction of the asked side are not scaled up
 
 
 def size_label(side: int) -> str:
@@ -52,6 +56,7 @@ class RunTimes:
 
     by_size: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
     by_engine: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    sides: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # by_engine's sides
 
     def runs(self, engine: str, kind: str) -> int:
         """How many recent runs of ``engine`` on a ``kind`` the estimates rest on (0: none
@@ -64,9 +69,11 @@ class RunTimes:
         same_size = self.by_size.get((engine, kind, size_label(side)))
         if same_size:
             return statistics.median(same_size) * work
-        scaled = self.by_engine.get((engine, kind))
-        if scaled:
-            return statistics.median(scaled) * work * (side / REFERENCE_SIDE) ** 2
+        scaled = self.by_engine.get((engine, kind), [])
+        sides = self.sides.get((engine, kind), [REFERENCE_SIDE] * len(scaled))
+        usable = [t for t, s in zip(scaled, sides) if s >= side * SCALE_UP_FROM]
+        if usable:
+            return statistics.median(usable) * work * (side / REFERENCE_SIDE) ** 2
         return None
 
 
@@ -80,6 +87,7 @@ def recent_run_times(session: Session, limit: int = RECENT_RUNS) -> RunTimes:
         .order_by(Job.finished_at.desc()).limit(limit)).all()
     by_size: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     by_engine: dict[tuple[str, str], list[float]] = defaultdict(list)
+    sides: dict[tuple[str, str], list[int]] = defaultdict(list)
     for engine, kind, options, started, finished in rows:
         seconds = (as_utc(finished) - as_utc(started)).total_seconds()
         if seconds <= 0:
@@ -88,7 +96,8 @@ def recent_run_times(session: Session, limit: int = RECENT_RUNS) -> RunTimes:
         side = _side(options or {})
         by_size[(engine, kind, size_label(side))].append(per_unit)
         by_engine[(engine, kind)].append(per_unit * (REFERENCE_SIDE / side) ** 2)
-    return RunTimes(dict(by_size), dict(by_engine))
+        sides[(engine, kind)].append(side)
+    return RunTimes(dict(by_size), dict(by_engine), dict(sides))
 
 
 # What each database's recent run times were, and the state of its finished jobs they were

@@ -63,6 +63,22 @@ def test_other_sizes_are_scaled_by_their_pixels(paused_client: TestClient) -> No
         pytest.approx(8.0, abs=0.5)
 
 
+def test_a_tiny_run_is_not_scaled_up_to_a_promise(paused_client: TestClient) -> None:
+    """A 96 px run's 1.5 s is mostly the engine's start: 28 times its pixels would promise
+    43 s at 512 px. Runs under half the side are not scaled up; ones at half or more are."""
+    seed_runs(paused_client, "microast", [1.5], size=96)
+    page = paused_client.get("/").text
+    assert eta_text(page, "fast", "style") == "no run this large on this server yet"
+    small = submit(paused_client, size="200").json()                  # its size class
+    assert paused_client.get(f"/api/jobs/{small['id']}").json()["eta_s"] == \
+        pytest.approx(1.5, abs=0.3)
+    job = submit(paused_client, size="512").json()
+    assert paused_client.get(f"/api/jobs/{job['id']}").json()["eta_s"] is None
+    seed_runs(paused_client, "microast", [2.0], size=256)             # 8 s at 512 px
+    assert eta_text(paused_client.get("/").text, "fast", "style") == \
+        "about 8 s at 512 px (from 2 runs here)"
+
+
 def test_without_history_there_is_no_estimate(paused_client: TestClient) -> None:
     job = submit(paused_client).json()
     assert job["wait_s"] == 0.0 and job["eta_s"] is None

@@ -20,6 +20,7 @@ from app.engine.registry import dream_engine
 from app.jobs.estimates import RunTimes, current_run_times, duration
 
 NO_RUN_YET = "no run on this server yet"
+NO_RUN_THIS_SIZE = "no run this large on this server yet"
 DEFAULT_SIDE = 512
 
 
@@ -35,7 +36,7 @@ class Measured:
     def words(self) -> str:
         """"about 38 s at 512 px (from 4 runs here)", or that there is none yet."""
         if self.seconds is None:
-            return NO_RUN_YET
+            return NO_RUN_THIS_SIZE if self.runs else NO_RUN_YET
         about = "" if self.seconds < 1 else "about "
         runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
         return f"{about}{duration(self.seconds)} at {self.side} px (from {runs} here)"
