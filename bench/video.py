@@ -33,7 +33,8 @@ from app.engine.dispatch import make_frame_stylizer as dispatch_stylizer
 from app.engine.options import StyleOptions
 from app.engine.weights.store import WeightStore
 from app.engine.images import fit_size, load_image
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
 from app.video.temporal import (FlowTracker, TemporalBlender, sharpness,
                                 temporal_instability)

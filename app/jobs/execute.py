@@ -207,7 +207,8 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
                options: StyleOptions, report: ProgressThrottle, cancel: CancelToken,
                events: EventSender) -> JobResult:
     from app.jobs.clip_segments import JobSegments
-    from app.video.pipeline import extract_poster, stylize_video
+    from app.video.decoding import extract_poster
+    from app.video.pipeline import stylize_video
     from app.video.segments import SegmentFile
 
     dst = store.path(spec.outputs.result)

@@ -9,7 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits, inspect_video
 from app.video.segments import FolderSegments
 from app.video.temporal import temporal_instability

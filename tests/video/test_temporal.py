@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from app.engine.options import StyleOptions
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
 from app.video.temporal import (FlowStep, FlowTracker, TemporalBlender, sharpness,
                                 temporal_instability, warp_tensor)

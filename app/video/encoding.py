@@ -1,4 +1,5 @@
-"""Encoding stylised frames into segment files: H.264, yuv420p, a fresh encoder per segment.
+"""The encode stage: stylised frames into segment files, H.264, yuv420p, a fresh encoder
+per segment.
 
 A new segment starts every ``segment_frames`` frames, so each one opens with a keyframe and
 stands on its own; it is written to a temporary name beside its final one, fsynced, renamed
@@ -10,7 +11,10 @@ Encoder settings (measured with ``python -m bench.video``, see docs/video.md): C
 
 from __future__ import annotations
 
+import queue
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +25,7 @@ import numpy as np
 
 from app.storage import TEMP_PREFIX
 from app.video.segments import SegmentFile, SegmentSink, fsync_rename
+from app.video.stages import END, ClipPlan, get
 
 X264_OPTIONS = {"crf": "18", "preset": "veryfast", "tune": "film"}
 
@@ -116,3 +121,18 @@ def last_frame(path: Path) -> np.ndarray:
         if frame is None:
             raise ValueError(f"{path.name} holds no frame")
         return frame.to_ndarray(format="rgb24")
+
+
+def encode_stage(writer: SegmentWriter, plan: ClipPlan, items: queue.Queue,
+                 stop: threading.Event) -> None:
+    """Stylised frames into segments; the last (shorter) one is closed at the end."""
+    while True:
+        item = get(items, stop)
+        if item is END:
+            break
+        tick = time.perf_counter()
+        writer.add(*item)
+        plan.add_time("encode", time.perf_counter() - tick)
+    tick = time.perf_counter()
+    writer.finish()
+    plan.add_time("encode", time.perf_counter() - tick)
