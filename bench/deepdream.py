@@ -67,7 +67,7 @@ def clip_flicker(folder: Path, device: torch.device, side: int = 128,
     from app.video.decoding import iter_frames
     from app.video.pipeline import stylize_video
     from app.video.probe import VideoLimits
-    from app.video.temporal import temporal_instability
+    from app.video.flicker import temporal_instability
     from tests.video.clips import pan_frames, write_clip
 
     src = write_clip(folder / "pan.mp4", pan_frames("chelsea.png", (side, side * 3 // 4),

@@ -36,8 +36,9 @@ from app.engine.images import fit_size, load_image
 from app.video.decoding import iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from app.video.temporal import (FlowTracker, TemporalBlender, sharpness,
-                                temporal_instability)
+from app.video.flicker import sharpness, temporal_instability
+from app.video.flow import FlowTracker
+from app.video.temporal import TemporalBlender
 from tests.video.clips import PAN_CLIP, media, pan_frames, static_frames, write_clip
 
 STYLE = "ihc.png"

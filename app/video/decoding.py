@@ -20,7 +20,7 @@ from PIL import Image
 from app.engine.errors import StyleTransferError
 from app.video.probe import VideoLimits, open_clip, video_stream
 from app.video.stages import END, ClipPlan, put
-from app.video.temporal import FlowTracker
+from app.video.flow import FlowTracker
 
 
 def decode_stage(container: av.container.InputContainer, vstream: av.VideoStream,

@@ -20,6 +20,7 @@ leaves nothing half-written behind.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import tempfile
 import threading
@@ -27,8 +28,6 @@ import time
 import uuid
 from fractions import Fraction
 from pathlib import Path
-
-import torch
 
 from app.engine.errors import StyleTransferError
 from app.engine.images import fit_size
@@ -40,8 +39,11 @@ from app.video.probe import VideoInfo, VideoLimits, inspect_video, open_clip, vi
 from app.video.segments import (COPYABLE_AUDIO, FolderSegments, SegmentFile, SegmentSink,
                                 check_consecutive, fsync_rename, join_segments)
 from app.video.stages import END, ClipPlan, Stage, put, wait_for
-from app.video.stylising import stylise_stage
-from app.video.temporal import FlowTracker, TemporalBlender
+from app.video.stylising import SegmentJoins, stylise_stage
+from app.video.flow import FlowTracker
+from app.video.temporal import Stabiliser
+
+log = logging.getLogger("dreamgen.video")
 
 MIN_OUTPUT_SIDE = 16       # the engines' smallest frame side (AdaIN: relu4_1 at 1/8)
 SEGMENT_SECONDS = 8.0      # a crash costs at most this much of the clip; each segment starts
@@ -166,6 +168,7 @@ def _run(src: Path, plan: ClipPlan, stylizer: FrameStylizer, batch_size: int, st
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size + 4)   # frames at output size
     stylised: queue.Queue = queue.Queue(maxsize=batch_size + 4)
+    joins: queue.Queue = queue.Queue()        # each committed segment's last frame, decoded
     with container:
         vstream = video_stream(container)
         vstream.thread_type = "AUTO"
@@ -174,18 +177,23 @@ def _run(src: Path, plan: ClipPlan, stylizer: FrameStylizer, batch_size: int, st
         plan.base = round(plan.start_s / plan.time_base)
         done = _resume_point(sink, plan)
         stream_plan = StreamPlan(plan.width, plan.height, plan.fps, plan.time_base)
-        writer = SegmentWriter(sink, stream_plan, max(1, round(segment_seconds * plan.fps)),
-                               first_index=len(done), first_frame=plan.resume_frame)
-        tracker = FlowTracker() if stabilize else None
+        segment_frames = max(1, round(segment_seconds * plan.fps))
+        writer = SegmentWriter(sink, stream_plan, segment_frames, first_index=len(done),
+                               first_frame=plan.resume_frame,
+                               on_commit=lambda s: joins.put(last_frame(sink.file_for(s)))
+                               if stabilize else None)
+        tracker = FlowTracker(consistency=bool(getattr(stylizer, "wants_consistency", False))
+                              ) if stabilize else None
         decoder = Stage(lambda: decode_stage(container, vstream, plan, decoded, stop, limits,
                                              tracker), "video-decode")
         encoder = Stage(lambda: encode_stage(writer, plan, stylised, stop), "video-encode")
-        blender = _primed_blender(sink, done) if stabilize else None
+        stabiliser = _primed_stabiliser(sink, done) if stabilize else None
         decoder.start()
         encoder.start()
         try:
-            stylise_stage(plan, stylizer, batch_size, blender, decoded, stylised, stop,
-                          (decoder, encoder), on_progress, cancel)
+            carry = SegmentJoins(segment_frames, joins, stop, (decoder, encoder), cancel)
+            stylise_stage(plan, stylizer, batch_size, stabiliser, carry, decoded, stylised,
+                          stop, (decoder, encoder), on_progress, cancel)
             put(stylised, END, stop, (encoder,), cancel)
             wait_for(encoder, cancel)
         finally:
@@ -202,11 +210,14 @@ def _run(src: Path, plan: ClipPlan, stylizer: FrameStylizer, batch_size: int, st
     return done
 
 
-def _primed_blender(sink: SegmentSink, done: list[SegmentFile]) -> TemporalBlender:
+def _primed_stabiliser(sink: SegmentSink, done: list[SegmentFile]) -> Stabiliser:
     """The stabiliser, carrying on from the last frame of the last committed segment when a
-    job resumes (so the join between runs does not flicker)."""
-    blender = TemporalBlender()
+    job resumes, as every segment join does (so the join between runs is like any other,
+    and an engine that starts each frame from the previous one continues its chain instead
+    of starting afresh)."""
+    stabiliser = Stabiliser()
     if done:
-        rgb = last_frame(sink.file_for(done[-1]))
-        blender.prime(torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0))
-    return blender
+        stabiliser.prime(last_frame(sink.file_for(done[-1])))
+        log.info("carrying on from the frame committed with segment %d (frame %d)",
+                 done[-1].index, done[-1].next_frame - 1)
+    return stabiliser

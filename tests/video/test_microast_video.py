@@ -14,7 +14,7 @@ from app.engine.weights.store import WeightStore
 from app.video.decoding import iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits, inspect_video
-from app.video.temporal import sharpness, temporal_instability
+from app.video.flicker import sharpness, temporal_instability
 from tests.video.clips import media
 
 
