@@ -51,6 +51,14 @@ def make_frame_stylizer(styles, options: StyleOptions):
     return dispatch_stylizer(styles, options, WeightStore.from_settings(get_settings()))
 
 
+def weight_paths(engine: str) -> dict:
+    """The verified weight paths of ``engine`` on this machine."""
+    from app.engine.registry import get_engine
+    from app.settings import get_settings
+
+    return WeightStore.from_settings(get_settings()).engine_paths(get_engine(engine))
+
+
 def speed(folder: Path, seconds: float, options: StyleOptions,
           variants: tuple[bool, ...] = (False, True)) -> dict[bool, float]:
     """Frames per second end to end at 480p (keyed by ``stabilize``), with the time split per
