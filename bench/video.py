@@ -33,14 +33,12 @@ from app.engine.dispatch import make_frame_stylizer as dispatch_stylizer
 from app.engine.images import fit_size, load_image
 from app.engine.options import StyleOptions
 from app.engine.weights.store import WeightStore
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from app.video.temporal import (
-    FlowTracker,
-    TemporalBlender,
-    sharpness,
-    temporal_instability,
-)
+from app.video.flicker import sharpness, temporal_instability
+from app.video.flow import FlowTracker
+from app.video.temporal import TemporalBlender
 from tests.video.clips import PAN_CLIP, media, pan_frames, static_frames, write_clip
 
 STYLE = "ihc.png"
@@ -51,6 +49,14 @@ def make_frame_stylizer(styles, options: StyleOptions):
     from app.settings import get_settings
 
     return dispatch_stylizer(styles, options, WeightStore.from_settings(get_settings()))
+
+
+def weight_paths(engine: str) -> dict:
+    """The verified weight paths of ``engine`` on this machine."""
+    from app.engine.registry import get_engine
+    from app.settings import get_settings
+
+    return WeightStore.from_settings(get_settings()).engine_paths(get_engine(engine))
 
 
 def speed(folder: Path, seconds: float, options: StyleOptions,

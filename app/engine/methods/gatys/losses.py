@@ -33,3 +33,15 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dy = image[..., 1:, :] - image[..., :-1, :]
     dx = image[..., :, 1:] - image[..., :, :-1]
     return dy.pow(2).sum() + dx.pow(2).sum()
+
+
+def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weight: torch.Tensor
+                  ) -> torch.Tensor:
+    """Ruder, Dosovitskiy & Brox's short-term temporal loss (GCPR 2016, Eq. 7):
+
+        L_temporal(x, w, c) = 1/D * sum_k c_k (x_k - w_k)^2
+
+    over the D = 3 * H * W values of the image ``x``, with ``w`` the previous stylised frame
+    warped to this one and ``c`` the per-pixel consistency weight (0 at disocclusions,
+    motion boundaries and cuts), (..., 1, H, W), broadcast over the channels."""
+    return (weight * (image - warped).pow(2)).mean()
