@@ -16,7 +16,9 @@ from app.engine.images import pil_to_tensor
 from app.engine.methods.gatys import later_iterations
 from app.engine.methods.gatys import clip as gatys_clip
 from app.engine.methods.gatys.clip import FramePainter
-from app.engine.methods.gatys.losses import temporal_loss
+from app.engine.methods.gatys.losses import (gram_matrix, masked_gram_matrix,
+                                             region_style_loss, temporal_loss)
+from app.engine.methods.gatys.optimise import STYLE_TAPS
 from app.engine.options import StyleOptions
 
 from .conftest import media
@@ -83,6 +85,43 @@ def test_the_temporal_loss_pulls_towards_the_warped_previous(
         distance[weight] = float((painter.stylize_frame(frame, previous, mask)
                                   - previous).abs().mean())
     assert distance[1e3] < 0.8 * distance[0.0], distance
+
+
+def test_a_masked_gram_is_the_gram_of_the_region_alone() -> None:
+    torch.manual_seed(0)
+    feat = torch.randn(1, 8, 16, 16)
+    whole = torch.ones(1, 1, 32, 32)             # the image's size: twice the features'
+    assert torch.allclose(masked_gram_matrix(feat, whole), gram_matrix(feat), atol=1e-6)
+    left = torch.zeros(1, 1, 32, 32)
+    left[..., :16] = 1
+    assert torch.allclose(masked_gram_matrix(feat, left), gram_matrix(feat[..., :8]),
+                          atol=1e-6)
+    changed = feat.clone()
+    changed[..., 8:] = 5.0                       # outside the region: no effect on its Gram
+    assert torch.allclose(masked_gram_matrix(changed, left), masked_gram_matrix(feat, left),
+                          atol=1e-6)
+
+
+def test_what_the_previous_painting_does_not_cover_is_painted_too(
+        painter: FramePainter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pan reveals a strip the previous painting does not cover (c = 0). In the frame's
+    style loss a strip hardly counts, so a later frame's few iterations left it near the
+    photo; its own style loss paints it (its style loss ends lower)."""
+    frame = _frame()
+    previous = painter.stylize_frame(frame, None, None)
+    mask = torch.ones(1, 64, 64)
+    mask[..., 52:] = 0                           # the strip a pan to the right reveals
+    strip = torch.zeros(1, 1, 64, 64)
+    strip[..., 52:] = 1
+    grams = painter.style.for_content(frame[None]).grams[0]
+    loss = {}
+    for weight in (0.0, 1.0):
+        monkeypatch.setattr(gatys_clip, "NEW_STYLE_WEIGHT", weight)
+        painted = painter.stylize_frame(frame, previous, mask)[None]
+        with torch.no_grad():
+            loss[weight] = float(region_style_loss(painter.net.encode(painted, STYLE_TAPS),
+                                                   grams, strip))
+    assert loss[1.0] < 0.8 * loss[0.0], loss
 
 
 def test_cancel_is_honoured_inside_a_frame(painter: FramePainter) -> None:

@@ -21,9 +21,10 @@ committed frame).
 
   with L_temporal of Eq. 7 (:func:`~app.engine.methods.gatys.losses.temporal_loss`) and
   gamma = :data:`TEMPORAL_WEIGHT` times the larger of the content and style terms at the
-  start (our losses are means, not Ruder et al.'s sums, so the weight is relative). It gets
-  only :func:`later_iterations` of the budget, at the full size only: it starts close to
-  its answer.
+  start (our losses are means, not Ruder et al.'s sums, so the weight is relative), plus the
+  style loss of the region the previous painting does not cover (:data:`NEW_STYLE_WEIGHT`).
+  It gets only :func:`later_iterations` of the budget, at the full size only: it starts
+  close to its answer.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.methods.gatys import later_iterations
-from app.engine.methods.gatys.losses import temporal_loss
+from app.engine.methods.gatys.losses import region_style_loss, temporal_loss
 from app.engine.methods.gatys.optimise import (MIN_SIDE, StyleTargets, check_options,
                                                load_feature_net, optimise_stage,
-                                               paint_stages, stage_work)
+                                               paint_stages, stage_work, style_weight_for)
 from app.engine.options import StyleOptions
 from app.engine.types import CancelToken, Progress
 
@@ -50,6 +52,16 @@ from app.engine.types import CancelToken, Progress
 # 1.80x (the warped previous painting is a little blurred by resampling, and a strong pull
 # towards it washes the style out); 0 (warm start alone) 0.31x at 96 px.
 TEMPORAL_WEIGHT = 10.0
+
+# The region the previous painting does not cover (c < 1: what a pan or a moving thing
+# reveals), widened by NEW_MARGIN px so the deeper style layers see it with its
+# surroundings, gets its own style loss (Gatys et al. 2017's spatial control), weighted
+# NEW_STYLE_WEIGHT times the frame's: in the frame's style loss a strip a few pixels wide
+# hardly counts, so a later frame's few iterations left it near the photo, and the temporal
+# loss then kept it so (a pan grew a band of unpainted frame along its leading edge).
+NEW_MARGIN = 16
+NEW_STYLE_WEIGHT = 1.0
+NEW_SHARE = 1e-3        # ... once it covers this share of the frame
 
 StepCallback = Callable[[int, int], None]
 
@@ -103,11 +115,21 @@ class FramePainter:
         warped = previous.to(self.device, torch.float32).unsqueeze(0)
         c = weight.to(self.device, torch.float32).clamp(0.0, 1.0).unsqueeze(0)
         start = c * warped + (1.0 - c) * content
-
-        def temporal(image: torch.Tensor, scale: float) -> torch.Tensor:
-            return TEMPORAL_WEIGHT * scale * temporal_loss(image, warped, c)
-
         targets = self.style.for_content(content)
+        new = F.max_pool2d(1.0 - c, 2 * NEW_MARGIN + 1, stride=1, padding=NEW_MARGIN)
+        style_weight = NEW_STYLE_WEIGHT * style_weight_for(
+            self.options.alpha, self.options.style_weight, targets.photo_style_loss)
+        paint_new = NEW_STYLE_WEIGHT > 0 and float(new.mean()) > NEW_SHARE
+
+        def temporal(image: torch.Tensor, feats: dict[str, torch.Tensor],
+                     scale: float) -> torch.Tensor:
+            total = TEMPORAL_WEIGHT * scale * temporal_loss(image, warped, c)
+            if paint_new:
+                total = total + style_weight * sum(
+                    w * region_style_loss(feats, grams, new)
+                    for w, grams in zip(targets.style_mix, targets.grams))
+            return total
+
         return optimise_stage(self.net, start, targets, self.options, self.later, 0,
                               (0.0, 1.0 / self.later), self._progress(self.later),
                               self._cancel, extra=temporal)[0]

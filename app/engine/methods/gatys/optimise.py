@@ -166,7 +166,13 @@ def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float)
 def losses(net: FeatureNet, image: torch.Tensor, targets: Targets
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """(content loss, weighted sum of the styles' losses) of ``image``."""
-    feats = net.encode(image, ALL_TAPS)
+    return feature_losses(net.encode(image, ALL_TAPS), targets)
+
+
+def feature_losses(feats: dict[str, torch.Tensor], targets: Targets
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(content loss, weighted sum of the styles' losses) of an image's features ``feats``
+    (every tap of :data:`ALL_TAPS`)."""
     c_loss = content_loss(feats[CONTENT_TAP], targets.content)
     s_loss = sum(w * style_loss(feats, grams) for w, grams in zip(targets.style_mix,
                                                                    targets.grams))
@@ -313,13 +319,14 @@ class _BudgetSpent(Exception):
 def optimise_stage(net: FeatureNet, start: torch.Tensor, targets: Targets,
                    options: StyleOptions, budget: int, done: int, share: tuple[float, float],
                    on_progress: ProgressCallback | None, cancel: CancelToken | None,
-                   extra: Callable[[torch.Tensor, float], torch.Tensor] | None = None
-                   ) -> torch.Tensor:
+                   extra: Callable[[torch.Tensor, dict[str, torch.Tensor], float],
+                                   torch.Tensor] | None = None) -> torch.Tensor:
     """``budget`` iterations on ``start`` (``done`` came before); returns the best image seen.
     ``share``: the run's progress when the stage starts, and what each of its iterations adds.
-    ``extra(image, scale)``, when given, is one more term of the loss (a clip's temporal
-    loss); ``scale`` is the larger of the content and the style term at the start, so the
-    term can be weighed against them whatever the network.
+    ``extra(image, feats, scale)``, when given, adds terms to the loss (a clip's temporal
+    loss and the style loss of its newly seen region) from the image and its features
+    (every tap of :data:`ALL_TAPS`); ``scale`` is the larger of the content and the style
+    term at the start, so they can be weighed against them whatever the network.
 
     An iteration is one loss-and-gradient evaluation (as in Johnson's neural-style), so
     progress and cancellation are checked once per evaluation, also inside L-BFGS's strong-Wolfe
@@ -347,12 +354,13 @@ def optimise_stage(net: FeatureNet, start: torch.Tensor, targets: Targets,
         if count >= budget:
             raise _BudgetSpent()
         optimizer.zero_grad(set_to_none=True)
-        c_loss, s_loss = losses(net, image, targets)
+        feats = net.encode(image, ALL_TAPS)
+        c_loss, s_loss = feature_losses(feats, targets)
         total = (options.content_weight * c_loss + style_weight * s_loss
                  + options.tv_weight * total_variation(image)
                  + range_weight * out_of_range(image))
         if extra is not None:
-            total = total + extra(image, scale)
+            total = total + extra(image, feats, scale)
         total.backward()
         image.grad = image.grad.contiguous()  # channels_last nets give strided grads; L-BFGS views
         count += 1
