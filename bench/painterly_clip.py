@@ -9,6 +9,9 @@ previous painting, warped, with the temporal loss and a quarter of the iteration
 for the delivered MP4s: the motion-compensated temporal error (previous output warped by the
 input's flow, mean absolute difference, cuts excluded), the frames' style loss (ours against
 the per-frame stills made with the same settings), and seconds per frame on this machine.
+
+``--figure PATH`` instead writes docs/video.md's picture: two consecutive frames of the
+shared clip's first second, per-frame Gatys, ours and the input side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from app.engine.images import fit_size, load_image
 from app.engine.options import StyleOptions
@@ -49,22 +53,31 @@ def style_losses(frames: list[np.ndarray], options: StyleOptions) -> list[float]
     return values
 
 
-def measure(folder: Path, name: str, src: Path, options: StyleOptions) -> dict[str, float]:
-    """Both runs of one clip; prints its rows."""
+def both_ways(folder: Path, name: str, src: Path, options: StyleOptions,
+              trim: tuple[float, float | None] | None = None
+              ) -> tuple[dict[bool, list[np.ndarray]], dict[bool, float]]:
+    """The clip made ours (True) and per-frame (False): the delivered frames, and seconds
+    per frame."""
     from bench.video import make_frame_stylizer
 
-    first = next(iter_frames(src))
-    size = fit_size(first.shape[1], first.shape[0], options.max_side)
-    inputs = list(iter_frames(src, size))
     style = load_image(media(STYLE))
     made, seconds = {}, {}
     for stabilize in (True, False):
         out = folder / f"painterly_{name.split()[0]}_{stabilize}.mp4"
         start = time.perf_counter()
         stylize_video(src, out, make_frame_stylizer([style], options), options.max_side,
-                      VideoLimits(), stabilize=stabilize)
-        seconds[stabilize] = (time.perf_counter() - start) / len(inputs)
+                      VideoLimits(), stabilize=stabilize, trim=trim)
         made[stabilize] = list(iter_frames(out))
+        seconds[stabilize] = (time.perf_counter() - start) / len(made[stabilize])
+    return made, seconds
+
+
+def measure(folder: Path, name: str, src: Path, options: StyleOptions) -> dict[str, float]:
+    """Both runs of one clip; prints its rows."""
+    first = next(iter_frames(src))
+    size = fit_size(first.shape[1], first.shape[0], options.max_side)
+    inputs = list(iter_frames(src, size))
+    made, seconds = both_ways(folder, name, src, options)
     ours, naive = (flicker_by_region(inputs, made[k]) for k in (True, False))
     loss_ours, loss_naive = (float(np.mean(style_losses(made[k], options)))
                              for k in (True, False))
@@ -96,3 +109,17 @@ def run(folder: Path, side: int, iterations: int, device: str) -> list[str]:
             missed.append(f"{name} style loss {figures['style']:.2f}x > {STYLE_TARGET}x")
     print("targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
     return missed
+
+
+def figure(folder: Path, path: Path, side: int, iterations: int, device: str,
+           at: int = 20) -> None:
+    """Frames ``at`` and ``at + 1`` of the shared clip's first second: per-frame Gatys,
+    ours and the input side by side, one row each, as a small JPEG."""
+    options = StyleOptions(engine=ENGINE, max_side=side, iterations=iterations, device=device)
+    made, _ = both_ways(folder, "figure", PAN_CLIP, options, trim=(0.0, 1.0))
+    height, width = made[True][0].shape[:2]
+    inputs = list(iter_frames(PAN_CLIP, (width, height)))
+    rows = [np.concatenate([made[False][i], made[True][i], inputs[i]], axis=1)
+            for i in (at, at + 1)]
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path, quality=85, optimize=True)
+    print(f"wrote {path}")

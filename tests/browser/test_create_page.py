@@ -392,6 +392,7 @@ def test_the_qualities_say_what_they_make_of_this_photo(studio: str, browser: Br
     page.screenshot(path=ARTIFACTS / "create-photo-sizes.png", full_page=True)
 
 
+@pytest.mark.slow
 def test_a_painterly_clip_at_balanced_from_the_page_plays(studio: str, browser: Browser,
                                                           tmp_path: Path) -> None:
     """Balanced keeps a clip (it paints it frame by frame); the result plays, shown at the
