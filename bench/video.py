@@ -141,9 +141,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the 480p clip")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--side", type=int, default=256, help="output side for flicker runs")
-    parser.add_argument("--painterly-side", type=int, default=128,
+    parser.add_argument("--painterly-side", type=int, default=96,
                         help="output side for the painterly rows")
-    parser.add_argument("--iterations", type=int, default=60,
+    parser.add_argument("--iterations", type=int, default=40,
                         help="painterly iterations (a shot's first frame)")
     parser.add_argument("--only", choices=("throughput", "speed", "flicker", "painterly"),
                         help="run one part")
