@@ -64,9 +64,10 @@ def clip_flicker(folder: Path, device: torch.device, side: int = 128,
     """(flicker carried, flicker each frame alone) in grey levels of a dreamed pan clip (the
     delivered MP4s), default settings but 2 octaves (the clip is small)."""
     from app.engine.methods.deepdream.dream import FrameDreamer
-    from app.video.pipeline import iter_frames, stylize_video
+    from app.video.decoding import iter_frames
+    from app.video.pipeline import stylize_video
     from app.video.probe import VideoLimits
-    from app.video.temporal import temporal_instability
+    from app.video.flicker import temporal_instability
     from tests.video.clips import pan_frames, write_clip
 
     src = write_clip(folder / "pan.mp4", pan_frames("chelsea.png", (side, side * 3 // 4),

@@ -1,22 +1,20 @@
-"""Video benchmark: throughput at 720p and 1080p, speed at 480p, and flicker, naive vs
-stabilised.
+"""Video benchmark: throughput at 720p and 1080p, speed at 480p, flicker per region of the
+delivered file, and painterly clips.
 
-    .venv/bin/python -m bench.video [--only throughput|speed|flicker] [--device cuda]
+    .venv/bin/python -m bench.video [--only throughput|speed|flicker|painterly] [--device cuda]
 
 0. Throughput: generated 1280x720 and 1920x1080 clips through ``stylize_video`` with
    MicroAST, at 512 px output and at full size: frames per second end to end and the share of
    time each stage spent (decode, optical flow, stylise, blend, encode and the final join run
    in parallel threads, so the shares are of their sum).
-
 1. Speed: a generated 854x480 clip (a pan across a photo, with a tone) through
    ``stylize_video`` with MicroAST, stabilised and not: frames per second end to end, and the
    seconds each stage spent (stages run in parallel threads, so they add up to more than the
    wall time).
-2. Flicker (``temporal_instability``, grey levels) and sharpness (variance of the Laplacian) of
-   per-frame ("naive") vs flow-blended ("ours") output, on ../shared/media/pan_24fps_2s.mp4
-   and on a generated static-camera clip (a still photo with sensor noise and a slow lighting
-   change). Each is measured twice: on the frames the engine and the blend produce ("frames"),
-   and on the delivered MP4 after H.264 ("file"), which hides part of the flicker.
+2. Flicker of the delivered MP4 per region, per-frame vs stabilised, on test clips with a
+   static camera and grain, a pan (the shared real clip), a cut and a zoom
+   (:mod:`bench.video_flicker`).
+3. Painterly clips against Gatys on every frame alone (:mod:`bench.painterly_clip`).
 """
 
 from __future__ import annotations
@@ -26,22 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from app.engine.device import pick_device
 from app.engine.dispatch import make_frame_stylizer as dispatch_stylizer
 from app.engine.images import fit_size, load_image
 from app.engine.options import StyleOptions
 from app.engine.weights.store import WeightStore
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from app.video.temporal import (
-    FlowTracker,
-    TemporalBlender,
-    sharpness,
-    temporal_instability,
-)
-from tests.video.clips import PAN_CLIP, media, pan_frames, static_frames, write_clip
+from tests.video.clips import media, pan_frames, write_clip
 
 STYLE = "ihc.png"
 
@@ -51,6 +44,14 @@ def make_frame_stylizer(styles, options: StyleOptions):
     from app.settings import get_settings
 
     return dispatch_stylizer(styles, options, WeightStore.from_settings(get_settings()))
+
+
+def weight_paths(engine: str) -> dict:
+    """The verified weight paths of ``engine`` on this machine."""
+    from app.engine.registry import get_engine
+    from app.settings import get_settings
+
+    return WeightStore.from_settings(get_settings()).engine_paths(get_engine(engine))
 
 
 def speed(folder: Path, seconds: float, options: StyleOptions,
@@ -135,71 +136,39 @@ def sequential_fps(src: Path, dst: Path, options: StyleOptions) -> float:
     return count / (time.perf_counter() - start)
 
 
-def frames_run(frames: list[np.ndarray], style, options: StyleOptions,
-               stabilize: bool) -> list[np.ndarray]:
-    """The pipeline's compute path on frames in memory (no H.264 in between)."""
-    stylizer = make_frame_stylizer([style], options)
-    tracker, blender, outputs = FlowTracker(), TemporalBlender(), []
-    for rgb in frames:
-        step = tracker.step(rgb)
-        tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float().div(255)
-        with torch.inference_mode():
-            out = stylizer.stylize_frames(tensor.to(stylizer.device))[0]
-            out = blender.blend(out, step) if stabilize else out
-        outputs.append(out.float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
-                       .cpu().numpy())
-    return outputs
-
-
-def flicker(folder: Path, name: str, src: Path, options: StyleOptions) -> None:
-    style = load_image(media(STYLE))
-    first = next(iter_frames(src))
-    size = fit_size(first.shape[1], first.shape[0], options.max_side)
-    inputs = list(iter_frames(src, size))
-    results = {}
-    for stabilize in (False, True):
-        in_memory = frames_run(inputs, style, options, stabilize)
-        out = folder / f"{name}_{stabilize}.mp4"
-        stylize_video(src, out, make_frame_stylizer([style], options), options.max_side,
-                      VideoLimits(), stabilize=stabilize)
-        results[stabilize] = (in_memory, list(iter_frames(out)))
-    for index, where in enumerate(("frames", "file")):
-        naive = temporal_instability(inputs, results[False][index])
-        ours = temporal_instability(inputs, results[True][index])
-        sharp_naive, sharp_ours = (sharpness(results[k][index]) for k in (False, True))
-        print(f"{name:>7} {size[0]}x{size[1]} {where:>6}: flicker naive {naive.output:5.2f} "
-              f"ours {ours.output:5.2f} (ratio {ours.output / naive.output:.2f}; input "
-              f"{naive.input:.2f}, {naive.reliable_fraction:.0%} reliable) | sharpness naive "
-              f"{sharp_naive:6.0f} ours {sharp_ours:6.0f} (ratio {sharp_ours / sharp_naive:.2f})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the 480p clip")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--side", type=int, default=320, help="output side for flicker runs")
-    parser.add_argument("--only", choices=("throughput", "speed", "flicker"),
+    parser.add_argument("--side", type=int, default=256, help="output side for flicker runs")
+    parser.add_argument("--painterly-side", type=int, default=96,
+                        help="output side for the painterly rows")
+    parser.add_argument("--iterations", type=int, default=40,
+                        help="painterly iterations (a shot's first frame)")
+    parser.add_argument("--only", choices=("throughput", "speed", "flicker", "painterly"),
                         help="run one part")
+    parser.add_argument("--figure", type=Path, help="only write the painterly figure of "
+                        "docs/video.md (at --painterly-side) to this JPEG")
     args = parser.parse_args()
+    from bench import painterly_clip, video_flicker
+
+    device = args.device if args.device != "auto" else str(pick_device("auto"))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.figure:
+            painterly_clip.figure(folder, args.figure, args.painterly_side, args.iterations,
+                                  device)
+            return
         if args.only in (None, "throughput"):
-            print(f"## throughput, MicroAST, device {args.device}")
-            throughput(folder, 2.0 if args.device == "cpu" or not torch.cuda.is_available()
-                       else 8.0, args.device)
-        if args.only == "throughput":
-            return
-        if args.only != "flicker":
+            print(f"## throughput, MicroAST, device {device}")
+            throughput(folder, 2.0 if device == "cpu" else 8.0, device)
+        if args.only in (None, "speed"):
             speed(folder, args.seconds, StyleOptions(engine="microast", max_side=854,
-                                                     device=args.device))
-        if args.only == "speed":
-            return
-        print(f"## flicker (grey levels, lower is steadier), MicroAST, style {STYLE}")
-        options = StyleOptions(engine="microast", max_side=args.side, device=args.device)
-        flicker(folder, "pan", PAN_CLIP, options)
-        static = write_clip(folder / "static.mp4",
-                            static_frames("chelsea.png", (320, 240), 48, noise=4.0, light=0.05))
-        flicker(folder, "static", static, options)
+                                                     device=device))
+        if args.only in (None, "flicker"):
+            video_flicker.run(folder, "microast", args.side, device)
+        if args.only in (None, "painterly"):
+            painterly_clip.run(folder, args.painterly_side, args.iterations, device)
 
 
 if __name__ == "__main__":

@@ -341,8 +341,9 @@
   for (const [id, format] of Object.entries(shown)) {
     $(id).addEventListener("input", () => { $(`${id}-out`).value = format(Number($(id).value)); });
   }
-  // Balanced and Best paint pictures step by step and take no clips: a clip chosen under
-  // them moves to Fast (saying so) instead of being refused after its whole upload.
+  // Every quality choice takes clips (Balanced and Best paint them frame by frame). Should
+  // a choice's engine take pictures only, a clip chosen under it moves to Fast (saying so)
+  // instead of being refused after its whole upload.
   function clipEngineProblem() {
     if (!contentIsClip || mode() !== "style") return null;
     const name = engine.value || preset()?.engine || "auto";

@@ -147,9 +147,11 @@ def make_video(content: Path, styles: list[Path], output: Path, options: "StyleO
     from app.video.pipeline import stylize_video
     from app.video.probe import VideoLimits
 
+    settings = get_settings()
     style_images = _load_styles(styles, options)
     with progress_bar("video", options.engine, store) as report:
         stylizer = make_frame_stylizer(style_images, options, store)
         stylize_video(content, output, stylizer, options.max_side,
-                      VideoLimits.from_settings(get_settings()), on_progress=report,
-                      trim=(options.trim_start, options.trim_end))
+                      VideoLimits.from_settings(settings), on_progress=report,
+                      trim=(options.trim_start, options.trim_end),
+                      segment_seconds=settings.video_segment_seconds)

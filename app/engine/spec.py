@@ -57,7 +57,9 @@ class EngineSpec:
     paths, imported only when a job runs (they load torch). An engine module provides
     ``image_entry(content, styles, options, weights, on_progress, cancel) -> PIL.Image``, or,
     for a feed-forward engine, only ``frames_entry(styles, options, weights) ->
-    FrameStylizer``, which then makes single pictures too; ``weights`` maps each of the
+    FrameStylizer``, which then makes single pictures too; an engine with both makes clips
+    with its ``frames_entry`` (a :class:`~app.engine.types.TemporalFrameEngine`: Deep Dream,
+    the painterly engines); ``weights`` maps each of the
     spec's weight files to a verified path, plus each optional one that is installed.
     ``strength_preview`` names the engine's :class:`~app.engine.strength_preview.StrengthHooks`
     (an instant re-render at another style strength); ``work_units`` says how much work a
@@ -72,7 +74,7 @@ class EngineSpec:
     mode: Mode                    # "style" transfer or "dream"
     files: tuple[WeightFile, ...]             # weight files it loads
     image_entry: str | None = None            # "module:function" that makes one picture
-    frames_entry: str | None = None           # "module:callable" giving a FrameStylizer
+    frames_entry: str | None = None           # "module:callable" giving a clip's engine
     iterative: bool = False       # reports iterations and preview images
     needs_style: bool = True      # a style image is required (else optional or unused)
     auto_rank: int | None = None  # "auto" picks the ready engine with the lowest rank

@@ -46,8 +46,15 @@ class FrameStylizer(Protocol):
 
 class TemporalFrameEngine(Protocol):
     """An engine for clips that carries its own previous output along the motion (Deep
-    Dream): the video pipeline gives it each frame with the previous output already warped
-    to it by optical flow, and where that warp can be trusted. ``carries_previous`` is True."""
+    Dream, the painterly engines): the video pipeline gives it each frame with the previous
+    output already warped to it by optical flow, and where that warp can be trusted.
+    ``carries_previous`` is True.
+
+    Optional, read with ``getattr``: ``wants_consistency`` (True: the weight is Ruder et
+    al.'s forward-backward consistency, not the warping error's reliability);
+    ``watch(on_step, cancel)`` (news from inside a long frame, ``on_step(done, of)``, and a
+    cancel honoured inside it); ``frame_work(shot_start, height, width)`` (what a frame
+    costs, for progress and the time left: a shot's first frame can cost far more)."""
 
     device: "torch.device"
     carries_previous: bool
@@ -55,7 +62,7 @@ class TemporalFrameEngine(Protocol):
     def stylize_frame(self, frame: "torch.Tensor", previous: "torch.Tensor | None",
                       reliability: "torch.Tensor | None") -> "torch.Tensor":
         """(3, H, W) in [0, 1] to the output frame (3, H, W) on ``self.device``; ``previous``
-        (3, H, W) and ``reliability`` (1, H, W) in 0..1, or None for a first frame."""
+        (3, H, W) and ``reliability`` (1, H, W) in 0..1, or None for a shot's first frame."""
         ...
 
 

@@ -177,7 +177,8 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
                options: StyleOptions, report: ProgressThrottle, cancel: CancelToken,
                send: Send) -> JobResult:
     from app.jobs.clip_segments import JobSegments
-    from app.video.pipeline import extract_poster, stylize_video
+    from app.video.decoding import extract_poster
+    from app.video.pipeline import stylize_video
     from app.video.segments import SegmentFile
 
     dst = store.path(spec.outputs.result)
@@ -194,8 +195,9 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
     info = stylize_video(source, dst, stylizer, options.max_side, spec.video_limits,
                          on_progress=report, cancel=cancel, trim=trim, sink=sink,
                          timings=timings, segment_seconds=spec.segment_seconds)
-    log.info("job %s: stylised %d frame(s) in this run", spec.public_id,
-             int(timings.get("frames", 0)))
+    log.info("job %s: stylised %d frame(s) in this run, %d from scratch (a shot's first "
+             "frame)", spec.public_id, int(timings.get("frames", 0)),
+             int(timings.get("fresh", 0)))
     sink.remove_files()
     poster = extract_poster(dst)
     poster_rel = spec.outputs.poster or spec.outputs.preview

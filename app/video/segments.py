@@ -179,17 +179,32 @@ class _AudioCopy:
         return seconds >= self.start - 1e-6 and (self.end is None or seconds < self.end)
 
     def _copy_packets(self) -> None:
+        """The packets of the window, and the one before it: the decoder needs it to start
+        (an AAC frame overlaps the one before). It goes in with a negative time, which the
+        MP4 muxer covers with an edit list, as the encoder's own priming packet (pts -1024)
+        comes in: an untrimmed clip keeps every packet of its sound, to the byte."""
         time_base = self.input.time_base or Fraction(1, self.input.codec_context.sample_rate)
         shift = round(self.start / time_base)
+        before = None
         for packet in self.container.demux(self.input):
             if packet.pts is None or packet.size == 0:
                 continue
-            if not self._in_window(float(packet.pts * time_base)):
+            seconds = float(packet.pts * time_base)
+            if seconds < self.start - 1e-6:
+                before = packet
                 continue
-            packet.pts -= shift
-            packet.dts = packet.pts if packet.dts is None else packet.dts - shift
-            packet.stream = self.stream
-            self.out.mux(packet)
+            if not self._in_window(seconds):
+                continue
+            if before is not None:
+                self._mux(before, shift)
+                before = None
+            self._mux(packet, shift)
+
+    def _mux(self, packet: Any, shift: int) -> None:
+        packet.pts -= shift
+        packet.dts = packet.pts if packet.dts is None else packet.dts - shift
+        packet.stream = self.stream
+        self.out.mux(packet)
 
     def _encode_frames(self) -> None:
         for frame in self.container.decode(self.input):

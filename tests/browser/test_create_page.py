@@ -291,10 +291,9 @@ def test_trim_a_clip_and_watch_its_frames(studio: str, browser: Browser,
     expect(page.locator("#preset-balanced")).to_be_checked()         # the default quality
     page.set_input_files("#content", str(clip))
     expect(page.locator("#trim")).to_be_visible()
-    # Balanced paints pictures only: a clip moves the choice to Fast and says so
-    expect(page.locator("#preset-fast")).to_be_checked()
-    expect(page.locator("#clip-quality")).to_have_text(
-        "Quality set to Fast for this clip: Balanced paints pictures only.")
+    # Balanced paints clips too: the choice stays, with no note
+    expect(page.locator("#preset-balanced")).to_be_checked()
+    expect(page.locator("#clip-quality")).to_be_hidden()
     expect(page.locator("#clip-length")).to_contain_text("4.0 s long")
     assert page.get_attribute("#trim_end", "max") == "4.0"
     page.fill("#trim_start", "0.5")
@@ -391,3 +390,38 @@ def test_the_qualities_say_what_they_make_of_this_photo(studio: str, browser: Br
     page.check("#mode-dream")
     expect(note).to_contain_text("4 octaves of 10 steps")
     page.screenshot(path=ARTIFACTS / "create-photo-sizes.png", full_page=True)
+
+
+@pytest.mark.slow
+def test_a_painterly_clip_at_balanced_from_the_page_plays(studio: str, browser: Browser,
+                                                          tmp_path: Path) -> None:
+    """Balanced keeps a clip (it paints it frame by frame); the result plays, shown at the
+    clip's own size rather than stretched across the page."""
+    from tests.video.clips import pan_frames, write_clip
+
+    clip = write_clip(tmp_path / "pan.mp4", pan_frames("coffee.png", (160, 120), 12, step=3),
+                      fps=12, tone_hz=440.0)
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(studio + "/")
+    page.set_input_files("#content", str(clip))
+    expect(page.locator("#trim")).to_be_visible()
+    expect(page.locator("#preset-balanced")).to_be_checked()
+    expect(page.locator("#clip-quality")).to_be_hidden()
+    page.set_input_files("#style", str(photo(tmp_path, "brick.png", "brick.png")))
+    open_more(page)
+    page.fill("#iterations", "4")                 # a few steps a frame: two cores, no GPU
+    job_id = generate_small(page, "create-painterly-clip.png")
+    job = api_job(page, studio, job_id)
+    assert (job["engine"], job["kind"], job["options"]["iterations"]) == ("gatys-lite",
+                                                                         "video", 4)
+    expect(page.locator("#download")).to_be_visible(timeout=LONG)         # the result page
+    player = page.locator("video.player")
+    page.wait_for_function("() => document.querySelector('video.player').readyState >= 2",
+                           timeout=30_000)
+    page.evaluate("() => { const v = document.querySelector('video.player');"
+                  " v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('video.player').currentTime > 0.3",
+                           timeout=30_000)
+    box = player.bounding_box()
+    assert box is not None and round(box["width"]) == 160, box        # its own size
+    page.screenshot(path=ARTIFACTS / "painterly-clip-result.png", full_page=True)

@@ -92,7 +92,7 @@ def test_video_content_goes_to_the_video_pipeline(cache: Path, runner: CliRunner
     calls = []
 
     def fake_stylize_video(src, dst, stylizer, max_side, limits, on_progress=None,
-                           cancel=None, trim=None):
+                           cancel=None, trim=None, segment_seconds=8.0):
         calls.append((src, dst, stylizer, max_side, cancel, trim))
         for step in range(5):
             on_progress(Progress(step / 4, f"frame {step}"))
@@ -136,12 +136,16 @@ def test_real_microast_run_on_tiny_images(cache: Path, runner: CliRunner, tmp_pa
 
 
 @pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
-def test_real_microast_video_run(cache: Path, runner: CliRunner, tmp_path: Path,
-                                 tiny_images: dict[str, Path],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_microast_video_run_in_segments_of_the_configured_length(
+        cache: Path, runner: CliRunner, tmp_path: Path, tiny_images: dict[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real clip through MicroAST; DREAMGEN_VIDEO_SEGMENT_SECONDS holds on the command
+    line too: every segment opens with a keyframe, so a 2 s clip made in 0.5 s segments has
+    one every 12 frames."""
     import av
 
     set_env(monkeypatch, "DREAMGEN_WEIGHTS_DIR", str(shared_dir("weights")))
+    set_env(monkeypatch, "DREAMGEN_VIDEO_SEGMENT_SECONDS", "0.5")
     out = tmp_path / "styled.mp4"
     result = runner.invoke(main, ["stylize", str(shared_dir("media") / "pan_24fps_2s.mp4"),
                                   str(tiny_images["style"]), "-o", str(out),
@@ -149,6 +153,7 @@ def test_real_microast_video_run(cache: Path, runner: CliRunner, tmp_path: Path,
     assert result.exit_code == 0, result.output
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(stream))
         assert max(stream.width, stream.height) == 64
-    assert frames > 1 and "100%" in result.stderr
+        packets = sorted((p for p in container.demux(stream) if p.size), key=lambda p: p.pts)
+    assert len(packets) == 48 and "100%" in result.stderr
+    assert [i for i, p in enumerate(packets) if p.is_keyframe] == [0, 12, 24, 36]

@@ -168,12 +168,13 @@ def test_a_small_clip_that_passes_is_made_with_the_padded_flow(client: TestClien
 
 FLOW_SWEEP = """
 import numpy as np
-from app.video.temporal import FlowTracker, temporal_instability
+from app.video.flicker import temporal_instability
+from app.video.flow import FlowTracker
 rng = np.random.default_rng(1)
 for short in range(1, 49):
     for long in (1, 8, 12, 16, 24, 48, 64, 100, 200, 320, 400, 1000, 1920):
         for h, w in ((short, long), (long, short)):
-            tracker = FlowTracker()
+            tracker = FlowTracker(consistency=True)
             frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(3)]
             for frame in frames:
                 tracker.step(frame)

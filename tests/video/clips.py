@@ -55,6 +55,63 @@ def pan_frames(name: str, size: tuple[int, int], count: int,
         yield np.ascontiguousarray(base[:, index * step:index * step + width])
 
 
+def with_grain(frames: Iterable[np.ndarray], noise: float = 3.0,
+               seed: int = 0) -> Iterator[np.ndarray]:
+    """Sensor grain: fresh Gaussian noise (std ``noise`` grey levels) on every frame."""
+    rng = np.random.default_rng(seed)
+    for frame in frames:
+        grainy = frame.astype(np.float32) + rng.normal(0.0, noise, frame.shape)
+        yield np.clip(grainy, 0, 255).astype(np.uint8)
+
+
+def moving_object_frames(name: str, thing: str, size: tuple[int, int], count: int,
+                         step: int = 4, radius: int = 0) -> Iterator[np.ndarray]:
+    """A static camera on the photo ``name`` while a disc cut from the photo ``thing``
+    crosses it from left to right, ``step`` pixels a frame (the rest of the frame never
+    moves: add :func:`with_grain` for a real camera's noise)."""
+    width, height = size
+    radius = radius or height // 5
+    background = photo(name, size)
+    disc = photo(thing, (2 * radius, 2 * radius))
+    ys, xs = np.mgrid[-radius:radius, -radius:radius]
+    inside = (xs + 0.5) ** 2 + (ys + 0.5) ** 2 <= radius ** 2
+    top = height // 2 - radius
+    for index in range(count):
+        frame = background.copy()
+        left = index * step - radius
+        lo, hi = max(0, left), min(width, left + 2 * radius)
+        if lo < hi:
+            window = frame[top:top + 2 * radius, lo:hi]
+            mask = inside[:, lo - left:hi - left]
+            window[mask] = disc[:, lo - left:hi - left][mask]
+        yield frame
+
+
+def cut_frames(first: str, second: str, size: tuple[int, int], count: int,
+               cut_at: int, step: int = 3) -> Iterator[np.ndarray]:
+    """A pan across ``first``, then a hard cut at frame ``cut_at`` to a pan across
+    ``second`` (the other way)."""
+    yield from pan_frames(first, size, cut_at, step)
+    later = list(pan_frames(second, size, count - cut_at, step))
+    yield from reversed(later)
+
+
+def zoom_frames(name: str, size: tuple[int, int], count: int,
+                rate: float = 1.015) -> Iterator[np.ndarray]:
+    """A zoom into the middle of a photo, ``rate`` times closer every frame."""
+    width, height = size
+    image = Image.open(media(name)).convert("RGB")
+    scale = max(width / image.width, height / image.height) * 2.0
+    image = image.resize((round(image.width * scale), round(image.height * scale)),
+                         Image.Resampling.LANCZOS)
+    cx, cy = image.width / 2, image.height / 2
+    for index in range(count):
+        half_w = image.width / 2 / rate ** index
+        half_h = half_w * height / width
+        box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+        yield np.asarray(image.resize(size, Image.Resampling.BILINEAR, box=box))
+
+
 def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 24, rotation: int = 0,
                tone_hz: float | None = None, codec: str = "libx264",
                audio_codec: str = "aac", container: str = "mp4") -> Path:

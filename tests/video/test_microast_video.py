@@ -11,9 +11,10 @@ from app.engine.options import StyleOptions
 from app.engine.images import load_image
 from app.engine.dispatch import make_frame_stylizer
 from app.engine.weights.store import WeightStore
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits, inspect_video
-from app.video.temporal import sharpness, temporal_instability
+from app.video.flicker import sharpness, temporal_instability
 from tests.video.clips import media
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from app.engine.types import Progress
 from app.engine.errors import Cancelled, StyleTransferError
-from app.video.pipeline import extract_poster, iter_frames, stylize_video
+from app.video.decoding import extract_poster, iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
 from tests.video.clips import pan_frames, write_clip, write_gif
 from tests.video.doubles import StandInStylizer
@@ -199,11 +200,11 @@ def test_decoding_runs_only_a_bounded_distance_ahead(tmp_path: Path, pan_clip: P
     (a queue of 2 * batch + 4 = 8 items, the batch in hand, one frame waiting to be queued)."""
     import time
 
-    import app.video.pipeline as pipeline
+    import app.video.decoding as decoding
 
     decoded: list[int] = []
-    real_upright = pipeline._upright_rgb
-    monkeypatch.setattr(pipeline, "_upright_rgb",
+    real_upright = decoding.upright_rgb
+    monkeypatch.setattr(decoding, "upright_rgb",
                         lambda frame, plan: decoded.append(1) or real_upright(frame, plan))
     ahead: list[int] = []
 

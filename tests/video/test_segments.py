@@ -9,10 +9,11 @@ import av
 import numpy as np
 import pytest
 
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits, inspect_video
 from app.video.segments import FolderSegments
-from app.video.temporal import temporal_instability
+from app.video.flicker import temporal_instability
 from tests.video.doubles import StandInStylizer
 
 LIMITS = VideoLimits()
@@ -58,10 +59,8 @@ def _pair_flicker(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> list[f
 
 
 def _resumed_flicker(tmp_path: Path, pan_clip: Path) -> tuple[float, float]:
-    """(flicker across the join of a resumed run, flicker across the other segment joins),
-    with a stand-in engine that shimmers like per-frame stylisation does. Every segment
-    starts with a keyframe, which shows a little at any join; the join of the two runs must
-    be no worse than the others."""
+    """(flicker across the join of a resumed run, mean flicker of the three pairs each side
+    of it), with a stand-in engine that shimmers like per-frame stylisation does."""
     sink = FolderSegments(tmp_path / "segments")
     with pytest.raises(RuntimeError):
         stylize_video(pan_clip, tmp_path / "out.mp4", StandInStylizer(flicker=0.04,
@@ -72,25 +71,25 @@ def _resumed_flicker(tmp_path: Path, pan_clip: Path) -> tuple[float, float]:
     pairs = _pair_flicker(list(iter_frames(pan_clip, (128, 96))),
                           list(iter_frames(tmp_path / "out.mp4")))
     join = pairs[11]                                      # frame 11 -> 12
-    return join, max(pairs[23], pairs[35])                # frames 23 -> 24, 35 -> 36
+    return join, float(np.mean(pairs[8:11] + pairs[12:15]))
 
 
 def test_a_resumed_clip_has_no_flicker_at_the_join(tmp_path: Path, pan_clip: Path) -> None:
     """The stabiliser carries on from the last committed frame, so the join between the two
-    runs is as smooth as any other pair of frames."""
-    join, other_joins = _resumed_flicker(tmp_path / "primed", pan_clip)
-    assert join <= 1.1 * other_joins, (join, other_joins)
+    runs is as smooth as the frames around it."""
+    join, neighbours = _resumed_flicker(tmp_path / "primed", pan_clip)
+    assert join <= 1.25 * neighbours, (join, neighbours)
 
 
 def test_without_carrying_on_the_join_would_show(tmp_path: Path, pan_clip: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above can fail: a stabiliser started afresh at the resume jumps there."""
     from app.video import pipeline
-    from app.video.temporal import TemporalBlender
+    from app.video.temporal import Stabiliser
 
-    monkeypatch.setattr(pipeline, "_primed_blender", lambda sink, done: TemporalBlender())
-    join, other_joins = _resumed_flicker(tmp_path / "fresh", pan_clip)
-    assert join > 1.5 * other_joins, (join, other_joins)
+    monkeypatch.setattr(pipeline, "_primed_stabiliser", lambda sink, done: Stabiliser())
+    join, neighbours = _resumed_flicker(tmp_path / "fresh", pan_clip)
+    assert join > 1.5 * neighbours, (join, neighbours)
 
 
 def test_trim_makes_only_the_stretch_with_its_sound(tmp_path: Path, pan_clip: Path) -> None:
@@ -117,3 +116,38 @@ def test_a_stretch_outside_the_clip_is_refused(tmp_path: Path, pan_clip: Path,
     with pytest.raises(StyleTransferError, match=message):
         stylize_video(pan_clip, tmp_path / "out.mp4", StandInStylizer(), 128, LIMITS, trim=trim)
     assert list(tmp_path.iterdir()) == []
+
+
+def _sound_packets(path: Path) -> list[tuple]:
+    with av.open(str(path)) as clip:
+        return [(p.pts, p.dts, bytes(p)) for p in clip.demux(clip.streams.audio[0]) if p.size]
+
+
+def test_the_sound_is_the_inputs_packet_for_packet_priming_included(tmp_path: Path) -> None:
+    """An AAC track starts with the encoder's priming packet at pts -1024, covered by an
+    edit list; the delivered file keeps it, so every sound packet is the input's."""
+    from tests.video.clips import pan_frames, write_clip
+
+    src = write_clip(tmp_path / "in.mp4", pan_frames("coffee.png", (96, 64), 24),
+                     tone_hz=440.0)
+    source = _sound_packets(src)
+    assert source[0][0] < 0                                   # the priming packet
+    stylize_video(src, tmp_path / "out.mp4", StandInStylizer(), 64, LIMITS,
+                  segment_seconds=SEGMENT_S)
+    assert _sound_packets(tmp_path / "out.mp4") == source
+    decoded = [sum(f.samples for f in av.open(str(p)).decode(audio=0))
+               for p in (src, tmp_path / "out.mp4")]
+    assert decoded[0] == decoded[1]
+
+
+def test_a_trimmed_stretch_starts_its_sound_with_the_packet_before_it(tmp_path: Path,
+                                                                      pan_clip: Path) -> None:
+    """The decoder needs the packet before the stretch to decode its first one; it goes in
+    at a negative time, under the edit list, and the sound still starts at 0."""
+    stylize_video(pan_clip, tmp_path / "out.mp4", StandInStylizer(), 64, LIMITS,
+                  trim=(0.5, None))
+    source, made = _sound_packets(pan_clip), _sound_packets(tmp_path / "out.mp4")
+    assert made[0][0] < 0 and [p[2] for p in made] == [p[2] for p in source[-len(made):]]
+    with av.open(str(tmp_path / "out.mp4")) as clip:
+        first = next(clip.decode(audio=0))
+        assert first.time == pytest.approx(0.0, abs=1e-3)

@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from app.engine.options import StyleOptions
-from app.video.pipeline import iter_frames, stylize_video
+from app.video.decoding import iter_frames
+from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from app.video.temporal import (FlowStep, FlowTracker, TemporalBlender, sharpness,
-                                temporal_instability, warp_tensor)
+from app.video.flicker import sharpness, temporal_instability
+from app.video.flow import FlowStep, FlowTracker, warp_tensor
+from app.video.temporal import TemporalBlender
 from tests.video.clips import pan_frames, photo, static_frames, write_clip
 from tests.video.doubles import StandInStylizer
 

@@ -1,8 +1,8 @@
 """Gatys et al.'s optimisation, the painterly engines: ``gatys-lite`` on the 16x-pruned
 VGG-19 that ships with dreamgen, ``gatys`` on the full normalised VGG-19.
 
-The method is in :mod:`.optimise`, its losses in :mod:`.losses`; the feature networks in
-:mod:`app.engine.networks`.
+The method is in :mod:`.optimise`, its losses in :mod:`.losses`, clips (Ruder et al.'s
+temporal consistency) in :mod:`.clip`; the feature networks in :mod:`app.engine.networks`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,17 @@ def iterations(options: Mapping[str, Any]) -> float:
     return float(options.get("iterations") or 1)
 
 
+LATER_SHARE = 0.25     # a clip frame after a shot's first gets this share of the iterations
+MIN_LATER = 8          # ... and at least this many (L-BFGS needs a few to find its way)
+
+
+def later_iterations(iterations: int) -> int:
+    """Iterations of a clip frame that starts from the previous painting (a shot's first
+    frame gets all ``iterations``): it starts close to its answer (measured with
+    ``python -m bench.video --only painterly``, docs/video.md)."""
+    return min(iterations, max(MIN_LATER, round(iterations * LATER_SHARE)))
+
+
 _BALANCED = {"size": 512, "iterations": 200, "enhance": 1}
 _BEST = {"size": 1024, "iterations": 400, "enhance": 2}
 
@@ -35,7 +46,8 @@ LITE = EngineSpec(
     technical="Gatys et al. optimisation on a small, fast copy of the VGG-19 picture network",
     summary="Paints the picture step by step, with previews; slower.",
     mode="style", files=(PRUNED_VGG19,),
-    image_entry="app.engine.methods.gatys.optimise:stylize_lite", iterative=True,
+    image_entry="app.engine.methods.gatys.optimise:stylize_lite",
+    frames_entry="app.engine.methods.gatys.clip:make_lite_painter", iterative=True,
     work_units=iterations, min_side=32, first_guess_s=0.2,
     presets={"balanced": PresetChoice(0, _BALANCED), "best": PresetChoice(1, _BEST)})
 FULL = EngineSpec(
@@ -43,6 +55,7 @@ FULL = EngineSpec(
     technical="Gatys, Ecker & Bethge, CVPR 2016, on VGG-19",
     summary="The original Deep Style optimisation; best detail, the slowest.",
     mode="style", files=(VGG19,),
-    image_entry="app.engine.methods.gatys.optimise:stylize_full", iterative=True,
+    image_entry="app.engine.methods.gatys.optimise:stylize_full",
+    frames_entry="app.engine.methods.gatys.clip:make_full_painter", iterative=True,
     work_units=iterations, min_side=32, first_guess_s=1.0,
     presets={"best": PresetChoice(0, _BEST)})

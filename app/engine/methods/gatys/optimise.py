@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +52,7 @@ FEATURE_NETS = ("vgg19", "cd16x")
 COARSEST_SIDE = 256    # coarse-to-fine: the pyramid's smallest stage is about this size
 ENHANCE_MIN_SIDE = 192 # enhance: no pass smaller than this (longer side)
 STRENGTH_DECADES = 4   # style strength 0..1 spans this many factors of ten of style weight
-RANGE_WEIGHT = 100.0   # the out-of-range penalty against the larger loss term (see _optimise)
+RANGE_WEIGHT = 100.0   # the out-of-range penalty against the larger loss term (see optimise_stage)
 STYLE_SIDE_CAP = 2048  # style scale never makes a style larger than this (or the stage)
 
 
@@ -105,12 +105,48 @@ def check_options(styles: list[Image.Image], options: StyleOptions) -> None:
 def compute_targets(net: FeatureNet, content: torch.Tensor, styles: list[torch.Tensor],
                     style_mix: list[float]) -> Targets:
     """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size."""
+    return targets_with(net, content, style_grams(net, styles), style_mix)
+
+
+def style_grams(net: FeatureNet, styles: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    """Each style image's Gram matrices at the style layers (Eq. 3)."""
+    with torch.no_grad():
+        return [{tap: gram_matrix(f) for tap, f in net.encode(style, STYLE_TAPS).items()}
+                for style in styles]
+
+
+def targets_with(net: FeatureNet, content: torch.Tensor, grams: list[dict[str, torch.Tensor]],
+                 style_mix: list[float]) -> Targets:
+    """:class:`Targets` for ``content`` with the styles' Gram matrices already taken."""
     with torch.no_grad():
         content_feats = net.encode(content, ALL_TAPS)
-        grams = [{tap: gram_matrix(f) for tap, f in net.encode(style, STYLE_TAPS).items()}
-                 for style in styles]
         photo = sum(w * style_loss(content_feats, g) for w, g in zip(style_mix, grams))
     return Targets(content_feats[CONTENT_TAP], grams, style_mix, float(photo))
+
+
+class StyleTargets:
+    """The style side of a painting, for any number of pictures of one size (a clip's
+    frames): each stage size's scaled style images and their Gram matrices, taken once (again
+    for every picture when ``preserve_color`` gives the styles each picture's colours)."""
+
+    def __init__(self, net: FeatureNet, styles: list[Image.Image], options: StyleOptions,
+                 device: torch.device) -> None:
+        from app.engine.feedforward import normalise_style_weights
+
+        self.net, self.styles, self.options, self.device = net, styles, options, device
+        self.style_mix = normalise_style_weights(options.style_weights, len(styles))
+        self._grams: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
+
+    def for_content(self, content: torch.Tensor) -> Targets:
+        """:class:`Targets` of ``content`` (1, 3, h, w), a stage of some picture."""
+        size = tuple(content.shape[-2:])
+        if size not in self._grams or self.options.preserve_color:
+            side = style_side(max(size), self.options.style_scale)
+            tensors = [_scaled_to(style, side).to(self.device) for style in self.styles]
+            if self.options.preserve_color:
+                tensors = [match_color(t, content) for t in tensors]
+            self._grams[size] = style_grams(self.net, tensors)
+        return targets_with(self.net, content, self._grams[size], self.style_mix)
 
 
 def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float) -> float:
@@ -130,7 +166,13 @@ def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float)
 def losses(net: FeatureNet, image: torch.Tensor, targets: Targets
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """(content loss, weighted sum of the styles' losses) of ``image``."""
-    feats = net.encode(image, ALL_TAPS)
+    return feature_losses(net.encode(image, ALL_TAPS), targets)
+
+
+def feature_losses(feats: dict[str, torch.Tensor], targets: Targets
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(content loss, weighted sum of the styles' losses) of an image's features ``feats``
+    (every tap of :data:`ALL_TAPS`)."""
     c_loss = content_loss(feats[CONTENT_TAP], targets.content)
     s_loss = sum(w * style_loss(feats, grams) for w, grams in zip(targets.style_mix,
                                                                    targets.grams))
@@ -162,13 +204,10 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     Raises :class:`Cancelled` within one iteration of ``cancel`` being set. Deterministic for a
     fixed ``options.seed`` on the CPU.
     """
-    from app.engine.feedforward import normalise_style_weights
-
     check_options(styles, options)
     check_megapixels(content.width, content.height, "content image", options.max_megapixels)
     for style in styles:
         check_megapixels(style.width, style.height, "style image", options.max_megapixels)
-    style_mix = normalise_style_weights(options.style_weights, len(styles))
     device = pick_device(options.device)
     net = load_feature_net(feature_net, device, weights)
     full = pil_to_tensor(resize_to_fit(content, options.max_side, 8)).to(device)
@@ -179,6 +218,16 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
         if on_progress is not None:
             on_progress(Progress(1.0, "style strength 0: the photo as it is"))
         return tensor_to_pil(full.cpu())
+    image = paint_stages(net, full, StyleTargets(net, styles, options, device), options,
+                         on_progress, cancel)
+    return tensor_to_pil(image.detach().cpu())
+
+
+def paint_stages(net: FeatureNet, full: torch.Tensor, style: StyleTargets,
+                 options: StyleOptions, on_progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> torch.Tensor:
+    """Paint ``full`` (1, 3, H, W) from its start (the content or seeded noise, ``init``)
+    through every stage of :func:`stage_plan`; returns the painting in [0, 1]."""
     generator = torch.Generator().manual_seed(0 if options.seed is None else options.seed)
     sizes, budgets = stage_plan(full.shape[-2], full.shape[-1], options)
     image: torch.Tensor | None = None
@@ -189,23 +238,26 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     cost_done = 0
     for size, budget, cost in zip(sizes, budgets, costs):
         stage_content = F.interpolate(full, size=size, mode="area") if size != sizes[-1] else full
-        side = style_side(max(size), options.style_scale)
-        style_tensors = [_scaled_to(style, side).to(device) for style in styles]
-        if options.preserve_color:
-            style_tensors = [match_color(s, stage_content) for s in style_tensors]
-        targets = compute_targets(net, stage_content, style_tensors, style_mix)
+        targets = style.for_content(stage_content)
         if image is None:
             image = (stage_content.clone() if options.init == "content"
-                     else torch.rand(stage_content.shape, generator=generator).to(device))
+                     else torch.rand(stage_content.shape, generator=generator).to(full.device))
         else:
             image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)
         share = (cost_done / sum(costs), cost / budget / sum(costs))
-        image = _optimise(net, image, targets, options, budget, done, share, on_progress,
-                          cancel)
+        image = optimise_stage(net, image, targets, options, budget, done, share, on_progress,
+                               cancel)
         done += budget
         cost_done += cost
     assert image is not None
-    return tensor_to_pil(image.detach().cpu())
+    return image
+
+
+def stage_work(height: int, width: int, options: StyleOptions) -> float:
+    """What :func:`paint_stages` costs for a (height, width) picture: iterations x pixels,
+    summed over its stages."""
+    sizes, budgets = stage_plan(height, width, options)
+    return float(sum(h * w * budget for (h, w), budget in zip(sizes, budgets)))
 
 
 def stage_plan(height: int, width: int, options: StyleOptions
@@ -264,12 +316,17 @@ class _BudgetSpent(Exception):
     """Raised by the closure once a stage has used its iterations (even mid line search)."""
 
 
-def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: StyleOptions,
-              budget: int, done: int, share: tuple[float, float],
-              on_progress: ProgressCallback | None,
-              cancel: CancelToken | None) -> torch.Tensor:
+def optimise_stage(net: FeatureNet, start: torch.Tensor, targets: Targets,
+                   options: StyleOptions, budget: int, done: int, share: tuple[float, float],
+                   on_progress: ProgressCallback | None, cancel: CancelToken | None,
+                   extra: Callable[[torch.Tensor, dict[str, torch.Tensor], float],
+                                   torch.Tensor] | None = None) -> torch.Tensor:
     """``budget`` iterations on ``start`` (``done`` came before); returns the best image seen.
     ``share``: the run's progress when the stage starts, and what each of its iterations adds.
+    ``extra(image, feats, scale)``, when given, adds terms to the loss (a clip's temporal
+    loss and the style loss of its newly seen region) from the image and its features
+    (every tap of :data:`ALL_TAPS`); ``scale`` is the larger of the content and the style
+    term at the start, so they can be weighed against them whatever the network.
 
     An iteration is one loss-and-gradient evaluation (as in Johnson's neural-style), so
     progress and cancellation are checked once per evaluation, also inside L-BFGS's strong-Wolfe
@@ -280,8 +337,8 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
     # As heavy as the larger of the two terms at the start, times RANGE_WEIGHT: without it
     # a strong style drives pixels far outside [0, 1] and the clamped picture saved is not
     # the one optimised (its style loss was 20x the optimised one's at 128 px).
-    range_weight = RANGE_WEIGHT * max(options.content_weight,
-                                      style_weight * targets.photo_style_loss)
+    scale = max(options.content_weight, style_weight * targets.photo_style_loss)
+    range_weight = RANGE_WEIGHT * scale
     if options.optimizer == "lbfgs":
         optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
             [image], lr=1.0, max_iter=budget, max_eval=budget + 25, history_size=100,
@@ -297,10 +354,13 @@ def _optimise(net: FeatureNet, start: torch.Tensor, targets: Targets, options: S
         if count >= budget:
             raise _BudgetSpent()
         optimizer.zero_grad(set_to_none=True)
-        c_loss, s_loss = losses(net, image, targets)
+        feats = net.encode(image, ALL_TAPS)
+        c_loss, s_loss = feature_losses(feats, targets)
         total = (options.content_weight * c_loss + style_weight * s_loss
                  + options.tv_weight * total_variation(image)
                  + range_weight * out_of_range(image))
+        if extra is not None:
+            total = total + extra(image, feats, scale)
         total.backward()
         image.grad = image.grad.contiguous()  # channels_last nets give strided grads; L-BFGS views
         count += 1

@@ -1,4 +1,5 @@
-"""Encoding stylised frames into segment files: H.264, yuv420p, a fresh encoder per segment.
+"""The encode stage: stylised frames into segment files, H.264, yuv420p, a fresh encoder
+per segment.
 
 A new segment starts every ``segment_frames`` frames, so each one opens with a keyframe and
 stands on its own; it is written to a temporary name beside its final one, fsynced, renamed
@@ -10,7 +11,10 @@ Encoder settings (measured with ``python -m bench.video``, see docs/video.md): C
 
 from __future__ import annotations
 
+import queue
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,8 +25,14 @@ import numpy as np
 
 from app.storage import TEMP_PREFIX
 from app.video.segments import SegmentFile, SegmentSink, fsync_rename
+from app.video.stages import END, ClipPlan, get
 
-X264_OPTIONS = {"crf": "18", "preset": "veryfast", "tune": "film"}
+# A constant quantiser, with keyframes six steps finer (ipratio 4): a still block is coded
+# the same way in every segment, and the keyframe that opens a segment reproduces the
+# frame before it closely, so segment joins do not pop (python -m bench.video --only
+# flicker; docs/video.md). CRF 18 left joins at 3x the flicker of their neighbours.
+X264_OPTIONS = {"qp": "18", "preset": "veryfast", "tune": "film",
+                "x264-params": "ipratio=4"}
 
 
 @dataclass(frozen=True)
@@ -107,12 +117,46 @@ class SegmentWriter:
 
 
 def last_frame(path: Path) -> np.ndarray:
-    """The last frame of a segment file as RGB uint8 (to continue the stabilisation after a
-    resume)."""
+    """The last frame of a segment file as RGB uint8, as a viewer sees it (decoded): the
+    frame the next segment's temporal chain continues from, in the same run or after a
+    resume (:mod:`app.video.pipeline`)."""
     with av.open(str(path)) as container:
         frame = None
         for frame in container.decode(video=0):
             pass
         if frame is None:
             raise ValueError(f"{path.name} holds no frame")
-        return frame.to_ndarray(format="rgb24")
+        return rgb_from_yuv420p(frame.to_ndarray(format="yuv420p"))
+
+
+def rgb_from_yuv420p(planes: np.ndarray) -> np.ndarray:
+    """A yuv420p frame ((H * 3 / 2, W) planes, BT.601 limited range as the encoder is
+    given it) as RGB uint8, rounded to nearest.
+
+    FFmpeg's own conversion (swscale without its accurate-rounding flag) comes out 1.25
+    grey levels darker on average; a chain that continues from decoded frames at every
+    segment join would darken by that much at each one. This one takes a frame through
+    encode and decode to within a tenth of a level the second time round."""
+    height = planes.shape[0] * 2 // 3
+    width = planes.shape[1]
+    luma = planes[:height].astype(np.float32)
+    chroma = planes[height:].reshape(2, height // 2, width // 2).astype(np.float32)
+    u, v = (np.repeat(np.repeat(c, 2, axis=0), 2, axis=1) for c in chroma)
+    c, d, e = (luma - 16) * 255 / 219, (u - 128) * 255 / 224, (v - 128) * 255 / 224
+    rgb = np.stack((c + 1.402 * e, c - 0.344136 * d - 0.714136 * e, c + 1.772 * d), axis=-1)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def encode_stage(writer: SegmentWriter, plan: ClipPlan, items: queue.Queue,
+                 stop: threading.Event) -> None:
+    """Stylised frames into segments; the last (shorter) one is closed at the end."""
+    while True:
+        item = get(items, stop)
+        if item is END:
+            break
+        tick = time.perf_counter()
+        writer.add(*item)
+        plan.add_time("encode", time.perf_counter() - tick)
+    tick = time.perf_counter()
+    writer.finish()
+    plan.add_time("encode", time.perf_counter() - tick)
