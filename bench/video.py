@@ -1,7 +1,10 @@
 """Video benchmark: throughput at 720p and 1080p, speed at 480p, and flicker, naive vs
 stabilised.
 
-    .venv/bin/python -m bench.video [--only throughput|speed|flicker] [--device cuda]
+    .venv/bin/python -m bench.video [--only throughput|speed|flicker|parallel] [--device cuda]
+
+P. Parallel segments: a generated 30 s clip at 256 px made by one worker process and by two
+   (:mod:`bench.parallel_clip`): seconds, frames per second and the ratio.
 
 0. Throughput: generated 1280x720 and 1920x1080 clips through ``stylize_video`` with
    MicroAST, at 512 px output and at full size: frames per second end to end and the share of
@@ -39,6 +42,7 @@ from app.video.probe import VideoLimits
 from app.video.flicker import sharpness, temporal_instability
 from app.video.flow import FlowTracker
 from app.video.temporal import TemporalBlender
+from bench import parallel_clip
 from tests.video.clips import PAN_CLIP, media, pan_frames, static_frames, write_clip
 
 STYLE = "ihc.png"
@@ -184,11 +188,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the 480p clip")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--side", type=int, default=320, help="output side for flicker runs")
-    parser.add_argument("--only", choices=("throughput", "speed", "flicker"),
+    parser.add_argument("--only", choices=("throughput", "speed", "flicker", "parallel"),
                         help="run one part")
+    parser.add_argument("--parallel-seconds", type=float, default=30.0,
+                        help="length of the clip one worker and two workers make")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.only in (None, "parallel"):
+            parallel_clip.compare(folder, args.parallel_seconds)
+        if args.only == "parallel":
+            return
         if args.only in (None, "throughput"):
             print(f"## throughput, MicroAST, device {args.device}")
             throughput(folder, 2.0 if args.device == "cpu" or not torch.cuda.is_available()

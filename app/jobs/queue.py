@@ -210,12 +210,16 @@ def release_job(db_engine: Engine, job_id: int, token: str,
 
 
 def others_waiting(db_engine: Engine, owner_id: str, priority: int = 0) -> bool:
-    """Whether a queued job of another person (or one of higher priority) waits: a running
-    clip then gives way at its next segment boundary (:mod:`app.jobs.fairness`)."""
+    """Whether a queued job of another person (or one of higher priority) waits, or a queued
+    piece of another person's clip (:mod:`app.jobs.pieces`): a running clip then gives way
+    at its next segment boundary (:mod:`app.jobs.fairness`)."""
+    others = (Job.owner_id != owner_id) | (Job.priority > priority)
+    waiting_piece = exists().where(JobSegment.job_id == Job.id,
+                                   JobSegment.state == PieceState.QUEUED)
     with Session(db_engine) as session:
         return session.scalar(select(Job.id).where(
-            Job.state == JobState.QUEUED,
-            (Job.owner_id != owner_id) | (Job.priority > priority)).limit(1)) is not None
+            others, (Job.state == JobState.QUEUED) |
+            ((Job.state == JobState.RUNNING) & waiting_piece)).limit(1)) is not None
 
 
 def request_cancel(session: Session, job: Job) -> bool:

@@ -178,3 +178,15 @@ def test_a_piece_is_its_persons_turn(db: Database) -> None:
 
 def _held(claim) -> tuple[int, str]:
     return claim.piece.id, claim.piece.claim_token
+
+
+def test_a_queued_piece_of_someone_elses_clip_makes_a_long_clip_give_way(db: Database) -> None:
+    engine, factory = db
+    [long] = enqueue(factory, 1, kind="video", owner_id="bo")
+    queue.claim_next_job(engine, "host-c")
+    assert not queue.others_waiting(engine, "bo")
+    split_clip(db, owner="ann")                  # Ann's clip: four pieces waiting
+    assert queue.others_waiting(engine, "bo") and long is not None
+    for _ in PLAN:
+        pieces.claim_next_work(engine, "host-a")
+    assert not queue.others_waiting(engine, "bo")  # all of them taken
