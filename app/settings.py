@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     video_segment_seconds: float = Field(8.0, ge=0.5, le=600.0,
                                          description="Clips are made in committed segments of "
                                          "about this length: a crash costs at most this much.")
+    parallel_segments: bool = Field(True, description="While more than one worker is alive, "
+                                    "a clip is cut into pieces of DREAMGEN_VIDEO_SEGMENT_SECONDS "
+                                    "that every free worker makes at once (docs/scaling.md).")
     max_attempts: int = Field(3, description="Runs of a job interrupted by crashes before it fails.")
     job_stall_seconds: float = Field(600.0, ge=0.0, description="An engine that reports nothing "
                                      "for this long is taken as hung: its process is killed "

@@ -1,7 +1,11 @@
 """Video benchmark: throughput at 720p and 1080p, speed at 480p, flicker per region of the
 delivered file, and painterly clips.
 
-    .venv/bin/python -m bench.video [--only throughput|speed|flicker|painterly] [--device cuda]
+    .venv/bin/python -m bench.video [--only throughput|speed|flicker|painterly|parallel]
+        [--device cuda]
+
+P. Parallel segments: a generated 30 s clip at 256 px made by one worker process and by two
+   (:mod:`bench.parallel_clip`): seconds, frames per second and the ratio.
 
 0. Throughput: generated 1280x720 and 1920x1080 clips through ``stylize_video`` with
    MicroAST, at 512 px output and at full size: frames per second end to end and the share of
@@ -34,6 +38,7 @@ from app.engine.weights.store import WeightStore
 from app.video.decoding import iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
+from bench import parallel_clip
 from tests.video.clips import media, pan_frames, write_clip
 
 STYLE = "ihc.png"
@@ -145,10 +150,12 @@ def main() -> None:
                         help="output side for the painterly rows")
     parser.add_argument("--iterations", type=int, default=40,
                         help="painterly iterations (a shot's first frame)")
-    parser.add_argument("--only", choices=("throughput", "speed", "flicker", "painterly"),
-                        help="run one part")
+    parser.add_argument("--only", choices=("throughput", "speed", "flicker", "painterly",
+                                           "parallel"), help="run one part")
     parser.add_argument("--figure", type=Path, help="only write the painterly figure of "
                         "docs/video.md (at --painterly-side) to this JPEG")
+    parser.add_argument("--parallel-seconds", type=float, default=30.0,
+                        help="length of the clip one worker and two workers make")
     args = parser.parse_args()
     from bench import painterly_clip, video_flicker
 
@@ -158,6 +165,10 @@ def main() -> None:
         if args.figure:
             painterly_clip.figure(folder, args.figure, args.painterly_side, args.iterations,
                                   device)
+            return
+        if args.only in (None, "parallel"):
+            parallel_clip.compare(folder, args.parallel_seconds)
+        if args.only == "parallel":
             return
         if args.only in (None, "throughput"):
             print(f"## throughput, MicroAST, device {device}")

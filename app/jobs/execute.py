@@ -38,6 +38,8 @@ from app.jobs.messages import (
     JobErrored,
     JobFailed,
     JobResult,
+    PieceMade,
+    PiecesPlanned,
     ProgressReport,
     Send,
 )
@@ -85,6 +87,8 @@ class JobSpec:
     video_limits: VideoLimits
     segments: tuple[dict[str, Any], ...] = ()   # a clip's segments committed by earlier runs
     segment_seconds: float = 8.0        # DREAMGEN_VIDEO_SEGMENT_SECONDS
+    plan_pieces: bool = False           # a clip: only cut it into pieces (PiecesPlanned)
+    piece: dict[str, Any] | None = None  # a clip: make only this piece (PieceMade)
 
 
 class RemainingTime:
@@ -135,7 +139,8 @@ class ProgressThrottle:
         self.send(ProgressReport(progress.fraction * 0.98, progress.message, wrote, eta))
 
 
-def execute_job(spec: JobSpec, send: Send, cancel: CancelToken) -> JobResult:
+def execute_job(spec: JobSpec, send: Send, cancel: CancelToken
+                ) -> JobResult | PiecesPlanned | PieceMade:
     """Run ``spec``'s engine work; raises :class:`StyleTransferError` (shown to the user),
     :class:`Cancelled`, or anything else (an internal error). ``send`` gets its progress,
     and a clip's committed segments and partial results."""
@@ -146,6 +151,10 @@ def execute_job(spec: JobSpec, send: Send, cancel: CancelToken) -> JobResult:
     styles = [load_image(store.path(rel), "the style image" if len(spec.style_paths) == 1
                          else f"style image {i + 1}", spec.max_megapixels)
               for i, rel in enumerate(spec.style_paths)]
+    if spec.kind == "video" and spec.plan_pieces:
+        return _plan_pieces(spec, store, options)
+    if spec.kind == "video" and spec.piece is not None:
+        return _run_piece(spec, store, styles, options, report, cancel, send)
     if spec.kind == "video":
         return _run_video(spec, store, styles, options, report, cancel,
                           send)
@@ -208,6 +217,38 @@ def _run_video(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
                      preview_path=poster_rel)
 
 
+def _plan_pieces(spec: JobSpec, store: MediaStore, options: StyleOptions) -> PiecesPlanned:
+    from dataclasses import asdict
+
+    from app.video.pieces import plan_pieces
+
+    pieces = plan_pieces(store.path(spec.content_path), options.max_side, spec.video_limits,
+                         (options.trim_start, options.trim_end), spec.segment_seconds)
+    return PiecesPlanned([asdict(p) for p in pieces])
+
+
+def _run_piece(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
+               options: StyleOptions, report: ProgressThrottle, cancel: CancelToken,
+               send: Send) -> PieceMade:
+    """One piece of a clip, into one segment file the worker records (or removes)."""
+    from app.jobs.clip_segments import JobSegments
+    from app.video.pieces import stylize_piece
+    from app.video.stages import Piece
+
+    assert spec.piece is not None
+    piece = Piece(**spec.piece)
+    source = store.path(spec.content_path)
+    trim = (options.trim_start, options.trim_end)
+    sink = JobSegments(store, [], send, None, source, (trim[0] or 0.0, trim[1]))
+    stylizer = make_frame_stylizer(styles, options, spec.weights)
+    timings: dict[str, float] = {}
+    segment = stylize_piece(source, stylizer, options.max_side, spec.video_limits, piece,
+                            sink, trim, on_progress=report, cancel=cancel, timings=timings)
+    log.info("job %s: part %d stylised, %d frame(s) from frame %d", spec.public_id,
+             piece.number + 1, segment.frames, segment.first_frame)
+    return PieceMade(segment.to_json())
+
+
 # ----------------------------------------------------------------------------- the child
 def serve_jobs(conn: Any, cancel: Any) -> None:
     """The engine child's main loop: take a :class:`JobSpec` from ``conn``, run it, send its
@@ -228,7 +269,8 @@ def serve_jobs(conn: Any, cancel: Any) -> None:
             return
         answer: Answer
         try:
-            answer = JobDone(execute_job(spec, conn.send, cancel))
+            made = execute_job(spec, conn.send, cancel)
+            answer = made if isinstance(made, (PiecesPlanned, PieceMade)) else JobDone(made)
         except Cancelled:
             answer = JobCancelled()
         except StyleTransferError as exc:

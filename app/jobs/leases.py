@@ -10,7 +10,8 @@ The database is the only coordinator, and its clock the only clock (:mod:`app.db
 - In the same round, after a heartbeat that worked, the keeper takes back the running jobs
   whose worker's heartbeat is older than the lease, or which have not changed for a lease
   and whose worker has no row at all (rows from before the workers table, a row deleted)
-  or a row that names another job (:func:`lease_expired`): one ``UPDATE … WHERE id = ?
+  or a row that names another job (:func:`lease_expired`; a clip split between workers is
+  held by its pieces instead, each with a lease of its own: :mod:`app.jobs.pieces`): one ``UPDATE … WHERE id = ?
   AND state = 'running' AND claim_token = ? AND <lease expired>`` per job, which re-queues
   it (or fails it once it has used its attempts) and clears ``claim_token``, so the old
   holder, should it wake up, is fenced (:mod:`app.jobs.queue`). Two keepers racing for one
@@ -36,7 +37,8 @@ from sqlalchemy.orm import Session
 from app.db.clock import db_now, seconds_ago, seconds_since
 from app.db.engine import write_session
 from app.db.models import Job, JobState, WorkerRecord, utcnow
-from app.jobs.queue import release_worker_rows
+from app.jobs.pieces import take_back_expired_pieces
+from app.jobs.queue import release_worker_rows, unfinished_pieces
 
 log = logging.getLogger("dreamgen.leases")
 
@@ -147,7 +149,7 @@ def lease_expired(lease_s: float) -> ColumnElement[bool]:
     its_worker = WorkerRecord.id == Job.worker_id
     silent = exists().where(its_worker, WorkerRecord.last_heartbeat < expired)
     held = exists().where(its_worker, WorkerRecord.job_id == Job.id)
-    return or_(silent, and_(Job.updated_at < expired, ~held))
+    return and_(or_(silent, and_(Job.updated_at < expired, ~held)), ~unfinished_pieces())
 
 
 def expired_claims(session: Session, lease_s: float) -> list[Any]:
@@ -249,6 +251,7 @@ class LeaseKeeper(threading.Thread):
         self._last_beat = time.monotonic()
         try:
             take_back_expired_jobs(self.db_engine, self.lease_s, self.max_attempts)
+            take_back_expired_pieces(self.db_engine, self.lease_s, self.max_attempts)
             forget_stale_workers(self.db_engine, forget_after_s(self.lease_s))
         except Exception:  # noqa: BLE001 - next round tries again
             log.exception("taking back expired jobs failed; retrying in %.0f s", self.interval_s)

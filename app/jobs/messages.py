@@ -4,7 +4,8 @@ string).
 
 Child to parent, while a job runs: :class:`ProgressReport`, :class:`SegmentCommitted`,
 :class:`PartialWritten`; then exactly one answer: :class:`JobDone`, :class:`JobFailed`,
-:class:`JobCancelled` or :class:`JobErrored`. The parent sends the job's spec, or None to
+:class:`JobCancelled` or :class:`JobErrored` (for a clip's plan or one of its pieces,
+:class:`PiecesPlanned` or :class:`PieceMade` instead of :class:`JobDone`). The parent sends the job's spec, or None to
 make the child exit.
 """
 
@@ -75,7 +76,22 @@ class JobErrored:
     description: str
 
 
-Answer = Union[JobDone, JobFailed, JobCancelled, JobErrored]
+@dataclass(frozen=True)
+class PiecesPlanned:
+    """A clip's pieces (:class:`app.video.stages.Piece` fields as dicts), when the worker
+    asked for the plan instead of the clip."""
+
+    pieces: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class PieceMade:
+    """One piece of a clip is made: its committed segment (``SegmentFile.to_json``)."""
+
+    segment: dict[str, Any]
+
+
+Answer = Union[JobDone, JobFailed, JobCancelled, JobErrored, PiecesPlanned, PieceMade]
 News = Union[SegmentCommitted, PartialWritten]
 ChildMessage = Union[ProgressReport, News, Answer]
 Send = Callable[[ChildMessage], None]

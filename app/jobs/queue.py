@@ -18,11 +18,12 @@ import secrets
 from datetime import timedelta
 from typing import Any, Callable, Literal
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.engine import begin_write, write_session
 from app.db.models import Job, JobState, WorkerRecord, utcnow
+from app.db.segments import JobSegment, PieceState
 from app.jobs.fairness import claim_order, jobs_ahead
 
 
@@ -70,6 +71,13 @@ def release_worker_rows(session: Session, job_id: int, keep: str | None = None) 
         where.append(WorkerRecord.id != keep)
     session.execute(update(WorkerRecord).where(*where).values(job_id=None)
                     .execution_options(synchronize_session=False))
+
+
+def unfinished_pieces() -> ColumnElement[bool]:
+    """SQL, true for a clip split between workers with pieces still to make
+    (:mod:`app.jobs.pieces`): its pieces hold it, never one worker, so no single lease or
+    restart of one machine may put it back in the queue."""
+    return exists().where(JobSegment.job_id == Job.id, JobSegment.state != PieceState.DONE)
 
 
 CLAIM_TRIES = 5     # another worker took the job chosen a moment before: choose again
@@ -202,12 +210,16 @@ def release_job(db_engine: Engine, job_id: int, token: str,
 
 
 def others_waiting(db_engine: Engine, owner_id: str, priority: int = 0) -> bool:
-    """Whether a queued job of another person (or one of higher priority) waits: a running
-    clip then gives way at its next segment boundary (:mod:`app.jobs.fairness`)."""
+    """Whether a queued job of another person (or one of higher priority) waits, or a queued
+    piece of another person's clip (:mod:`app.jobs.pieces`): a running clip then gives way
+    at its next segment boundary (:mod:`app.jobs.fairness`)."""
+    others = (Job.owner_id != owner_id) | (Job.priority > priority)
+    waiting_piece = exists().where(JobSegment.job_id == Job.id,
+                                   JobSegment.state == PieceState.QUEUED)
     with Session(db_engine) as session:
         return session.scalar(select(Job.id).where(
-            Job.state == JobState.QUEUED,
-            (Job.owner_id != owner_id) | (Job.priority > priority)).limit(1)) is not None
+            others, (Job.state == JobState.QUEUED) |
+            ((Job.state == JobState.RUNNING) & waiting_piece)).limit(1)) is not None
 
 
 def request_cancel(session: Session, job: Job) -> bool:
@@ -228,6 +240,15 @@ def request_cancel(session: Session, job: Job) -> bool:
         begin_write(session)
         session.execute(update(Job).where(Job.id == job.id)
                         .values(cancel_requested=True, message="cancelling")
+                        .execution_options(synchronize_session=False))
+        # a clip split between workers none of which is making a piece: nobody would see
+        # the flag, so it ends here (its segment files are swept as nobody names them)
+        idle = ~exists().where(JobSegment.job_id == Job.id,
+                               JobSegment.state == PieceState.RUNNING)
+        session.execute(update(Job).where(Job.id == job.id, Job.state == JobState.RUNNING,
+                                          Job.claim_token.is_(None), unfinished_pieces(), idle)
+                        .values(state=JobState.CANCELLED, message="cancelled",
+                                finished_at=utcnow(), **_NO_CLIP_STATE)
                         .execution_options(synchronize_session=False))
         session.commit()
         session.refresh(job)
@@ -271,7 +292,7 @@ def recover_interrupted_jobs(db_engine: Engine, max_attempts: int,
     """On start: jobs left ``running`` by a crash go back to the queue, or fail once they
     have used ``max_attempts`` runs. ``worker_ids`` limits this to one machine's workers
     (several machines sharing PostgreSQL); None means every running job."""
-    where = [Job.state == JobState.RUNNING]
+    where = [Job.state == JobState.RUNNING, ~unfinished_pieces()]
     if worker_ids is not None:
         where.append(Job.worker_id.in_(worker_ids))
     with write_session(db_engine) as session:

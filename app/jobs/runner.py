@@ -20,12 +20,15 @@ from typing import Any, Callable
 from app.isolation import context, describe_exit
 from app.jobs.execute import JobSpec, serve_jobs
 from app.jobs.messages import (
+    Answer,
     JobCancelled,
     JobDone,
     JobErrored,
     JobFailed,
     JobResult,
     News,
+    PieceMade,
+    PiecesPlanned,
     ProgressReport,
 )
 
@@ -44,6 +47,8 @@ class Ending(StrEnum):
     CANCELLED = "cancelled"
     ERROR = "error"            # something unforeseen: the message has the traceback
     CRASHED = "crashed"        # the child died or hung: the message says how
+    PLANNED = "planned"        # a clip's pieces (``made``: their list)
+    PIECE_MADE = "piece made"  # one piece of a clip (``made``: its segment)
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,15 @@ class Outcome:
     kind: Ending
     message: str = ""
     result: JobResult | None = None
+    made: Any = None
 
 
-def outcome_of(answer: JobDone | JobFailed | JobCancelled | JobErrored) -> Outcome:
+def outcome_of(answer: Answer) -> Outcome:
     """The :class:`Outcome` a child's answer means."""
+    if isinstance(answer, PiecesPlanned):
+        return Outcome(Ending.PLANNED, made=answer.pieces)
+    if isinstance(answer, PieceMade):
+        return Outcome(Ending.PIECE_MADE, made=answer.segment)
     if isinstance(answer, JobDone):
         return Outcome(Ending.SUCCEEDED, result=answer.result)
     if isinstance(answer, JobFailed):
@@ -134,7 +144,8 @@ class EngineProcess:
             heard_at = time.monotonic()
             if isinstance(message, ProgressReport):
                 on_progress(message)
-            elif isinstance(message, (JobDone, JobFailed, JobCancelled, JobErrored)):
+            elif isinstance(message, (JobDone, JobFailed, JobCancelled, JobErrored,
+                                      PiecesPlanned, PieceMade)):
                 return outcome_of(message)
             elif on_news is not None:
                 on_news(message)

@@ -1,6 +1,6 @@
 """The worker: threads that take queued jobs from the database and have them run.
 
-Each :class:`Worker` claims the oldest queued job atomically (so several threads or processes
+Each :class:`Worker` claims the next job (or piece of a clip, :mod:`app.jobs.pieces`) atomically (so several threads or processes
 can share one database) and hands it to its :class:`~app.jobs.runner.EngineProcess`, a child
 process that keeps the engines warm; the thread records progress, the result or the error in
 the job row. A crash of the engine child (a segfault in a decoder, an out-of-memory kill)
@@ -29,10 +29,17 @@ from sqlalchemy import Engine
 
 from app.db.models import FINISHED_STATES, Job
 from app.engine.weights.store import WeightStore
-from app.jobs import leases, queue
+from app.jobs import leases, pieces, queue
+from app.jobs.cancel import (  # noqa: F401 (JobCancelToken, never: re-exported)
+    CRASH_MESSAGE,
+    INTERNAL_ERROR,
+    JobCancelToken,
+    never,
+)
 from app.jobs.execute import JobSpec, OutputPaths
 from app.jobs.messages import News, PartialWritten, ProgressReport, SegmentCommitted
 from app.jobs.outputs import ClipFiles, PreviewKeeper, discard, output_paths
+from app.jobs.piece_runs import run_piece, split_if_helped
 from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
 from app.jobs.runner import Ending, EngineProcess, Outcome
 from app.jobs.sweep import MediaFolderLock
@@ -42,60 +49,11 @@ from app.video.probe import VideoLimits
 
 log = logging.getLogger("dreamgen.worker")
 
-CANCEL_CHECK_INTERVAL_S = 0.5
 IDLE_POLL_S = 1.0               # how often an idle worker looks for jobs added elsewhere
 MAX_BACKOFF_S = 30.0
 LOST_TOUCH = "waiting in the queue (its worker lost touch with the database)"
 GAVE_WAY = ("waiting for its next turn: other people's jobs run between its parts, and what "
             "it made so far is kept")
-# A bug of ours, not the person's input: the traceback goes to the log, never to the page.
-INTERNAL_ERROR = ("something went wrong on our side while making it; try again, or with other "
-                  "settings. If it happens again, tell the studio's admin: job {job}")
-CRASH_MESSAGE = ("the engine crashed on this input ({how}, {count} time{s}); try a smaller "
-                 "size, another engine or another file")
-
-
-def never() -> bool:
-    """The lease check of a worker with no lease keeper (tests): never lost."""
-    return False
-
-
-class JobCancelToken:
-    """True once the job's owner asked to cancel, or its claim moved elsewhere (read from
-    the database at most every half second), or the worker is stopping. While the database
-    cannot be read, true once this process's lease is lost (``lease_lost``): by then another
-    worker may run the job. Never raises (the engine child must always be told to stop)."""
-
-    def __init__(self, db_engine: Engine, job: Job, stopping: threading.Event,
-                 lease_lost: Callable[[], bool] = never) -> None:
-        self.db_engine, self.job, self.stopping = db_engine, job, stopping
-        self.lease_lost = lease_lost
-        self._checked_at, self._requested, self._unreadable = 0.0, False, False
-        self.gave_way = False
-
-    def give_way(self) -> None:
-        """Stop the engine so the job can wait for its next turn (someone else's job is
-        queued): set between a clip's segments, so nothing committed is lost."""
-        self.gave_way = True
-
-    def is_set(self) -> bool:
-        if self.stopping.is_set() or self.gave_way:
-            return True
-        now = time.monotonic()
-        if not self._requested and now - self._checked_at >= CANCEL_CHECK_INTERVAL_S:
-            self._checked_at = now
-            try:
-                status = queue.claim_status(self.db_engine, self.job.id,
-                                            self.job.claim_token or "")
-                self._requested, self._unreadable = status != "ours", False
-            except Exception as exc:  # noqa: BLE001 - cut off from the database
-                self._requested = self.lease_lost()
-                if self._requested or not self._unreadable:   # once, not twice a second
-                    log.warning("job %s: cannot read its claim (%s)%s", self.job.public_id,
-                                type(exc).__name__, "; no heartbeat for a lease, stopping "
-                                "its engine" if self._requested else "")
-                self._unreadable = True
-        return self._requested
 
 
 class Worker(threading.Thread):
@@ -119,12 +77,14 @@ class Worker(threading.Thread):
         try:
             while not self.stopping.is_set():
                 try:
-                    job = queue.claim_next_job(self.db_engine, self.worker_id)
-                    if job is None:
+                    work = pieces.claim_next_work(self.db_engine, self.worker_id)
+                    if work is None:
                         self.wake.wait(IDLE_POLL_S)
                         self.wake.clear()
+                    elif isinstance(work, pieces.ClaimedPiece):
+                        run_piece(self, work)
                     else:
-                        self.run_job(job)
+                        self.run_job(work)
                     backoff = 1.0
                 except Exception:  # noqa: BLE001 - the loop must survive anything
                     log.exception("worker %s: unexpected error; going on in %.0f s",
@@ -156,6 +116,8 @@ class Worker(threading.Thread):
         token = job.claim_token or ""
         log.info("job %s (%s, %s) started, attempt %d", job.public_id, job.kind, job.engine,
                  job.attempts)
+        if split_if_helped(self, job):
+            return                               # its pieces are in the queue now
         outputs = output_paths(self.store, job)
         cancel = JobCancelToken(self.db_engine, job, self.stopping, self.lease_lost)
         previews = PreviewKeeper(self.store, job.preview_path)
@@ -197,7 +159,7 @@ class Worker(threading.Thread):
             self.engine_process.close()   # a child still busy with this job must not answer
             self._discard(outputs, previews)   # the next one's messages with its own
             self._put_back(job, token, "waiting in the queue (the worker hit an error)")
-            self._clear_current_job()
+            self.clear_current_job()
             raise
         try:
             succeeded = self._record(job, token, outcome, outputs, previews, cancel.gave_way)
@@ -206,7 +168,7 @@ class Worker(threading.Thread):
         finally:
             # also when the database refused the last write: a job this worker's row no
             # longer names is taken back after a lease (leases.expired_claims)
-            self._clear_current_job()
+            self.clear_current_job()
         if succeeded:
             log.info("job %s succeeded in %.1f s", job.public_id, time.monotonic() - started)
 
@@ -276,7 +238,7 @@ class Worker(threading.Thread):
             log.warning("job %s put back in the queue: this worker lost touch with the "
                         "database for a whole lease", job.public_id)
 
-    def _clear_current_job(self) -> None:
+    def clear_current_job(self) -> None:
         try:
             leases.set_current_job(self.db_engine, self.worker_id, None)
         except Exception:  # noqa: BLE001 - display only; the next claim overwrites it

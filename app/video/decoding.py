@@ -28,8 +28,9 @@ def decode_stage(container: av.container.InputContainer, vstream: av.VideoStream
                  tracker: FlowTracker | None) -> None:
     """Put ``(rgb, pts, duration, flow step)`` on ``out`` for each frame of the stretch, then
     :data:`~app.video.stages.END`. After a resume, the frames before the resume point are
-    decoded only to warm the optical flow up."""
-    skip_to = plan.resume_pts
+    decoded only to warm the optical flow up; a piece's frames start a few frames early
+    (``plan.lead_pts``: its overlap) and end before ``plan.stop_pts``."""
+    skip_to = plan.resume_pts if plan.lead_pts is None else plan.lead_pts
     if plan.base + skip_to > 0:      # a little before, so the flow sees the frame before
         seek(container, vstream, max(0, plan.base + skip_to - 2 * plan.frame_step))
     count, last_pts = 0, None
@@ -43,6 +44,8 @@ def decode_stage(container: av.container.InputContainer, vstream: av.VideoStream
         rel = pts - plan.base
         if plan.end_s is not None and rel * plan.time_base >= plan.end_s - plan.start_s:
             break
+        if plan.stop_pts is not None and rel >= plan.stop_pts:
+            break                                       # the next piece's first frame
         if rel < skip_to:                               # before the stretch, or already made
             if tracker is not None and rel >= skip_to - 4 * plan.frame_step:
                 tracker.step(upright_rgb(frame, plan))

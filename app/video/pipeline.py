@@ -38,7 +38,7 @@ from app.video.encoding import SegmentWriter, StreamPlan, encode_stage, last_fra
 from app.video.probe import VideoInfo, VideoLimits, inspect_video, open_clip, video_stream
 from app.video.segments import (COPYABLE_AUDIO, FolderSegments, SegmentFile, SegmentSink,
                                 check_consecutive, fsync_rename, join_segments)
-from app.video.stages import END, ClipPlan, Stage, put, wait_for
+from app.video.stages import END, ClipPlan, Piece, Stage, put, wait_for
 from app.video.stylising import SegmentJoins, stylise_stage
 from app.video.flow import FlowTracker
 from app.video.temporal import Stabiliser
@@ -48,6 +48,7 @@ log = logging.getLogger("dreamgen.video")
 MIN_OUTPUT_SIDE = 16       # the engines' smallest frame side (AdaIN: relu4_1 at 1/8)
 SEGMENT_SECONDS = 8.0      # a crash costs at most this much of the clip; each segment starts
                            # with a keyframe, which shows as a small pop, so not much shorter
+OVERLAP_FRAMES = 4         # a piece re-seeds the temporal chain on this many frames before it
 
 
 def check_output_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
@@ -162,8 +163,10 @@ def _resume_point(sink: SegmentSink, plan: ClipPlan) -> list[SegmentFile]:
 
 def _run(src: Path, plan: ClipPlan, stylizer: FrameStylizer, batch_size: int, stabilize: bool,
          limits: VideoLimits, sink: SegmentSink, on_progress: ProgressCallback | None,
-         cancel: CancelToken | None, segment_seconds: float) -> list[SegmentFile]:
-    """Wire the three stages together; returns every committed segment, in order."""
+         cancel: CancelToken | None, segment_seconds: float,
+         piece: Piece | None = None) -> list[SegmentFile]:
+    """Wire the three stages together; returns every committed segment, in order (of a
+    ``piece``: its one segment)."""
     container, _ = open_clip(src)
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size + 4)   # frames at output size
@@ -175,13 +178,18 @@ def _run(src: Path, plan: ClipPlan, stylizer: FrameStylizer, batch_size: int, st
         plan.time_base = vstream.time_base or Fraction(1, 90000)
         plan.frame_step = max(1, round(1 / (plan.fps * plan.time_base)))
         plan.base = round(plan.start_s / plan.time_base)
-        done = _resume_point(sink, plan)
+        done = _resume_point(sink, plan) if piece is None else _piece_point(plan, piece)
         stream_plan = StreamPlan(plan.width, plan.height, plan.fps, plan.time_base)
         segment_frames = max(1, round(segment_seconds * plan.fps))
-        writer = SegmentWriter(sink, stream_plan, segment_frames, first_index=len(done),
-                               first_frame=plan.resume_frame,
-                               on_commit=lambda s: joins.put(last_frame(sink.file_for(s)))
-                               if stabilize else None)
+        if piece is None:
+            writer = SegmentWriter(sink, stream_plan, segment_frames, first_index=len(done),
+                                   first_frame=plan.resume_frame,
+                                   on_commit=lambda s: joins.put(last_frame(sink.file_for(s)))
+                                   if stabilize else None)
+        else:                             # one segment, whatever its length
+            segment_frames = plan.total + limits.max_frames
+            writer = SegmentWriter(sink, stream_plan, segment_frames, first_index=piece.number,
+                                   first_frame=piece.first_frame)
         tracker = FlowTracker(consistency=bool(getattr(stylizer, "wants_consistency", False))
                               ) if stabilize else None
         decoder = Stage(lambda: decode_stage(container, vstream, plan, decoded, stop, limits,
@@ -204,10 +212,22 @@ def _run(src: Path, plan: ClipPlan, stylizer: FrameStylizer, batch_size: int, st
         for stage in (decoder, encoder):
             if stage.error is not None:
                 raise stage.error
-    done = check_consecutive(sink.done(), sink)
+    done = check_consecutive(sink.done(), sink) if piece is None else sink.done()
     if not done:
         raise StyleTransferError("no frame of the video could be decoded; the file is damaged")
     return done
+
+
+def _piece_point(plan: ClipPlan, piece: Piece) -> list[SegmentFile]:
+    """A piece is made from its own keyframe: stylised from a few frames before its start
+    (:data:`OVERLAP_FRAMES`: the temporal chain — the stabiliser's blend, a painterly
+    engine's previous painting — is re-seeded on them, so the seam with the piece before,
+    made by another worker, does not show), kept from its start, up to its end. Progress is
+    counted within the piece."""
+    plan.resume_pts, plan.stop_pts = piece.start_pts, piece.end_pts
+    plan.lead_pts = max(0, piece.start_pts - OVERLAP_FRAMES * plan.frame_step)
+    plan.total = max(1, piece.frames)
+    return []
 
 
 def _primed_stabiliser(sink: SegmentSink, done: list[SegmentFile]) -> Stabiliser:

@@ -37,11 +37,26 @@ class ClipPlan:
     base: int = 0               # source pts of the stretch's start (output pts are relative)
     resume_pts: int = 0         # output pts from which frames are stylised (after a resume)
     resume_frame: int = 0
+    lead_pts: int | None = None   # a piece's overlap: stylised from here, kept from resume_pts
+    stop_pts: int | None = None   # a piece ends before this output pts (None: the stretch's end)
     timings: dict[str, float] = field(default_factory=dict)
 
     def add_time(self, key: str, seconds: float) -> None:
         """Count ``seconds`` more spent in stage ``key`` (the ``timings`` a caller asked for)."""
         self.timings[key] = self.timings.get(key, 0.0) + seconds
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of a clip that one worker makes while others make the rest
+    (:mod:`app.video.pieces`): output pts ``start_pts`` up to ``end_pts`` (None: to the end),
+    its first frame's number in the clip, and the frames expected in it."""
+
+    number: int
+    start_pts: int
+    end_pts: int | None
+    first_frame: int
+    frames: int
 
 
 class Stopped(Exception):

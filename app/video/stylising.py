@@ -74,6 +74,8 @@ def stylise_stage(plan: ClipPlan, engine: FrameStylizer, batch_size: int,
             made = (_carry_frames(plan, engine, batch, stabiliser, progress, joins) if carries
                     else _stylise_batch(plan, engine, batch, stabiliser, progress, joins))
             for rgb, pts, duration, fresh in made:
+                if pts < plan.resume_pts:    # a piece's overlap: it only seeds the chain
+                    continue
                 put(stylised, (rgb, pts, duration), stop, stages, cancel)
                 progress.frame_done(rgb, fresh)
             batch = []
