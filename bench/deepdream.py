@@ -24,13 +24,11 @@ import torch
 from app.engine.device import pick_device
 from app.engine.images import load_image
 from app.engine.methods.deepdream.dream import dream_image
-from app.engine.methods.deepdream.networks import PRUNED_VGG19
 from app.engine.options import StyleOptions
-from app.engine.weights.store import bundled_dir
 from bench.engines import MEDIA, median_seconds
 from tests.support.checkpoints import write_googlenet_checkpoint
+from tests.support.dream_clips import PRUNED, clip_flicker
 
-PRUNED = {PRUNED_VGG19.weight: bundled_dir() / PRUNED_VGG19.weight}
 EXAMPLE_SIDE = 384
 
 
@@ -57,31 +55,6 @@ def rows(device: torch.device, quick: bool, folder: Path) -> list[tuple[str, flo
         seconds = dream_seconds(weights, network, side, device, repeats)
         figures.append((f"Deep Dream {side} px ({network}, 4 octaves x 10 steps)", seconds))
     return figures
-
-
-def clip_flicker(folder: Path, device: torch.device, side: int = 128,
-                 frames: int = 24) -> tuple[float, float]:
-    """(flicker carried, flicker each frame alone) in grey levels of a dreamed pan clip (the
-    delivered MP4s), default settings but 2 octaves (the clip is small)."""
-    from app.engine.methods.deepdream.dream import FrameDreamer
-    from app.video.decoding import iter_frames
-    from app.video.pipeline import stylize_video
-    from app.video.probe import VideoLimits
-    from app.video.flicker import temporal_instability
-    from tests.video.clips import pan_frames, write_clip
-
-    src = write_clip(folder / "pan.mp4", pan_frames("chelsea.png", (side, side * 3 // 4),
-                                                    frames, step=2))
-    options = StyleOptions(max_side=side, octaves=2, device=str(device), seed=0)
-    dreamer = FrameDreamer(options, PRUNED)
-    outputs = {}
-    for carried in (True, False):
-        out = folder / f"dream-{carried}.mp4"
-        stylize_video(src, out, dreamer, side, VideoLimits(), stabilize=carried)
-        outputs[carried] = list(iter_frames(out))
-    inputs = list(iter_frames(src))
-    return (temporal_instability(inputs, outputs[True]).output,
-            temporal_instability(inputs, outputs[False]).output)
 
 
 def write_example(path: Path) -> None:

@@ -29,7 +29,7 @@ from app.video.decoding import iter_frames
 from app.video.flicker import flicker_by_region
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from tests.video.clips import PAN_CLIP, cut_frames, media, with_grain, write_clip
+from tests.support.clips import PAN_CLIP, cut_frames, media, with_grain, write_clip
 
 ENGINE, STYLE = "gatys-lite", "ihc.png"
 TEMPORAL_TARGET, STYLE_TARGET = 0.5, 1.25

@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import text
 
 from app.db.engine import make_db_engine, upgrade_to_head
-from tests.scaling.cluster import (
+from tests.support.cluster import (
     WorkerProcess,
     cluster_env,
     job_row,
@@ -33,7 +33,7 @@ from tests.scaling.cluster import (
 from tests.support.images import png_bytes
 from tests.support.shared import shared_dir
 from tests.support.waiting import wait_until
-from tests.video.clips import pan_frames, write_clip
+from tests.support.clips import pan_frames, write_clip
 
 FPS, SIDE = 24, 256
 

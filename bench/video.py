@@ -39,7 +39,7 @@ from app.video.decoding import iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
 from bench import parallel_clip
-from tests.video.clips import media, pan_frames, write_clip
+from tests.support.clips import media, pan_frames, write_clip
 
 STYLE = "ihc.png"
 

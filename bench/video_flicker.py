@@ -28,7 +28,7 @@ from app.video.decoding import iter_frames
 from app.video.flicker import RegionFlicker, flicker_by_region
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from tests.video.clips import (PAN_CLIP, cut_frames, media, moving_object_frames, with_grain,
+from tests.support.clips import (PAN_CLIP, cut_frames, media, moving_object_frames, with_grain,
                                write_clip, zoom_frames)
 
 SIZE, COUNT, FPS = (320, 240), 48, 24

@@ -118,3 +118,26 @@ def test_engines_and_weight_files_are_named_only_in_their_homes() -> None:
             if text in engine_names or any(f in text for f in file_names):
                 offenders.append(f"{name}: {text[:60]!r}")
     assert offenders == []
+
+
+def _top_imports(path: Path) -> set[str]:
+    """Every module name ``path`` imports, anywhere in its source, as written."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def test_bench_uses_only_tests_support_and_tests_never_import_bench() -> None:
+    """What the benchmarks and the tests share lives in ``tests/support``: a benchmark that
+    reached into a test folder (or a test into ``bench``) would tie the two together."""
+    root = APP.parent
+    reaching = {f"{p.relative_to(root)}: {m}" for p in (root / "bench").rglob("*.py")
+                for m in _top_imports(p)
+                if m.split(".")[0] == "tests" and not m.startswith("tests.support")}
+    reaching |= {f"{p.relative_to(root)}: {m}" for p in (root / "tests").rglob("*.py")
+                 for m in _top_imports(p) if m.split(".")[0] == "bench"}
+    assert not reaching, sorted(reaching)

@@ -282,7 +282,7 @@ def test_edit_and_retry_keeps_the_files_and_settings(studio: str, browser: Brows
 
 def test_trim_a_clip_and_watch_its_frames(studio: str, browser: Browser,
                                           tmp_path: Path) -> None:
-    from tests.video.clips import pan_frames, write_clip
+    from tests.support.clips import pan_frames, write_clip
 
     clip = write_clip(tmp_path / "pan.mp4", pan_frames("astronaut.png", (320, 240), 96))
     page = browser.new_page(viewport=DESKTOP)
@@ -397,7 +397,7 @@ def test_a_painterly_clip_at_balanced_from_the_page_plays(studio: str, browser: 
                                                           tmp_path: Path) -> None:
     """Balanced keeps a clip (it paints it frame by frame); the result plays, shown at the
     clip's own size rather than stretched across the page."""
-    from tests.video.clips import pan_frames, write_clip
+    from tests.support.clips import pan_frames, write_clip
 
     clip = write_clip(tmp_path / "pan.mp4", pan_frames("coffee.png", (160, 120), 12, step=3),
                       fps=12, tone_hz=440.0)

@@ -95,7 +95,7 @@ def test_frames_in_and_out(dreamer: FrameDreamer, scene) -> None:
 def test_a_dreamed_clip_flickers_less_than_dreaming_each_frame_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Through the video pipeline, the delivered MP4s: the dream carried along the motion
     against each frame dreamed on its own (bench.deepdream prints the same figure)."""
-    from bench.deepdream import clip_flicker
+    from tests.support.dream_clips import clip_flicker
 
     carried, alone = clip_flicker(tmp_path, torch.device("cpu"), side=96, frames=12)
     assert carried < 0.7 * alone, (carried, alone)

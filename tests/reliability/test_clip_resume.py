@@ -17,7 +17,7 @@ from app.video.probe import VideoLimits, inspect_video
 from tests.support.images import png_bytes
 from tests.support.server import ServerProcess, db_rows
 from tests.support.waiting import wait_until
-from tests.video.clips import pan_frames, write_clip
+from tests.support.clips import pan_frames, write_clip
 
 SECONDS, FPS = 6, 24
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.db.engine import make_db_engine, upgrade_to_head
-from tests.scaling.cluster import WorkerProcess, cluster_env, web_process
+from tests.support.cluster import WorkerProcess, cluster_env, web_process
 from tests.support.postgres import PostgresServer
 from tests.support.server import ServerProcess
 from tests.support.shared import shared_dir

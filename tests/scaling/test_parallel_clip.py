@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import text
 
 from app.video.probe import VideoLimits, inspect_video
-from tests.scaling.cluster import job_row, worker_rows
+from tests.support.cluster import job_row, worker_rows
 from tests.scaling.conftest import Cluster
 from tests.support.images import png_bytes
 from tests.support.waiting import wait_until
-from tests.video.clips import pan_frames, write_clip
+from tests.support.clips import pan_frames, write_clip
 
 pytestmark = pytest.mark.slow
 SECONDS, FPS = 8, 24           # eight pieces of one second

@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from app.jobs.leases import heartbeat_interval_s
-from tests.scaling.cluster import (
+from tests.support.cluster import (
     LEASE_S,
     job_row,
     named_files,

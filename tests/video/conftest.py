@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.video.clips import PAN_CLIP, MEDIA
+from tests.support.clips import PAN_CLIP, MEDIA
 
 
 @pytest.fixture(scope="session")

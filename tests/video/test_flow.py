@@ -9,7 +9,7 @@ import torch
 
 from app.video.flow import FlowTracker, consistency_mask
 from app.video.temporal import TemporalBlender
-from tests.video.clips import moving_object_frames, pan_frames, photo
+from tests.support.clips import moving_object_frames, pan_frames, photo
 
 
 def test_flows_that_cancel_are_consistent_and_ones_that_do_not_are_not() -> None:

@@ -15,7 +15,7 @@ from app.video.decoding import iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits, inspect_video
 from app.video.flicker import sharpness, temporal_instability
-from tests.video.clips import media
+from tests.support.clips import media
 
 
 @pytest.mark.parametrize("side", [128, 320])

@@ -19,7 +19,7 @@ from app.video.decoding import iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits, inspect_video
 from app.video.segments import FolderSegments
-from tests.video.clips import cut_frames, media, pan_frames, write_clip
+from tests.support.clips import cut_frames, media, pan_frames, write_clip
 
 LIMITS = VideoLimits()
 OPTIONS = StyleOptions(engine="gatys-lite", max_side=64, iterations=8, seed=0, device="cpu")

@@ -17,7 +17,7 @@ from app.engine.errors import Cancelled, StyleTransferError
 from app.video.decoding import extract_poster, iter_frames
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from tests.video.clips import pan_frames, write_clip, write_gif
+from tests.support.clips import pan_frames, write_clip, write_gif
 from tests.video.doubles import StandInStylizer
 
 MAX_SIDE = 128

@@ -12,7 +12,7 @@ import app.video.probe as probe
 from app.engine.errors import StyleTransferError
 from app.settings import Settings
 from app.video.probe import VideoLimits, inspect_video, is_video_file
-from tests.video.clips import (media, static_frames, write_audio_only, write_clip, write_gif,
+from tests.support.clips import (media, static_frames, write_audio_only, write_clip, write_gif,
                                write_long_header_clip)
 
 ROOMY = VideoLimits()

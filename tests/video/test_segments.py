@@ -126,7 +126,7 @@ def _sound_packets(path: Path) -> list[tuple]:
 def test_the_sound_is_the_inputs_packet_for_packet_priming_included(tmp_path: Path) -> None:
     """An AAC track starts with the encoder's priming packet at pts -1024, covered by an
     edit list; the delivered file keeps it, so every sound packet is the input's."""
-    from tests.video.clips import pan_frames, write_clip
+    from tests.support.clips import pan_frames, write_clip
 
     src = write_clip(tmp_path / "in.mp4", pan_frames("coffee.png", (96, 64), 24),
                      tone_hz=440.0)

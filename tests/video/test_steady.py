@@ -15,7 +15,7 @@ from app.video.flicker import flicker_by_region
 from app.video.flow import FlowTracker, warp_array
 from app.video.pipeline import stylize_video
 from app.video.probe import VideoLimits
-from tests.video.clips import moving_object_frames, photo, with_grain, write_clip
+from tests.support.clips import moving_object_frames, photo, with_grain, write_clip
 from tests.video.doubles import StandInStylizer
 
 LIMITS = VideoLimits()

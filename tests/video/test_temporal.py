@@ -15,7 +15,7 @@ from app.video.probe import VideoLimits
 from app.video.flicker import sharpness, temporal_instability
 from app.video.flow import FlowStep, FlowTracker, warp_tensor
 from app.video.temporal import TemporalBlender
-from tests.video.clips import pan_frames, photo, static_frames, write_clip
+from tests.support.clips import pan_frames, photo, static_frames, write_clip
 from tests.video.doubles import StandInStylizer
 
 
