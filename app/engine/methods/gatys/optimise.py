@@ -37,6 +37,7 @@ from app.engine.color import match_color
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.masks import mask_tensor, region_at
 from app.engine.methods.adain import VGG19
 from app.engine.methods.gatys import PRUNED_VGG19
 from app.engine.methods.gatys.losses import content_loss, gram_matrix, style_loss, total_variation
@@ -68,6 +69,8 @@ class Targets:
     grams: list[dict[str, torch.Tensor]]
     style_mix: list[float]
     photo_style_loss: float = 1.0   # the content image's own (weighted) style loss
+    # under a mask: each style's soft region (1, 1, H, W) at the stage's size (None: all)
+    regions: list[torch.Tensor | None] | None = None
 
 
 def load_feature_net(name: str, device: torch.device,
@@ -103,14 +106,18 @@ def check_options(styles: list[Image.Image], options: StyleOptions) -> None:
 
 
 def compute_targets(net: FeatureNet, content: torch.Tensor, styles: list[torch.Tensor],
-                    style_mix: list[float]) -> Targets:
-    """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size."""
+                    style_mix: list[float],
+                    regions: list[torch.Tensor | None] | None = None) -> Targets:
+    """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size;
+    under a mask each style is matched on its own soft region of ``regions``."""
+    areas = regions or [None] * len(styles)
     with torch.no_grad():
         content_feats = net.encode(content, ALL_TAPS)
         grams = [{tap: gram_matrix(f) for tap, f in net.encode(style, STYLE_TAPS).items()}
                  for style in styles]
-        photo = sum(w * style_loss(content_feats, g) for w, g in zip(style_mix, grams))
-    return Targets(content_feats[CONTENT_TAP], grams, style_mix, float(photo))
+        photo = sum(w * style_loss(content_feats, g, r)
+                    for w, g, r in zip(style_mix, grams, areas))
+    return Targets(content_feats[CONTENT_TAP], grams, style_mix, float(photo), regions)
 
 
 def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float) -> float:
@@ -132,8 +139,9 @@ def losses(net: FeatureNet, image: torch.Tensor, targets: Targets
     """(content loss, weighted sum of the styles' losses) of ``image``."""
     feats = net.encode(image, ALL_TAPS)
     c_loss = content_loss(feats[CONTENT_TAP], targets.content)
-    s_loss = sum(w * style_loss(feats, grams) for w, grams in zip(targets.style_mix,
-                                                                   targets.grams))
+    areas = targets.regions or [None] * len(targets.grams)
+    s_loss = sum(w * style_loss(feats, grams, region) for w, grams, region
+                 in zip(targets.style_mix, targets.grams, areas))
     return c_loss, s_loss  # type: ignore[return-value]
 
 
@@ -154,8 +162,14 @@ def _scaled_to(image: Image.Image, side: int) -> torch.Tensor:
 
 def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
               weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-              cancel: CancelToken | None = None, feature_net: str = "vgg19") -> Image.Image:
+              cancel: CancelToken | None = None, feature_net: str = "vgg19",
+              mask: Image.Image | None = None, start: Image.Image | None = None
+              ) -> Image.Image:
     """Optimise an image to ``content``'s content and ``styles``' style; return it as PIL.
+    Under a ``mask`` (greyscale, the result's size, feathered: :mod:`app.engine.masked`)
+    the first style is matched where it is painted and a second one (if any) on the rest,
+    by masked Gram matrices. ``start`` (an Enhance: the earlier result) is where the first
+    stage starts, scaled to it, instead of ``options.init``.
 
     Reports :class:`Progress` every iteration (``extras`` holds ``content_loss`` and
     ``style_loss``, unweighted) with a preview every ``options.preview_every`` iterations.
@@ -169,6 +183,9 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
     for style in styles:
         check_megapixels(style.width, style.height, "style image", options.max_megapixels)
     style_mix = normalise_style_weights(options.style_weights, len(styles))
+    region = None if mask is None else mask_tensor(mask)
+    if region is not None:             # each style on its own region, each at full weight
+        style_mix = [1.0] * len(styles)
     device = pick_device(options.device)
     net = load_feature_net(feature_net, device, weights)
     full = pil_to_tensor(resize_to_fit(content, options.max_side, 8)).to(device)
@@ -193,8 +210,11 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
         style_tensors = [_scaled_to(style, side).to(device) for style in styles]
         if options.preserve_color:
             style_tensors = [match_color(s, stage_content) for s in style_tensors]
-        targets = compute_targets(net, stage_content, style_tensors, style_mix)
-        if image is None:
+        targets = compute_targets(net, stage_content, style_tensors, style_mix,
+                                  _regions(region, size, len(styles), device))
+        if image is None and start is not None:
+            image = resized_start(start, size).to(device)
+        elif image is None:
             image = (stage_content.clone() if options.init == "content"
                      else torch.rand(stage_content.shape, generator=generator).to(device))
         else:
@@ -206,6 +226,22 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
         cost_done += cost
     assert image is not None
     return tensor_to_pil(image.detach().cpu())
+
+
+def _regions(region: torch.Tensor | None, size: tuple[int, int], count: int,
+             device: torch.device) -> list[torch.Tensor | None] | None:
+    """The styles' soft regions at a stage's ``size``: the painted part, then the rest."""
+    if region is None:
+        return None
+    painted = region_at(region.to(device), size)
+    return [painted, 1.0 - painted][:count]
+
+
+def resized_start(start: Image.Image, size: tuple[int, int]) -> torch.Tensor:
+    """The start picture at a stage's ``size`` (height, width), Lanczos-scaled."""
+    if start.size != (size[1], size[0]):
+        start = start.convert("RGB").resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return pil_to_tensor(start)
 
 
 def stage_plan(height: int, width: int, options: StyleOptions
@@ -339,13 +375,17 @@ def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, fraction
 
 def stylize_full(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                  weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> Image.Image:
+                 cancel: CancelToken | None = None, mask: Image.Image | None = None,
+                 start: Image.Image | None = None) -> Image.Image:
     """The registry's ``gatys`` entry: Gatys on the normalised VGG-19."""
-    return run_gatys(content, styles, options, weights, on_progress, cancel, "vgg19")
+    return run_gatys(content, styles, options, weights, on_progress, cancel, "vgg19", mask,
+                     start)
 
 
 def stylize_lite(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                  weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> Image.Image:
+                 cancel: CancelToken | None = None, mask: Image.Image | None = None,
+                 start: Image.Image | None = None) -> Image.Image:
     """The registry's ``gatys-lite`` entry: Gatys on the 16x-pruned VGG-19."""
-    return run_gatys(content, styles, options, weights, on_progress, cancel, "cd16x")
+    return run_gatys(content, styles, options, weights, on_progress, cancel, "cd16x", mask,
+                     start)
