@@ -15,7 +15,6 @@ the photo outside the mask (:func:`keep_photo_outside`) when no second style goe
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-from app.engine.images import check_megapixels
+from app.engine.images import open_decoded
 
 FEATHER_SHARE = 0.01      # the feather's radius: this share of the result's longer side ...
 MIN_FEATHER_PX = 2        # ... and at least this many pixels
@@ -52,12 +51,16 @@ def is_blank(mask: Image.Image) -> bool:
     return high <= BLANK_LEVEL or low >= 255 - BLANK_LEVEL
 
 
+def load_mask(source: Path | bytes, what: str = "the mask",
+              max_megapixels: float = 40.0) -> Image.Image:
+    """The mask in ``source`` (a file or its bytes), fully decoded, as 8-bit greyscale;
+    :class:`~app.engine.errors.StyleTransferError` for one that is damaged or too large."""
+    return as_mask(open_decoded(source, what, max_megapixels))
+
+
 def read_mask(source: Path | bytes, max_megapixels: float = 40.0) -> Image.Image | None:
-    """The mask in ``source`` (a file or its bytes) as greyscale, None when it is blank."""
-    data = io.BytesIO(source) if isinstance(source, bytes) else source
-    with Image.open(data) as image:
-        check_megapixels(image.width, image.height, "the mask", max_megapixels)
-        mask = as_mask(image)
+    """:func:`load_mask`, None when the mask is blank (no mask)."""
+    mask = load_mask(source, "the mask", max_megapixels)
     return None if is_blank(mask) else mask
 
 
