@@ -135,6 +135,21 @@ def test_enhance_refusals_say_why(make_settings: Callable[..., Settings]) -> Non
         waiting = paused.post(f"/api/jobs/{queued['id']}/enhance")
         assert waiting.status_code == 409 and "still queued" in waiting.json()["detail"]
         assert paused.post("/api/jobs/nosuchjob/enhance").status_code == 404
+        assert paused.post(f"/api/jobs/{queued['id']}/cancel").status_code == 200
+        cancelled = paused.post(f"/api/jobs/{queued['id']}/enhance")
+        assert cancelled.status_code == 409 and "was cancelled" in cancelled.json()["detail"]
+        clip = shared_file("media/pan_24fps_2s.mp4").read_bytes()
+        video = submit(paused, [("content", ("clip.mp4", clip, "video/mp4")),
+                                ("style", ("s.png", photo_bytes(), "image/png"))],
+                       size=str(SIDE)).json()
+        refused = paused.post(f"/api/jobs/{video['id']}/enhance")
+        assert refused.status_code == 409 and "clip" in refused.json()["detail"]
+        masked_clip = submit(paused, [("content", ("clip.mp4", clip, "video/mp4")),
+                                      ("style", ("s.png", photo_bytes(), "image/png")),
+                                      ("mask", ("m.png", left_half((40, 40)), "image/png"))],
+                             size=str(SIDE))
+        assert masked_clip.status_code == 422 and "pictures only" in \
+            masked_clip.json()["detail"]
 
 
 def test_go_deeper_dreams_again_on_the_result(client: TestClient) -> None:

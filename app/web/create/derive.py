@@ -44,8 +44,9 @@ def check_derivable(source: Job, derivation: str) -> None:
         raise Refused(f"this picture is still {source.state}; {what} works once it is "
                       "finished", 409)
     if source.state != JobState.SUCCEEDED or not source.result_path:
-        raise Refused(f"this job {source.state} and made no picture, so there is nothing "
-                      f"to {what.lower()}", 409)
+        ended = "was cancelled" if source.state == JobState.CANCELLED else "failed"
+        raise Refused(f"this job {ended} and made no picture, so there is nothing to "
+                      f"{what.lower()}", 409)
 
 
 def new_options(source: Job, derivation: str, settings: Settings) -> dict[str, Any]:
