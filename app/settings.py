@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(200, description="Largest accepted upload, in MiB.")
     max_image_megapixels: float = Field(40.0, description="Largest accepted image.")
     max_output_side: int = Field(2048, description="Largest output side a user may ask for.")
+    max_enhance_side: int = Field(4096, ge=64, description="Largest side Enhance makes: each "
+                                  "Enhance doubles a picture's longer side up to this.")
     max_video_seconds: float = Field(120.0, description="Longest accepted video clip.")
     max_video_frames: int = Field(3600, description="Most frames accepted in a clip.")
     max_video_side: int = Field(1920, description="Largest accepted video frame side.")

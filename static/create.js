@@ -394,7 +394,10 @@
     button.disabled = true;
     button.textContent = "Uploading…";
     try {
-      const response = await fetch("/api/jobs", { method: "POST", body: new FormData(form) });
+      const data = new FormData(form);
+      const mask = await window.dreamgenMask?.blob();     // static/mask.js: null when blank
+      if (mask) data.append("mask", mask, "mask.png");
+      const response = await fetch("/api/jobs", { method: "POST", body: data });
       const body = await response.json().catch(() => ({}));
       if (response.status === 201) { window.location.assign(body.links.page); return; }
       const detail = typeof body.detail === "string" ? body.detail

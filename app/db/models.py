@@ -124,6 +124,15 @@ class Job(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     strength_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Revision 0014: the brushed mask it was made under (white: where the style goes), and
+    # for a job made from another (``derivation``: "enhance" or "deeper") that job and, for
+    # an Enhance of a painterly result, the picture it starts from.
+    mask_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    start_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL", name="fk_jobs_parent_id"), nullable=True,
+        index=True)
+    derivation: Mapped[str | None] = mapped_column(String(16), nullable=True)
     eta_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -146,7 +155,8 @@ class Job(Base):
     def media_paths(self) -> list[str]:
         """Every media file this job owns (inputs, outputs, previews, a clip's segments)."""
         paths = [self.content_path, *self.style_paths, self.result_path, self.thumb_path,
-                 self.preview_path, self.partial_path, self.strength_path,
+                 self.preview_path, self.partial_path, self.strength_path, self.mask_path,
+                 self.start_path,
                  *(s.get("path") for s in self.segments or [])]
         return [p for p in paths if p]
 

@@ -54,21 +54,31 @@ def check_style_count(spec: EngineSpec, count: int,
 
 def stylize_image(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                   store: WeightStore, on_progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None) -> Image.Image:
+                  cancel: CancelToken | None = None, mask: Image.Image | None = None,
+                  start: Image.Image | None = None) -> Image.Image:
     """Run the engine ``options.engine`` on one image; raises
     :class:`~app.engine.errors.StyleTransferError` on bad input (and
     :class:`~app.engine.errors.WeightsMissingError` without weights) and
-    :class:`~app.engine.errors.Cancelled` when ``cancel`` is set."""
+    :class:`~app.engine.errors.Cancelled` when ``cancel`` is set. ``mask`` (greyscale,
+    any size) says where the style goes (:mod:`app.engine.masked`); ``start`` is the
+    picture an engine that refines a result (``spec.refines_result``) starts from."""
     spec = resolve_engine(options.engine, store)
     check_style_count(spec, len(styles), options.style_weights)
     weights = store.engine_paths(spec)
+    extra = {"start": start} if start is not None and spec.refines_result else {}
+    if mask is not None:
+        from app.engine.masked import stylize_masked
+
+        return stylize_masked(spec, content, styles, options, weights, mask, on_progress,
+                              cancel, extra)
     if spec.image_entry is None:     # a feed-forward engine: its frame stylizer, one frame
         from app.engine.feedforward import stylize_single
 
         stylizer = _entry(spec.frames_entry or "")(styles, options, weights)
         return stylize_single(stylizer, content, options, on_progress=on_progress,
                               cancel=cancel)
-    return _entry(spec.image_entry)(content, styles, options, weights, on_progress, cancel)
+    return _entry(spec.image_entry)(content, styles, options, weights, on_progress, cancel,
+                                    **extra)
 
 
 def make_frame_stylizer(styles: list[Image.Image], options: StyleOptions,

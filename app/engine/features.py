@@ -52,3 +52,34 @@ def mix_stats(stats: list[Stats], weights: list[float]) -> Stats:
     mean = sum(w * m for w, (m, _) in zip(weights, stats))
     std = sum(w * s for w, (_, s) in zip(weights, stats))
     return mean, std  # type: ignore[return-value]
+
+
+def weighted_mean_std(feat: torch.Tensor, weight: torch.Tensor, eps: float = EPS) -> Stats:
+    """Channel means and deviations of (B, C, H, W) features over the positions a (B, 1, H, W)
+    ``weight`` in [0, 1] selects (a soft region): sum(w f) / sum(w) and the weighted variance
+    (+ ``eps``), the statistics of masked style transfer. An all-zero weight falls back to
+    the whole map's, so an unpainted region never divides by zero."""
+    flat, w = feat.float().flatten(2), weight.float().flatten(2)
+    total = w.sum(dim=2)
+    if float(total.min()) < 1e-6:
+        return calc_mean_std(feat, eps)
+    mean = (flat * w).sum(dim=2) / total
+    var = ((flat - mean[..., None]).square() * w).sum(dim=2) / total + eps
+    return mean[..., None, None], var.sqrt()[..., None, None]
+
+
+def masked_adain(content_feat: torch.Tensor, region: torch.Tensor, inside: Stats,
+                 outside: Stats | None) -> torch.Tensor:
+    """AdaIN per region of one feature map (masked style transfer): where ``region`` (B, 1,
+    H, W, in [0, 1], at the features' size) is 1 the features get the ``inside`` style
+    statistics, normalised by the content's own statistics over that region; elsewhere the
+    ``outside`` ones over the rest (None: the content's own features are kept there). The
+    two are blended by ``region``, so the decoder sees one feature map and no seam."""
+    painted = adain_with_stats(content_feat, *inside, weighted_mean_std(content_feat, region))
+    if outside is None:
+        rest = content_feat
+    else:
+        rest = adain_with_stats(content_feat, *outside,
+                                weighted_mean_std(content_feat, 1.0 - region))
+    region = region.to(content_feat.dtype)
+    return painted * region + rest * (1 - region)

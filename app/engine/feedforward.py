@@ -90,6 +90,14 @@ class FeedForwardStylizer:
     def check_frame_size(self, height: int, width: int) -> None:
         """Raise :class:`StyleTransferError` for frames the network cannot take."""
 
+    def stylize_masked(self, frames: torch.Tensor, region: torch.Tensor,
+                       rest: "FeedForwardStylizer | None") -> torch.Tensor:
+        """One (1, 3, H, W) picture (sides multiples of 8) with this stylizer's style where
+        ``region`` ((1, 1, H, W) in [0, 1]) is painted and ``rest``'s style elsewhere (None:
+        the photo's own statistics), mixed in feature space so the decoder sees one feature
+        map (:mod:`app.engine.masked`); float32 in [0, 1] on :attr:`device`, untiled."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ shared
     def keep_for_strength_preview(self) -> None:
         """Record the next untiled pass's input and content features in :attr:`kept`

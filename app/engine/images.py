@@ -69,6 +69,21 @@ def _open(source: ImageSource, what: str) -> Image.Image:
         raise StyleTransferError(DAMAGED.format(what=what)) from exc
 
 
+def open_decoded(source: ImageSource, what: str, max_megapixels: float) -> Image.Image:
+    """``source`` opened and fully decoded as it is (mode and alpha kept: a mask's
+    transparency matters), within ``max_megapixels``, or :class:`StyleTransferError`."""
+    image = _open(source, what)
+    check_megapixels(image.width, image.height, what, max_megapixels)
+    try:
+        image.seek(0)
+        image.load()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise StyleTransferError(TOO_MANY_PIXELS.format(what=what)) from exc
+    except DECODE_ERRORS as exc:
+        raise StyleTransferError(DAMAGED.format(what=what)) from exc
+    return image
+
+
 def check_megapixels(width: int, height: int, what: str, max_megapixels: float) -> None:
     """Raise unless ``width x height`` is a non-empty image within ``max_megapixels``."""
     if width <= 0 or height <= 0:

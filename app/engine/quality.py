@@ -4,7 +4,9 @@
 - :func:`gram_distance` — how different their textures are, by Gram matrices of the
   16x-pruned VGG-19 features (Gatys et al. 2016's style representation);
 - :func:`ssim_luminance` and :func:`edge_correlation` — how much of one image's structure
-  survives in another.
+  survives in another;
+- :func:`psnr` and :func:`high_frequency_energy` — how close an Enhance stays to the first
+  picture, and how much finer detail it has.
 
 Images are (3, H, W) or (1, 3, H, W) float tensors in [0, 1]; every function returns a float.
 """
@@ -136,3 +138,18 @@ def difference_hash(image: torch.Tensor) -> int:
 def hamming_distance(a: int, b: int) -> int:
     """Number of differing bits between two hashes."""
     return bin(a ^ b).count("1")
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of two images of one size in [0, 1]:
+    ``10 log10(1 / MSE)`` over all pixels and channels (inf for equal images)."""
+    mse = float((_batched(a) - _batched(b)).square().mean())
+    return float("inf") if mse == 0 else 10.0 * torch.log10(torch.tensor(1.0 / mse)).item()
+
+
+def high_frequency_energy(image: torch.Tensor) -> float:
+    """Fine detail: the mean squared 4-neighbour Laplacian of the luma (reflect padding),
+    which a smooth upscale lowers and new fine structure raises."""
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    gray = F.pad(luminance(_batched(image)), (1, 1, 1, 1), mode="reflect")
+    return float(F.conv2d(gray, kernel).square().mean())

@@ -86,6 +86,9 @@ class EngineSpec:
     # refused at once instead of failing in the worker.
     min_side: int = 8
     listed: bool = True           # offered on the pages, the API's list and `dreamgen engines`
+    # Enhance (a 2x version of a result) starts from the upscaled result and refines it (the
+    # painterly engines: their entry takes ``start``); else it re-runs on the enlarged photo.
+    refines_result: bool = False
     # Seconds one work unit takes at 512 px on a small CPU: what a job is expected to cost
     # until this server has measured the engine (the queue's per-person cap).
     first_guess_s: float = 1.0

@@ -24,7 +24,7 @@ from typing import Any
 import torch  # noqa: F401
 from PIL import Image
 
-from app.engine.dispatch import make_frame_stylizer
+from app.engine.dispatch import make_frame_stylizer, stylize_image
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import load_image
 from app.engine.options import StyleOptions, parse_options
@@ -43,6 +43,7 @@ from app.jobs.messages import (
     ProgressReport,
     Send,
 )
+from app.jobs.derived_inputs import derived_inputs
 from app.jobs.thumbnails import jpeg_bytes, write_preview, write_thumbnail
 from app.storage import MediaStore
 from app.video.probe import VideoLimits
@@ -89,6 +90,9 @@ class JobSpec:
     segment_seconds: float = 8.0        # DREAMGEN_VIDEO_SEGMENT_SECONDS
     plan_pieces: bool = False           # a clip: only cut it into pieces (PiecesPlanned)
     piece: dict[str, Any] | None = None  # a clip: make only this piece (PieceMade)
+    mask_path: str | None = None        # the brushed mask (white: where the style goes)
+    derivation: str | None = None       # "enhance" or "deeper": made from another job
+    start_path: str | None = None       # an Enhance of a painterly result starts from it
 
 
 class RemainingTime:
@@ -166,9 +170,16 @@ def _run_image(spec: JobSpec, store: MediaStore, styles: list[Image.Image],
                cancel: CancelToken) -> JobResult:
     content = load_image(store.path(spec.content_path), "the content image",
                          spec.max_megapixels)
-    # the fast engines also hand back what a strength preview re-renders from
-    result, state = stylize_keeping_state(content, styles, options, spec.weights,
-                                          on_progress=report, cancel=cancel)
+    inputs = derived_inputs(store, content, options, spec.options, spec.max_megapixels,
+                            spec.mask_path, spec.derivation, spec.start_path)
+    if inputs.plain:
+        # the fast engines also hand back what a strength preview re-renders from
+        result, state = stylize_keeping_state(content, styles, options, spec.weights,
+                                              on_progress=report, cancel=cancel)
+    else:
+        result, state = stylize_image(inputs.content, styles, inputs.options, spec.weights,
+                                      report, cancel, mask=inputs.mask,
+                                      start=inputs.start), None
     clean = Image.new("RGB", result.size)   # no metadata of any kind in the PNG
     clean.paste(result.convert("RGB"))
     buffer = io.BytesIO()

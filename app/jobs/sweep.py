@@ -77,12 +77,15 @@ def referenced_paths(engine: Engine) -> set[str]:
     with Session(engine) as session:
         rows = session.execute(select(Job.content_path, Job.style_paths, Job.result_path,
                                       Job.thumb_path, Job.preview_path, Job.partial_path,
-                                      Job.strength_path, Job.segments)).all()
+                                      Job.strength_path, Job.mask_path, Job.start_path,
+                                      Job.segments)).all()
         library = session.execute(select(StyleImage.path, StyleImage.thumb_path)).all()
     paths: set[str] = set()
-    for content, styles, result, thumb, preview, partial, strength, segments in rows:
+    for content, styles, result, thumb, preview, partial, strength, mask, start, segments \
+            in rows:
         paths.update(p for p in (content, *(styles or []), result, thumb, preview, partial,
-                                 strength, *(s.get("path") for s in segments or [])) if p)
+                                 strength, mask, start,
+                                 *(s.get("path") for s in segments or [])) if p)
     paths.update(p for row in library for p in row if p)   # the style library's own copies
     return paths
 

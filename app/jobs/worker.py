@@ -109,7 +109,8 @@ class Worker(threading.Thread):
             max_megapixels=self.settings.max_image_megapixels,
             video_limits=VideoLimits.from_settings(self.settings),
             segments=tuple(job.segments or ()),
-            segment_seconds=self.settings.video_segment_seconds)
+            segment_seconds=self.settings.video_segment_seconds, mask_path=job.mask_path,
+            derivation=job.derivation, start_path=job.start_path)
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job to an end state (or back to the queue)."""

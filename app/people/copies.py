@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from app.db.models import Job
 from app.storage import MediaStore
@@ -34,3 +35,17 @@ def copy_inputs(store: MediaStore, job: Job) -> tuple[str, list[str]]:
         store.remove(made)
         raise
     return made[0], made[1:]
+
+
+def copy_derived_inputs(store: MediaStore, job: Job) -> dict[str, Any]:
+    """The columns a copy of ``job`` needs beyond its content and styles: copies of its mask
+    and of an Enhance's start picture, and what it was derived from."""
+    made: list[str] = []
+    try:
+        for rel in (job.mask_path, job.start_path):
+            made.append(copy_media_file(store, rel) if rel else "")
+    except BaseException:
+        store.remove([m for m in made if m])
+        raise
+    return {"mask_path": made[0] or None, "start_path": made[1] or None,
+            "parent_id": job.parent_id, "derivation": job.derivation}

@@ -47,7 +47,7 @@ class UploadCheck:
 
     raw_path: str
     clean_path: str             # where an image's clean re-encode goes
-    role: Literal["content", "style"]
+    role: Literal["content", "style", "mask"]
     what: str                   # "the content file", "style image 2", ...
     max_megapixels: float
     video_limits: VideoLimits
@@ -64,6 +64,7 @@ class Checked:
     width: int
     height: int
     frames: int = 1             # a clip's frames in the stretch to make; 1 for a picture
+    blank: bool = False         # a mask that paints nothing or everything: no mask
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -119,6 +120,8 @@ def inspect_upload(check: UploadCheck) -> Checked:
     with open(raw, "rb") as handle:
         head = handle.read(16)
     kind = sniff_image(head)
+    if check.role == "mask":
+        return _clean_mask(check, kind)
     if kind is not None and not (check.role == "content" and kind == "gif"
                                  and is_animated_gif(raw)):
         return _clean_image(check, kind)
@@ -149,6 +152,20 @@ def _clean_image(check: UploadCheck, kind: str) -> Checked:
         suffix = ".png"
     Path(check.clean_path).write_bytes(buffer.getvalue())
     return Checked("image", suffix, clean.width, clean.height)
+
+
+def _clean_mask(check: UploadCheck, kind: str | None) -> Checked:
+    """A mask: any image we accept, decoded fully, kept as an 8-bit greyscale PNG (white:
+    where the style goes; transparent counts as unpainted), and whether it is blank."""
+    from app.engine.masks import is_blank, load_mask
+
+    if kind is None or kind == "heif":
+        raise Refused(f"{check.what} is not a PNG, JPEG, WebP or GIF picture", 415)
+    mask = load_mask(Path(check.raw_path), check.what, check.max_megapixels)
+    buffer = io.BytesIO()
+    mask.save(buffer, "PNG", compress_level=3)
+    Path(check.clean_path).write_bytes(buffer.getvalue())
+    return Checked("image", ".png", mask.width, mask.height, blank=is_blank(mask))
 
 
 def _check_clip(check: UploadCheck) -> Checked:

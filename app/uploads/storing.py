@@ -33,6 +33,7 @@ class StoredUpload:
     width: int
     height: int
     frames: int = 1             # a clip's frames in the stretch to make; 1 for a picture
+    blank: bool = False         # a mask that paints nothing or everything (no mask)
 
 
 def check_free_disk(store: MediaStore, settings: Settings) -> None:
@@ -71,7 +72,7 @@ def store_uploads(store: MediaStore, settings: Settings, raws: list[tuple[Path, 
             source = Path(check.clean_path if result.kind == "image" else check.raw_path)
             _commit(store, source, rel)
             stored.append(StoredUpload(rel, result.kind, result.width, result.height,
-                                       result.frames))
+                                       result.frames, result.blank))
     except BaseException:
         store.remove([s.rel for s in stored])
         raise

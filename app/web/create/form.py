@@ -52,6 +52,10 @@ class CreateForm(BaseModel):
                                           "(repeat for several)")
     guide: UploadFile | str | None = Field(None, description="Deep Dream: an optional "
                                            "guide image")
+    mask: UploadFile | str | None = Field(None, description="a greyscale PNG: white where "
+                                          "the style goes, black where the photo (or a "
+                                          "second style) stays; scaled to the photo, its "
+                                          "edges feathered; empty or all white: no mask")
     content_from: str = Field("", description="the id of your own earlier job whose photo "
                               "or clip to use again")
     style_from: str = Field("", description="the id of a result whose styles to use again "

@@ -55,6 +55,7 @@ from app.uploads.storing import (
 )
 from app.web.create.dreams import dream_network, fit_octaves
 from app.web.create.form import CreateForm
+from app.web.create.masking import mask_details, mask_raws
 from app.web.create.receive import save_raw
 from app.web.services.check_queue import CheckQueue
 from app.web.visibility import HIDDEN_REUSE, reuse_refusal
@@ -105,6 +106,7 @@ class Sources:
     reuse_content: bool                  # raws[0] is filled from ``content_from``
     style_ids: list[int]                 # library picks, after the uploads
     details: dict[str, Any]              # the job row's other columns (title, names ...)
+    masked: bool = False                 # raws[-1] is the brushed mask
 
 
 async def create_job(session: Session, store: MediaStore, settings: Settings,
@@ -130,8 +132,10 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
              "the content file")]
     raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",
               what or style_label(i, len(styles))) for i in range(len(styles))]
-    sources = Sources(raws, not content, style_ids, details or {})
-    uploads: list[UploadFile | None] = [content[0] if content else None, *styles]
+    masks = _chosen([form.mask])
+    raws += mask_raws(store, masks)
+    sources = Sources(raws, not content, style_ids, details or {}, bool(masks))
+    uploads: list[UploadFile | None] = [content[0] if content else None, *styles, *masks]
     try:
         for (path, _, label), upload in zip(raws, uploads):
             if upload is not None:       # None: the content comes from content_from
@@ -151,7 +155,7 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
                       sources: Sources) -> Job:
     """The blocking half of :func:`create_job`: the reused files, the disk floor, the files
     (checked in a child process and fsynced), the library's rows, then the job row."""
-    raws = sources.raws
+    raws = sources.raws[:-1] if sources.masked else sources.raws
     picks = [_library_file(session, sid, owner_id) for sid in sources.style_ids]
     picked = [path for path, _ in picks]
     reused, reused_shares = ([], []) if len(raws) > 1 or picked else \
@@ -168,20 +172,25 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
         _copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
     stored: list[StoredUpload] = []
     try:
-        stored = store_uploads(store, settings, raws, options.max_side,
+        stored = store_uploads(store, settings, sources.raws, options.max_side,
                                (options.trim_start, options.trim_end))
-        if stored[0].kind == "video" and not spec.takes_video:
+        inputs, mask = (stored[:-1], stored[-1]) if sources.masked else (list(stored), None)
+        if inputs[0].kind == "video" and not spec.takes_video:
             raise Refused(video_refusal(spec))
-        check_fits_engine(stored[0], options.max_side, spec)
-        check_room_in_line(session, owner_id, spec.name, options.stored(), stored[0].frames,
+        masked = mask_details(store, spec, inputs[0], mask, count)
+        check_fits_engine(inputs[0], options.max_side, spec)
+        check_room_in_line(session, owner_id, spec.name, options.stored(), inputs[0].frames,
                            settings.max_queued_minutes_per_person)
-        ran: dict[str, Any] = {}
+        ran: dict[str, Any] = dict(masked.pop("options", {}))
         if spec.mode == "dream":
-            options, ran = fit_octaves(options, stored[0].width, stored[0].height,
-                                       typed=bool(form.extra.get("octaves", "").strip()))
-        stored += [copy_stored(store, rel) for rel in [*picked, *reused]]
-        return _enqueue_with_styles(session, store, owner_id, options, spec, form, stored,
-                                    {**sources.details, "style_shared": shared}, ran)
+            options, fitted = fit_octaves(options, inputs[0].width, inputs[0].height,
+                                          typed=bool(form.extra.get("octaves", "").strip()))
+            ran.update(fitted)
+        copies = [copy_stored(store, rel) for rel in [*picked, *reused]]
+        stored += copies
+        return _enqueue_with_styles(session, store, owner_id, options, spec, form,
+                                    inputs + copies,
+                                    {**sources.details, "style_shared": shared, **masked}, ran)
     except BaseException:
         store.remove([s.rel for s in stored])
         raise

@@ -16,7 +16,7 @@ from app.db.models import Job
 from app.engine.weights.store import WeightStore
 from app.jobs.queue import enqueue_job, get_job, update_details
 from app.people.allowances import check_allowance, earlier_cost, spending
-from app.people.copies import copy_inputs
+from app.people.copies import copy_derived_inputs, copy_inputs
 from app.people.styles import job_style_ids, job_style_shares
 from app.people.trash import restore_job, trash_job
 from app.settings import Settings
@@ -55,6 +55,7 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
     check_free_disk(store, settings)
     try:
         content, styles = copy_inputs(store, source)
+        extras = copy_derived_inputs(store, source)     # its mask, an Enhance's start
     except OSError as exc:
         raise HTTPException(409, "the files of this job are gone, so it cannot run again") \
             from exc
@@ -72,10 +73,11 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
                            content_name=source.content_name,
                            style_names=list(source.style_names or []),
                            show_original=source.show_original,
-                           with_job=spending(source.owner_id, units))
+                           with_job=spending(source.owner_id, units), **extras)
     except BaseException:
         session.rollback()
-        store.remove([content, *styles])
+        store.remove([content, *styles,
+                      *(p for p in (extras["mask_path"], extras["start_path"]) if p)])
         raise
 
 

@@ -31,6 +31,7 @@ from app.web.create.speed import engine_speeds, preset_speeds
 from app.web.create.submit import create_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.errors import status_for
+from app.web.family_view import family_context
 from app.web.gallery_feed import chosen_tab, gallery_out
 from app.web.limits import check_rate
 from app.web.middleware.owner import home_owner, keep_private, vary_by_cookie
@@ -144,7 +145,8 @@ def result_response(request: Request, session: SessionDep, job: Job, owner: str,
                        job=job_out(session, job, owner, is_admin), is_admin=is_admin,
                        base=base, local_only=only_this_computer(base),
                        notice=request.query_params.get("notice"),
-                       community=result_community(request, session, job, owner, is_admin))
+                       community=result_community(request, session, job, owner, is_admin),
+                       **family_context(session, job, owner, is_admin, settings))
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from typing import AsyncIterator
 from fastapi import APIRouter, FastAPI
 
 from app.people.trash import TrashCollector, purge_due
-from app.web.routes import downloads, job_actions, me, moderation, strength
+from app.web.routes import derived, downloads, job_actions, me, moderation, strength
 
 
 @asynccontextmanager
@@ -27,5 +27,5 @@ async def collect_trash(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=collect_trash)
-for part in (me, job_actions, downloads, strength, moderation):
+for part in (me, job_actions, derived, downloads, strength, moderation):
     router.include_router(part.router)

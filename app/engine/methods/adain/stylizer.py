@@ -31,10 +31,11 @@ import torch
 from PIL import Image
 
 from app.engine.errors import StyleTransferError
-from app.engine.features import EPS, adain_with_stats, calc_mean_std, mix_stats
+from app.engine.features import EPS, adain_with_stats, calc_mean_std, masked_adain, mix_stats
 from app.engine.feedforward import FeedForwardStylizer, weight_paths
 from app.engine.feedforward import prepare_style as prepare_image
 from app.engine.images import STYLE_SIDE
+from app.engine.masks import region_at
 from app.engine.methods.adain import DECODER, VGG19
 from app.engine.networks.vgg import load_adain_decoder, load_vgg_encoder
 from app.engine.tiling import ChannelSums, assemble, tile_grid, tile_layout
@@ -104,6 +105,23 @@ class AdaINStylizer(FeedForwardStylizer):
         if self.kept is not None:
             self.kept.update(content=x, feat=feat)
         return self.decoder(self.target_features(feat))
+
+    def stylize_masked(self, frames: torch.Tensor, region: torch.Tensor,
+                       rest: FeedForwardStylizer | None) -> torch.Tensor:
+        """Masked AdaIN: the relu4_1 features get this style's statistics where ``region``
+        is painted and ``rest``'s (or their own) elsewhere, each normalised by the content's
+        statistics over its own region (:func:`~app.engine.features.masked_adain`); one
+        decoder pass over the blended map."""
+        height, width = frames.shape[-2:]
+        self.check_frame_size(height, width)
+        outside = None if not isinstance(rest, AdaINStylizer) else (rest.style_mean,
+                                                                     rest.style_std)
+        with torch.inference_mode():
+            content = self._to_device(frames)
+            feat = self.encoder(content.to(self.dtype))
+            painted = region_at(region.to(self.device), tuple(feat.shape[-2:]))
+            target = masked_adain(feat, painted, (self.style_mean, self.style_std), outside)
+            return self._finish(self.decoder(trade_off(feat, target, self.alpha)), content)
 
     def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:
         """:meth:`stylize_frames` tile by tile: encode every tile and sum the relu4_1

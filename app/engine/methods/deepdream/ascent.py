@@ -29,6 +29,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from app.engine.masks import region_at
 from app.engine.methods.deepdream.networks import FeatureNet
 
 BASE_STEP = 1.5 / 255    # the notebook's step of 1.5 grey levels; ``strength`` multiplies it
@@ -166,6 +167,13 @@ def ascent_step(net: FeatureNet, image: torch.Tensor, taps: tuple[str, ...],
     return torch.roll(normalised_step(rolled, grad, step), shifts=(-dy, -dx), dims=(-2, -1))
 
 
+def masked_step(before: torch.Tensor, after: torch.Tensor, painted: torch.Tensor
+                ) -> torch.Tensor:
+    """``before + m * (after - before)``: a dream step kept where ``painted`` (m) is 1,
+    undone where it is 0, softly in between."""
+    return before + painted * (after - before)
+
+
 # ----------------------------------------------------------------------------- octaves
 def octave_sizes(height: int, width: int, octaves: int, scale: float,
                  min_side: int) -> list[tuple[int, int]]:
@@ -222,11 +230,13 @@ class Dreamer:
         return octave_sizes(height, width, self.octaves, self.octave_scale, self.min_side)
 
     def dream(self, photo: torch.Tensor, steps: int, generator: torch.Generator,
-              on_step: StepHook | None = None) -> torch.Tensor:
+              on_step: StepHook | None = None, region: torch.Tensor | None = None
+              ) -> torch.Tensor:
         """Dream ``photo`` ((1, 3, H, W) in [0, 1]) with ``steps`` steps per octave. The
         photo at each octave's size is the *base*; the detail dreamed so far is upscaled onto
         it. ``on_step(octave, step, steps, image)`` runs after every step (progress,
-        previews, cancelling)."""
+        previews, cancelling). A soft ``region`` ((1, 1, H, W) in [0, 1]) dreams only where
+        it is painted: each step's change is scaled by it (:func:`masked_step`)."""
         sizes = self.sizes(*photo.shape[-2:])
         detail = torch.zeros_like(resized(photo, sizes[0]))
         image = photo
@@ -234,9 +244,11 @@ class Dreamer:
             base = resized(photo, size)
             image = (base + resized(detail, size)).clamp_(0.0, 1.0)
             guide = self.guide_at(size)
+            painted = None if region is None else region_at(region, size)
             for i in range(steps):
-                image = ascent_step(self.net, image, self.taps, guide, self.step, self.tile,
-                                    self.align, generator)
+                stepped = ascent_step(self.net, image, self.taps, guide, self.step, self.tile,
+                                      self.align, generator)
+                image = stepped if painted is None else masked_step(image, stepped, painted)
                 if on_step is not None:
                     on_step(octave, i + 1, steps, image)
             detail = image - base

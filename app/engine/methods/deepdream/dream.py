@@ -33,6 +33,7 @@ from app.engine.methods.deepdream.networks import DreamNet, choose_network, load
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.masks import mask_tensor
 from app.engine.options import StyleOptions
 from app.engine.types import CancelToken, Progress, ProgressCallback
 
@@ -72,8 +73,10 @@ def seeded(options: StyleOptions) -> torch.Generator:
 
 def dream_image(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                 weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-                cancel: CancelToken | None = None) -> Image.Image:
-    """Dream ``content``; ``styles`` holds at most one *guide* image to dream towards.
+                cancel: CancelToken | None = None, mask: Image.Image | None = None
+                ) -> Image.Image:
+    """Dream ``content``; ``styles`` holds at most one *guide* image to dream towards; under
+    a ``mask`` (greyscale, the result's size, feathered) only where it is painted.
 
     Reports :class:`Progress` after every step ("octave 2 of 4 · step 7 of 10"), with a
     preview every ``options.preview_every`` steps and at the end of each octave; raises
@@ -104,7 +107,8 @@ def dream_image(content: Image.Image, styles: list[Image.Image], options: StyleO
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     with torch.no_grad():
-        result = dreamer.dream(photo, steps, seeded(options), on_step)
+        region = None if mask is None else mask_tensor(mask, device)
+        result = dreamer.dream(photo, steps, seeded(options), on_step, region)
     return tensor_to_pil(result.cpu())
 
 

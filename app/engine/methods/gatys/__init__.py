@@ -48,6 +48,7 @@ LITE = EngineSpec(
     mode="style", files=(PRUNED_VGG19,),
     image_entry="app.engine.methods.gatys.optimise:stylize_lite",
     frames_entry="app.engine.methods.gatys.clip:make_lite_painter", iterative=True,
+    refines_result=True,
     work_units=iterations, min_side=32, first_guess_s=0.2,
     presets={"balanced": PresetChoice(0, _BALANCED), "best": PresetChoice(1, _BEST)})
 FULL = EngineSpec(
@@ -57,5 +58,6 @@ FULL = EngineSpec(
     mode="style", files=(VGG19,),
     image_entry="app.engine.methods.gatys.optimise:stylize_full",
     frames_entry="app.engine.methods.gatys.clip:make_full_painter", iterative=True,
+    refines_result=True,
     work_units=iterations, min_side=32, first_guess_s=1.0,
     presets={"best": PresetChoice(0, _BEST)})

@@ -39,7 +39,7 @@ from PIL import Image
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.methods.gatys import later_iterations
-from app.engine.methods.gatys.losses import region_style_loss, temporal_loss
+from app.engine.methods.gatys.losses import style_loss, temporal_loss
 from app.engine.methods.gatys.optimise import (MIN_SIDE, StyleTargets, check_options,
                                                load_feature_net, optimise_stage,
                                                paint_stages, stage_work, style_weight_for)
@@ -129,7 +129,7 @@ class FramePainter:
             total = TEMPORAL_WEIGHT * scale * temporal_loss(image, warped, c)
             if paint_new:
                 total = total + style_weight * sum(
-                    w * region_style_loss(feats, grams, new)
+                    w * style_loss(feats, grams, new, power=2)
                     for w, grams in zip(targets.style_mix, targets.grams))
             return total
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from app.engine.masks import region_at
+
 
 def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
     """G_ij = sum_k F_ik F_jk over positions k (Eq. 3), divided by C*H*W so layers of
@@ -15,15 +17,32 @@ def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+def masked_gram_matrix(feat: torch.Tensor, region: torch.Tensor, power: int = 1
+                       ) -> torch.Tensor:
+    """The Gram matrix of a soft region only (masked style transfer, as in Johnson's
+    neural-style; Gatys et al. 2017's spatial control): ``G_ij = sum_k m_k F_ik F_jk /
+    (C * sum_k m_k)`` with ``m = region ** power``, ``region`` (1, 1, H', W') in [0, 1]
+    scaled to the features' size, so it is comparable with a whole style image's
+    :func:`gram_matrix`. ``power`` 2 counts a feature cell that is only partly inside (a
+    region's edge, after scaling) less: what a clip's newly revealed strip uses."""
+    b, c, h, w = feat.shape
+    weight = region_at(region.to(feat.device, feat.dtype), (h, w)).pow(power).reshape(1, 1, h * w)
+    flat = feat.reshape(b, c, h * w)
+    return (flat * weight) @ flat.transpose(1, 2) / (c * weight.sum().clamp_min(1e-6))
+
+
 def content_loss(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error between feature maps (Eq. 1, as a mean rather than half a sum)."""
     return F.mse_loss(feat, target)
 
 
-def style_loss(feats: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor]
-               ) -> torch.Tensor:
-    """Mean over the style layers of the squared Gram-matrix error (Eqs. 4-5, w_l = 1/L)."""
-    losses = [F.mse_loss(gram_matrix(feats[tap]), gram) for tap, gram in target_grams.items()]
+def style_loss(feats: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor],
+               region: torch.Tensor | None = None, power: int = 1) -> torch.Tensor:
+    """Mean over the style layers of the squared Gram-matrix error (Eqs. 4-5, w_l = 1/L);
+    over a soft ``region`` only when one is given (:func:`masked_gram_matrix`)."""
+    losses = [F.mse_loss(gram_matrix(feats[tap]) if region is None
+                         else masked_gram_matrix(feats[tap], region, power), gram)
+              for tap, gram in target_grams.items()]
     return torch.stack(losses).mean()
 
 
@@ -46,21 +65,3 @@ def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weight: torch.Tenso
     motion boundaries and cuts), (..., 1, H, W), broadcast over the channels."""
     return (weight * (image - warped).pow(2)).mean()
 
-
-def masked_gram_matrix(feat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The Gram matrix of the features under ``mask`` (1, 1, H, W) in [0, 1], resized to the
-    features by area, divided by C times the mask's (squared) area: the Gram of that region
-    alone, as :func:`gram_matrix` is of the whole (Gatys et al., "Controlling Perceptual
-    Factors in Neural Style Transfer", CVPR 2017, Sec. 4: spatial control)."""
-    b, c, h, w = feat.shape
-    weight = F.interpolate(mask, size=(h, w), mode="area")
-    flat = (feat * weight).reshape(b, c, h * w)
-    return flat @ flat.transpose(1, 2) / (c * weight.pow(2).sum().clamp_min(1e-6))
-
-
-def region_style_loss(feats: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor],
-                      mask: torch.Tensor) -> torch.Tensor:
-    """:func:`style_loss` of the region under ``mask`` alone."""
-    losses = [F.mse_loss(masked_gram_matrix(feats[tap], mask), gram)
-              for tap, gram in target_grams.items()]
-    return torch.stack(losses).mean()

@@ -37,6 +37,7 @@ from app.engine.color import match_color
 from app.engine.device import pick_device
 from app.engine.errors import Cancelled, StyleTransferError
 from app.engine.images import check_megapixels, pil_to_tensor, resize_to_fit, tensor_to_pil
+from app.engine.masks import mask_tensor, region_at
 from app.engine.methods.adain import VGG19
 from app.engine.methods.gatys import PRUNED_VGG19
 from app.engine.methods.gatys.losses import content_loss, gram_matrix, style_loss, total_variation
@@ -68,6 +69,8 @@ class Targets:
     grams: list[dict[str, torch.Tensor]]
     style_mix: list[float]
     photo_style_loss: float = 1.0   # the content image's own (weighted) style loss
+    # under a mask: each style's soft region (1, 1, H, W) at the stage's size (None: all)
+    regions: list[torch.Tensor | None] | None = None
 
 
 def load_feature_net(name: str, device: torch.device,
@@ -103,9 +106,11 @@ def check_options(styles: list[Image.Image], options: StyleOptions) -> None:
 
 
 def compute_targets(net: FeatureNet, content: torch.Tensor, styles: list[torch.Tensor],
-                    style_mix: list[float]) -> Targets:
-    """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size."""
-    return targets_with(net, content, style_grams(net, styles), style_mix)
+                    style_mix: list[float],
+                    regions: list[torch.Tensor | None] | None = None) -> Targets:
+    """Content features at relu4_2 and each style's Gram matrices, at ``content``'s size;
+    under a mask each style is matched on its own soft region of ``regions``."""
+    return targets_with(net, content, style_grams(net, styles), style_mix, regions)
 
 
 def style_grams(net: FeatureNet, styles: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
@@ -116,12 +121,16 @@ def style_grams(net: FeatureNet, styles: list[torch.Tensor]) -> list[dict[str, t
 
 
 def targets_with(net: FeatureNet, content: torch.Tensor, grams: list[dict[str, torch.Tensor]],
-                 style_mix: list[float]) -> Targets:
-    """:class:`Targets` for ``content`` with the styles' Gram matrices already taken."""
+                 style_mix: list[float],
+                 regions: list[torch.Tensor | None] | None = None) -> Targets:
+    """:class:`Targets` for ``content`` with the styles' Gram matrices already taken (each
+    matched on its own soft region of ``regions`` under a mask)."""
+    areas = regions or [None] * len(grams)
     with torch.no_grad():
         content_feats = net.encode(content, ALL_TAPS)
-        photo = sum(w * style_loss(content_feats, g) for w, g in zip(style_mix, grams))
-    return Targets(content_feats[CONTENT_TAP], grams, style_mix, float(photo))
+        photo = sum(w * style_loss(content_feats, g, r)
+                    for w, g, r in zip(style_mix, grams, areas))
+    return Targets(content_feats[CONTENT_TAP], grams, style_mix, float(photo), regions)
 
 
 class StyleTargets:
@@ -130,11 +139,14 @@ class StyleTargets:
     for every picture when ``preserve_color`` gives the styles each picture's colours)."""
 
     def __init__(self, net: FeatureNet, styles: list[Image.Image], options: StyleOptions,
-                 device: torch.device) -> None:
+                 device: torch.device, region: torch.Tensor | None = None) -> None:
         from app.engine.feedforward import normalise_style_weights
 
         self.net, self.styles, self.options, self.device = net, styles, options, device
+        self.region = region        # a brushed mask: the first style's soft region
         self.style_mix = normalise_style_weights(options.style_weights, len(styles))
+        if region is not None:      # each style on its own region, each at full weight
+            self.style_mix = [1.0] * len(styles)
         self._grams: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
 
     def for_content(self, content: torch.Tensor) -> Targets:
@@ -146,7 +158,8 @@ class StyleTargets:
             if self.options.preserve_color:
                 tensors = [match_color(t, content) for t in tensors]
             self._grams[size] = style_grams(self.net, tensors)
-        return targets_with(self.net, content, self._grams[size], self.style_mix)
+        return targets_with(self.net, content, self._grams[size], self.style_mix,
+                            _regions(self.region, size, len(self.styles), self.device))
 
 
 def style_weight_for(alpha: float, style_weight: float, photo_style_loss: float) -> float:
@@ -174,8 +187,9 @@ def feature_losses(feats: dict[str, torch.Tensor], targets: Targets
     """(content loss, weighted sum of the styles' losses) of an image's features ``feats``
     (every tap of :data:`ALL_TAPS`)."""
     c_loss = content_loss(feats[CONTENT_TAP], targets.content)
-    s_loss = sum(w * style_loss(feats, grams) for w, grams in zip(targets.style_mix,
-                                                                   targets.grams))
+    areas = targets.regions or [None] * len(targets.grams)
+    s_loss = sum(w * style_loss(feats, grams, region) for w, grams, region
+                 in zip(targets.style_mix, targets.grams, areas))
     return c_loss, s_loss  # type: ignore[return-value]
 
 
@@ -196,8 +210,14 @@ def _scaled_to(image: Image.Image, side: int) -> torch.Tensor:
 
 def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
               weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-              cancel: CancelToken | None = None, feature_net: str = "vgg19") -> Image.Image:
+              cancel: CancelToken | None = None, feature_net: str = "vgg19",
+              mask: Image.Image | None = None, start: Image.Image | None = None
+              ) -> Image.Image:
     """Optimise an image to ``content``'s content and ``styles``' style; return it as PIL.
+    Under a ``mask`` (greyscale, the result's size, feathered: :mod:`app.engine.masked`)
+    the first style is matched where it is painted and a second one (if any) on the rest,
+    by masked Gram matrices. ``start`` (an Enhance: the earlier result) is where the first
+    stage starts, scaled to it, instead of ``options.init``.
 
     Reports :class:`Progress` every iteration (``extras`` holds ``content_loss`` and
     ``style_loss``, unweighted) with a preview every ``options.preview_every`` iterations.
@@ -218,16 +238,19 @@ def run_gatys(content: Image.Image, styles: list[Image.Image], options: StyleOpt
         if on_progress is not None:
             on_progress(Progress(1.0, "style strength 0: the photo as it is"))
         return tensor_to_pil(full.cpu())
-    image = paint_stages(net, full, StyleTargets(net, styles, options, device), options,
-                         on_progress, cancel)
+    region = None if mask is None else mask_tensor(mask)
+    image = paint_stages(net, full, StyleTargets(net, styles, options, device, region),
+                         options, on_progress, cancel, start)
     return tensor_to_pil(image.detach().cpu())
 
 
 def paint_stages(net: FeatureNet, full: torch.Tensor, style: StyleTargets,
                  options: StyleOptions, on_progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> torch.Tensor:
-    """Paint ``full`` (1, 3, H, W) from its start (the content or seeded noise, ``init``)
-    through every stage of :func:`stage_plan`; returns the painting in [0, 1]."""
+                 cancel: CancelToken | None = None, start: Image.Image | None = None
+                 ) -> torch.Tensor:
+    """Paint ``full`` (1, 3, H, W) from its start (``start`` scaled to the first stage when
+    given, else the content or seeded noise, ``init``) through every stage of
+    :func:`stage_plan`; returns the painting in [0, 1]."""
     generator = torch.Generator().manual_seed(0 if options.seed is None else options.seed)
     sizes, budgets = stage_plan(full.shape[-2], full.shape[-1], options)
     image: torch.Tensor | None = None
@@ -239,7 +262,9 @@ def paint_stages(net: FeatureNet, full: torch.Tensor, style: StyleTargets,
     for size, budget, cost in zip(sizes, budgets, costs):
         stage_content = F.interpolate(full, size=size, mode="area") if size != sizes[-1] else full
         targets = style.for_content(stage_content)
-        if image is None:
+        if image is None and start is not None:
+            image = resized_start(start, size).to(full.device)
+        elif image is None:
             image = (stage_content.clone() if options.init == "content"
                      else torch.rand(stage_content.shape, generator=generator).to(full.device))
         else:
@@ -258,6 +283,22 @@ def stage_work(height: int, width: int, options: StyleOptions) -> float:
     summed over its stages."""
     sizes, budgets = stage_plan(height, width, options)
     return float(sum(h * w * budget for (h, w), budget in zip(sizes, budgets)))
+
+
+def _regions(region: torch.Tensor | None, size: tuple[int, int], count: int,
+             device: torch.device) -> list[torch.Tensor | None] | None:
+    """The styles' soft regions at a stage's ``size``: the painted part, then the rest."""
+    if region is None:
+        return None
+    painted = region_at(region.to(device), size)
+    return [painted, 1.0 - painted][:count]
+
+
+def resized_start(start: Image.Image, size: tuple[int, int]) -> torch.Tensor:
+    """The start picture at a stage's ``size`` (height, width), Lanczos-scaled."""
+    if start.size != (size[1], size[0]):
+        start = start.convert("RGB").resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return pil_to_tensor(start)
 
 
 def stage_plan(height: int, width: int, options: StyleOptions
@@ -399,13 +440,17 @@ def _report(on_progress: ProgressCallback, image: torch.Tensor, i: int, fraction
 
 def stylize_full(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                  weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> Image.Image:
+                 cancel: CancelToken | None = None, mask: Image.Image | None = None,
+                 start: Image.Image | None = None) -> Image.Image:
     """The registry's ``gatys`` entry: Gatys on the normalised VGG-19."""
-    return run_gatys(content, styles, options, weights, on_progress, cancel, "vgg19")
+    return run_gatys(content, styles, options, weights, on_progress, cancel, "vgg19", mask,
+                     start)
 
 
 def stylize_lite(content: Image.Image, styles: list[Image.Image], options: StyleOptions,
                  weights: Mapping[str, Path], on_progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> Image.Image:
+                 cancel: CancelToken | None = None, mask: Image.Image | None = None,
+                 start: Image.Image | None = None) -> Image.Image:
     """The registry's ``gatys-lite`` entry: Gatys on the 16x-pruned VGG-19."""
-    return run_gatys(content, styles, options, weights, on_progress, cancel, "cd16x")
+    return run_gatys(content, styles, options, weights, on_progress, cancel, "cd16x", mask,
+                     start)

@@ -9,17 +9,19 @@ every tile is computed as in the whole image and the blended tiles show no seams
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from app.engine.features import EPS, adain_with_stats
+from app.engine.features import EPS, adain_with_stats, weighted_mean_std
 from app.engine.feedforward import FeedForwardStylizer
+from app.engine.masks import region_at
 from app.engine.methods.microast.network import (
     DOWNSCALE,
     MicroASTNetworks,
+    MicroDecoder,
     StyleCode,
     blend_with_own_style,
     decode,
@@ -68,6 +70,24 @@ class MicroASTStylizer(FeedForwardStylizer):
             self.kept.update(content=x, deep=deep)
         return decode(self.nets.decoder, deep, code)
 
+    def stylize_masked(self, frames: torch.Tensor, region: torch.Tensor,
+                       rest: FeedForwardStylizer | None) -> torch.Tensor:
+        """Masked MicroAST: both AdaIN steps take each region's statistics from its own
+        style code (this one where ``region`` is painted; ``rest``'s, or the content's own
+        code, elsewhere), normalised over that region; each modulated residual block runs
+        under each code and the two outputs are blended by the region, so the upsampling
+        decoder sees one feature map (:func:`decode_masked`)."""
+        with torch.inference_mode():
+            content = self._to_device(frames)
+            x = content.to(self.dtype)
+            inside = blend_with_own_style(self.nets, self.style_code, x, self.alpha)
+            outside = encode_style(self.nets, x) if not isinstance(rest, MicroASTStylizer) \
+                else blend_with_own_style(self.nets, rest.style_code, x, self.alpha)
+            deep = self.nets.content_encoder(x)[1]
+            painted = region_at(region.to(self.device), tuple(deep.shape[-2:]))
+            out = decode_masked(self.nets.decoder, deep, painted, inside, outside)
+            return self._finish(out, content)
+
     def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:
         """:meth:`stylize_frames` tile by tile with whole-image statistics (see
         :func:`stylize_tiled`)."""
@@ -83,6 +103,36 @@ class MicroASTStylizer(FeedForwardStylizer):
             out = stylize_tiled(self, padded, tiles, overlap)[..., :height, :width]
             content = frames.to(self.device, torch.float32)
             return self._finish(out, content) if self.preserve_color else out
+
+
+Signals = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]   # mean, std, w, b
+
+
+def _in_regions(block: Callable[..., torch.Tensor], feat: torch.Tensor, painted: torch.Tensor,
+                inside: Signals, outside: Signals) -> torch.Tensor:
+    """``block`` after AdaIN on each region with that region's (mean, std, w, b), blended
+    by ``painted``: AdaIN normalises by the content's statistics over the region itself."""
+    parts = []
+    for (mean, std, w, b), weight in ((inside, painted), (outside, 1.0 - painted)):
+        normalised = adain_with_stats(feat, mean, std, weighted_mean_std(feat, weight))
+        parts.append(block(normalised, w.to(feat.dtype), b.to(feat.dtype)))
+    share = painted.to(feat.dtype)
+    return parts[0] * share + parts[1] * (1 - share)
+
+
+def decode_masked(decoder: MicroDecoder, deep: torch.Tensor, painted: torch.Tensor, inside: StyleCode,
+                  outside: StyleCode) -> torch.Tensor:
+    """:func:`~app.engine.methods.microast.network.decode` with two style codes, ``inside``
+    where ``painted`` (at the features' size, in [0, 1]) and ``outside`` elsewhere."""
+    def signals(code: StyleCode, depth: str) -> Signals:
+        return (getattr(code, f"mean_{depth}"), getattr(code, f"std_{depth}"),
+                getattr(code, f"w_{depth}"), getattr(code, f"b_{depth}"))
+
+    x = _in_regions(decoder.dec1, deep, painted, signals(inside, "deep"),
+                    signals(outside, "deep"))
+    x = _in_regions(decoder.dec2, x, painted, signals(inside, "shallow"),
+                    signals(outside, "shallow"))
+    return decoder.dec3(x)
 
 
 def _owned_stats(tiles: list[Tile], feats: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
