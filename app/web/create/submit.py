@@ -113,23 +113,12 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     """Validate everything, store the files, queue the job (with ``details``: columns such
     as its title, written in the same transaction); the files are checked in turn
     (``checks``). Raises ``StyleTransferError``."""
-    options = form.options(settings, weights)
-    spec = installed_engine(options.engine, weights)
-    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
-        options = options.model_copy(update={"network": dream_network(options, weights).name})
+    options, spec = settled_engine(form, settings, weights)
     content = _chosen([form.content])
     if not content and not form.content_from:
         raise Refused("choose a content image or video")
-    guide = _chosen([form.guide]) if spec.mode == "dream" else []
-    styles = guide or _chosen(form.styles)
-    style_ids = [] if guide else _style_ids(form)
-    if len(styles) + len(style_ids) > MAX_STYLES:
-        raise Refused(f"use at most {MAX_STYLES} style images")
-    what = "the guide image" if guide else None
-    raws = [(store.temp_path_for(store.new_path("uploads", ".part")), "content",
-             "the content file")]
-    raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",
-              what or style_label(i, len(styles))) for i in range(len(styles))]
+    styles, style_ids, style_raws = chosen_styles(form, spec, store)
+    raws = [(new_raw_path(store), "content", "the content file"), *style_raws]
     sources = Sources(raws, not content, style_ids, details or {})
     uploads: list[UploadFile | None] = [content[0] if content else None, *styles]
     try:
@@ -144,6 +133,37 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     finally:
         for path, _, _ in raws:
             path.unlink(missing_ok=True)
+
+
+def settled_engine(form: CreateForm, settings: Settings, weights: WeightStore
+                   ) -> tuple[StyleOptions, EngineSpec]:
+    """The form's options and the installed engine they name (Deep Dream: with the network
+    that will dream, 409 when none is installed)."""
+    options = form.options(settings, weights)
+    spec = installed_engine(options.engine, weights)
+    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
+        options = options.model_copy(update={"network": dream_network(options, weights).name})
+    return options, spec
+
+
+def new_raw_path(store: MediaStore) -> Path:
+    """A fresh temporary file in the media folder for an upload's raw bytes."""
+    return store.temp_path_for(store.new_path("uploads", ".part"))
+
+
+def chosen_styles(form: CreateForm, spec: EngineSpec, store: MediaStore
+                  ) -> tuple[list[UploadFile], list[int], list[tuple[Path, str, str]]]:
+    """The style (or, for Deep Dream, guide) uploads, the library picks, and a temporary
+    file with its role and label for each upload (at most ``MAX_STYLES`` in all)."""
+    guide = _chosen([form.guide]) if spec.mode == "dream" else []
+    styles = guide or _chosen(form.styles)
+    style_ids = [] if guide else _style_ids(form)
+    if len(styles) + len(style_ids) > MAX_STYLES:
+        raise Refused(f"use at most {MAX_STYLES} style images")
+    what = "the guide image" if guide else None
+    raws = [(new_raw_path(store), "style", what or style_label(i, len(styles)))
+            for i in range(len(styles))]
+    return styles, style_ids, raws
 
 
 def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, owner_id: str,
