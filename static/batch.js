@@ -20,7 +20,7 @@
     }
     return row;
   }
-  function showJob(job) {
+  function showJob(job, name) {
     const row = photoRow(job);
     row.dataset.state = job.state;
     const link = row.querySelector(".batch-thumb");
@@ -33,7 +33,7 @@
       img.alt = job.links.thumb ? `Result for ${job.title}` : job.title;
       img.classList.toggle("waiting", !job.links.thumb);
     }
-    row.querySelector(".batch-name").textContent = job.title;
+    row.querySelector(".batch-name").textContent = name || job.title;
     row.querySelector(".bar").style.width = `${(job.progress * 100).toFixed(1)}%`;
     row.querySelector(".batch-state").textContent = job.state + (job.error ? `: ${job.error}` : "");
   }
@@ -50,7 +50,8 @@
     $("batch-progress").setAttribute("aria-valuenow", String(pct));
     $("download").hidden = !c.succeeded;
     $("retry-form").hidden = !batch.retryable;
-    batch.jobs.forEach(showJob);
+    const names = Object.fromEntries(batch.photos.filter((p) => p.job).map((p) => [p.job, p.name]));
+    for (const job of batch.jobs) showJob(job, names[job.id]);
   }
   async function poll() {
     while (!finished) {
