@@ -18,6 +18,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from fastapi import UploadFile
 from sqlalchemy.orm import Session
@@ -80,9 +81,11 @@ def photo_name(upload: UploadFile, position: int) -> str:
 async def create_batch(session: Session, store: MediaStore, settings: Settings,
                        weights: WeightStore, owner_id: str, form: CreateForm,
                        photos: list[UploadFile], archive: UploadFile | None, *,
-                       checks: CheckQueue) -> Batch:
-    """Validate the settings, receive the photos, queue one job per photo. Returns the batch
-    (its ``refused`` says which photos did not become jobs, and why); raises
+                       checks: CheckQueue, on_queued: Callable[[], None] = lambda: None
+                       ) -> Batch:
+    """Validate the settings, receive the photos, queue one job per photo (calling
+    ``on_queued`` after each, so a worker starts on it while the next is checked). Returns
+    the batch (its ``refused`` says which photos did not become jobs, and why); raises
     :class:`Refused` when the request itself is refused or no photo is left."""
     options, spec = settled_engine(form, settings, weights)
     chosen = [p for p in photos if p.filename or p.size]
@@ -124,6 +127,7 @@ async def create_batch(session: Session, store: MediaStore, settings: Settings,
                 for path, _, _ in copies:
                     path.unlink(missing_ok=True)
             await run_in_threadpool(add_photo, session, batch, position, name, job)
+            on_queued()
             made += 1
         if not made:
             await run_in_threadpool(drop_batch, session, batch)

@@ -61,8 +61,8 @@ async def post_batch(request: Request, session: SessionDep, settings: SettingsDe
     photos = [p for p in form.content if not isinstance(p, str)]
     archive = form.zip if not isinstance(form.zip, str) else None
     batch = await create_batch(session, store, settings, weights, owner, form, photos,
-                               archive, checks=request.app.state.upload_checks)
-    request.app.state.wake_workers()
+                               archive, checks=request.app.state.upload_checks,
+                               on_queued=request.app.state.wake_workers)
     return await run_in_threadpool(batch_out, session, batch, owner)
 
 
