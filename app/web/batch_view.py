@@ -55,9 +55,12 @@ class BatchOut(BaseModel):
 
 
 def own_batch(session: Session, batch_id: str, owner_id: str) -> Batch:
-    """The batch ``batch_id`` if ``owner_id`` made it (404 otherwise)."""
+    """The batch ``batch_id`` if ``owner_id`` made it, or now owns its jobs (a browser's
+    jobs carried over to an account or by a key link go with their batch); 404 otherwise."""
     batch = get_batch(session, batch_id) if len(batch_id) <= 32 else None
-    if batch is None or batch.owner_id != owner_id:
+    if batch is None or (batch.owner_id != owner_id and not any(
+            p.job is not None and p.job.owner_id == owner_id
+            for p in batch_photos(session, batch))):
         raise HTTPException(404, "no such batch")
     return batch
 

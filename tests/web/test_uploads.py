@@ -186,6 +186,9 @@ COMMUNITY_API = {"/api/auth/signup", "/api/auth/signin", "/api/auth/signout", "/
                  "/api/collections/{collection_id}", "/api/collections/{collection_id}/items",
                  "/api/collections/{collection_id}/items/{job_id}"}
 
+BATCH_API = {"/api/batches", "/api/batches/{batch_id}", "/api/batches/{batch_id}/events",
+             "/api/batches/{batch_id}/download", "/api/batches/{batch_id}/retry"}
+
 
 def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
     schema = paused_client.get("/openapi.json").json()
@@ -195,7 +198,8 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/me/jobs", "/api/jobs/{job_id}/retry",
                                     "/api/jobs/{job_id}/trash", "/api/jobs/{job_id}/restore",
                                     "/api/jobs/{job_id}/strength-preview",
-                                    "/api/jobs/{job_id}/versions"} | COMMUNITY_API
+                                    "/api/jobs/{job_id}/versions"} | COMMUNITY_API \
+        | BATCH_API
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
 
