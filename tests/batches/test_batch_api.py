@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -23,6 +24,7 @@ def wait_for_batch(client: TestClient, batch_id: str, timeout_s: float = 240.0) 
     return wait_until(f"batch {batch_id} to finish", finished, timeout_s)
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_zip_of_five_with_one_damaged_gives_four_results_and_a_zip_of_four(
         client: TestClient) -> None:
     members = photos(4)
@@ -48,6 +50,7 @@ def test_zip_of_five_with_one_damaged_gives_four_results_and_a_zip_of_four(
     assert first.startswith(b"\x89PNG") or first.startswith(b"\xff\xd8")
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_repeated_content_files_with_the_same_name_download_under_unique_names(
         client: TestClient) -> None:
     files = [("content", ("cat.png", png_bytes(seed=s), "image/png")) for s in (1, 2)]

@@ -53,6 +53,7 @@ def test_a_folder_is_made_once_and_skipped_when_run_again(
     assert (out / "gravel.jpg").exists() and (out / "cat.png").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_a_damaged_photo_is_reported_and_the_others_are_made(
         cache: Path, runner: CliRunner, tmp_path: Path, folder: Path,
         tiny_images: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
