@@ -221,6 +221,6 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
-# the community's tables join this metadata (Alembic and the models test read it from here)
-from app.db import community  # noqa: E402, F401
-from app.db import batches  # noqa: E402, F401  (many photos at once: revision 0013)
+# the community's and the batches' tables join this metadata (Alembic and the models test
+# read it from here)
+from app.db import batches, community  # noqa: E402, F401
