@@ -55,19 +55,27 @@ class BatchOut(BaseModel):
 
 
 def own_batch(session: Session, batch_id: str, owner_id: str) -> Batch:
-    """The batch ``batch_id`` if ``owner_id`` made it, or now owns its jobs (a browser's
-    jobs carried over to an account or by a key link go with their batch); 404 otherwise."""
+    """The batch ``batch_id`` if ``owner_id`` owns its jobs (a browser's jobs carried over
+    to an account or by a key link take their batch along), or made it and none is left;
+    404 otherwise."""
     batch = get_batch(session, batch_id) if len(batch_id) <= 32 else None
-    if batch is None or (batch.owner_id != owner_id and not any(
-            p.job is not None and p.job.owner_id == owner_id
-            for p in batch_photos(session, batch))):
+    if batch is None:
+        raise HTTPException(404, "no such batch")
+    owners = {p.job.owner_id for p in batch_photos(session, batch) if p.job is not None}
+    if owner_id not in owners and (owners or batch.owner_id != owner_id):
         raise HTTPException(404, "no such batch")
     return batch
 
 
+def viewer_photos(session: Session, batch: Batch, owner_id: str) -> list[BatchPhoto]:
+    """The batch's photos, a job that is no longer this viewer's counting as gone."""
+    return [p if p.job is None or p.job.owner_id == owner_id
+            else BatchPhoto(p.position, p.name, None) for p in batch_photos(session, batch)]
+
+
 def batch_out(session: Session, batch: Batch, owner_id: str) -> BatchOut:
     """The JSON view of ``batch`` for its owner."""
-    photos = batch_photos(session, batch)
+    photos = viewer_photos(session, batch, owner_id)
     jobs = [p.job for p in photos if p.job is not None]
     counts = Counter(str(job.state) for job in jobs)
     done = sum(1.0 if job.is_finished else job.progress for job in jobs)

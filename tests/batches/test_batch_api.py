@@ -121,3 +121,20 @@ def test_bad_requests_are_refused_and_keep_nothing(paused_client: TestClient) ->
         count = session.execute(text(
             "SELECT count(*) FROM batches")).scalar()
     assert count == 0
+
+
+def test_a_batch_goes_with_its_jobs_when_they_move_to_another_owner(
+        paused_client: TestClient) -> None:
+    response = paused_client.post("/api/batches", data=FORM, files=[
+        ("content", ("a.png", png_bytes(seed=1), "image/png")), *STYLE])
+    batch_id = response.json()["id"]
+    phone = TestClient(paused_client.app)                # another browser, its own owner
+    phone.get("/api/engines")
+    with paused_client.app.state.session_factory() as session:   # as a key link's "move"
+        session.execute(text("UPDATE jobs SET owner_id = :owner"),
+                        {"owner": phone.cookies["dreamgen_owner"]})
+        session.commit()
+    assert paused_client.get(f"/api/batches/{batch_id}").status_code == 404
+    assert paused_client.post(f"/api/batches/{batch_id}/retry").status_code == 404
+    moved = phone.get(f"/api/batches/{batch_id}")
+    assert moved.status_code == 200 and len(moved.json()["jobs"]) == 1

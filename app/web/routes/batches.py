@@ -20,12 +20,18 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db.batches import Batch
 from app.engine.weights.store import WeightStore
-from app.jobs.batches import batch_photos, point_photo, retryable
+from app.jobs.batches import point_photo, retryable
 from app.jobs.costs import check_room_in_line
 from app.refusals import Refused
 from app.settings import Settings
 from app.storage import MediaStore
-from app.web.batch_view import BatchOut, batch_out, finished_results, own_batch
+from app.web.batch_view import (
+    BatchOut,
+    batch_out,
+    finished_results,
+    own_batch,
+    viewer_photos,
+)
 from app.web.batch_zip import stream_zip
 from app.web.create.batch import create_batch
 from app.web.create.form import CreateForm
@@ -111,7 +117,7 @@ def download_batch(batch_id: str, session: SessionDep, store: StoreDep,
     """Every finished result of the batch in one ZIP (streamed), named after the photos
     (numbered where two names are the same); 404 while none has finished."""
     batch = own_batch(session, batch_id, owner)
-    files = finished_results(store, batch_photos(session, batch))
+    files = finished_results(store, viewer_photos(session, batch, owner))
     if not files:
         raise HTTPException(404, "no result of this batch has finished yet")
     return StreamingResponse(stream_zip(files), media_type="application/zip", headers={
@@ -126,16 +132,17 @@ def retry_batch(batch_id: str, request: Request, session: SessionDep, settings: 
     when there are none); the allowance and the per-person cap apply to each."""
     batch = own_batch(session, batch_id, owner)
     check_rate(request)
-    retry_failed(session, store, settings, weights, batch)
+    retry_failed(session, store, settings, weights, batch, owner)
     request.app.state.wake_workers()
     return batch_out(session, batch, owner)
 
 
 def retry_failed(session: Session, store: MediaStore, settings: Settings,
-                 weights: WeightStore, batch: Batch) -> int:
-    """Retry every failed photo of ``batch``; stops at the first refusal (the allowance or
-    the cap reached), which is raised when nothing could be retried. Returns the count."""
-    failed = [p for p in batch_photos(session, batch) if retryable(p)]
+                 weights: WeightStore, batch: Batch, owner: str) -> int:
+    """Retry every failed photo of ``batch`` that is ``owner``'s; stops at the first
+    refusal (the allowance or the cap reached), which is raised when nothing could be
+    retried. Returns the count."""
+    failed = [p for p in viewer_photos(session, batch, owner) if retryable(p)]
     if not failed:
         raise HTTPException(409, "no photo of this batch failed, so there is nothing to retry")
     done = 0
@@ -169,6 +176,6 @@ def retry_from_form(batch_id: str, request: Request, session: SessionDep,
                     owner: OwnerDep) -> Response:
     batch = own_batch(session, batch_id, owner)
     check_rate(request)
-    retry_failed(session, store, settings, weights, batch)
+    retry_failed(session, store, settings, weights, batch, owner)
     request.app.state.wake_workers()
     return RedirectResponse(f"/batches/{batch.public_id}", status_code=303)
