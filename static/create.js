@@ -418,19 +418,37 @@
   for (const type of ["change", "input"]) form.addEventListener(type, clearStaleErrors);
   cards.addEventListener("click", (e) => { if (e.target.closest(".remove-style")) clearStaleErrors(); });
   $("library-picker")?.addEventListener("click", (e) => { if (e.target.closest(".pick")) clearStaleErrors(); });
+  // A batch goes to /api/batches, then to its page, which lists the photos the server
+  // could not use; a refusal of the whole batch stays here, as a job's does.
+  async function sendBatch() {
+    const button = $("generate");
+    button.disabled = true;
+    button.textContent = "Uploading…";
+    const data = new FormData(form);
+    if (batch.zip) { data.delete("content"); data.append("zip", batch.files[0]); }
+    try {
+      const response = await fetch("/api/batches", { method: "POST", body: data });
+      const body = await response.json().catch(() => ({}));
+      if (response.status === 201) { window.location.assign(body.links.page); return; }
+      showError(typeof body.detail === "string" ? body.detail : `error ${response.status}`);
+    } catch (err) {
+      showError("The upload failed: " + err.message);
+    }
+    button.disabled = false;
+    button.textContent = "Generate";
+  }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;
     const problem = problems();
     if (problem) { showError(problem); return; }
     fillWeights();
+    if (batch) { await sendBatch(); return; }
     const button = $("generate");
     button.disabled = true;
     button.textContent = "Uploading…";
     try {
-      const data = new FormData(form);
-      if (batch?.zip) { data.delete("content"); data.append("zip", batch.files[0]); }
-      const response = await fetch(batch ? "/api/batches" : "/api/jobs", { method: "POST", body: data });
+      const response = await fetch("/api/jobs", { method: "POST", body: new FormData(form) });
       const body = await response.json().catch(() => ({}));
       if (response.status === 201) { window.location.assign(body.links.page); return; }
       const detail = typeof body.detail === "string" ? body.detail

@@ -33,13 +33,13 @@ from app.refusals import Refused
 from app.settings import Settings
 from app.storage import MediaStore
 from app.uploads.archive import ArchiveLimits, is_zip, unpack_photos
+from app.uploads.storing import style_label
 from app.web.create.details import original_names
 from app.web.create.form import CreateForm
 from app.web.create.receive import save_raw
 from app.web.create.submit import (
     Sources,
     chosen_styles,
-    new_raw_path,
     settled_engine,
     store_and_enqueue,
 )
@@ -62,6 +62,11 @@ class Photos:
     def remove(self) -> None:
         for _, path in self.files:
             path.unlink(missing_ok=True)
+
+
+def new_raw_path(store: MediaStore) -> Path:
+    """A fresh temporary file in the media folder for an upload's raw bytes."""
+    return store.temp_path_for(store.new_path("uploads", ".part"))
 
 
 def archive_limits(settings: Settings) -> ArchiveLimits:
@@ -96,7 +101,9 @@ async def create_batch(session: Session, store: MediaStore, settings: Settings,
     if len(chosen) > settings.max_batch_photos:
         raise Refused(f"{len(chosen)} photos sent; a batch takes at most "
                       f"{settings.max_batch_photos}", 413)
-    styles, style_ids, style_raws = chosen_styles(form, spec, store)
+    styles, style_ids, what = chosen_styles(form, spec)
+    style_raws = [(new_raw_path(store), "style", what or style_label(i, len(styles)))
+                  for i in range(len(styles))]
     received = Photos()
     try:
         for (path, _, label), upload in zip(style_raws, styles):

@@ -78,6 +78,30 @@ def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
     return spec
 
 
+def settled_engine(form: CreateForm, settings: Settings, weights: WeightStore
+                   ) -> tuple[StyleOptions, EngineSpec]:
+    """The form's options and the installed engine they name (Deep Dream: with the network
+    that will dream, 409 when none is installed)."""
+    options = form.options(settings, weights)
+    spec = installed_engine(options.engine, weights)
+    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
+        options = options.model_copy(update={"network": dream_network(options, weights).name})
+    return options, spec
+
+
+def chosen_styles(form: CreateForm, spec: EngineSpec
+                  ) -> tuple[list[UploadFile], list[int], str | None]:
+    """The style (or, for Deep Dream, guide) uploads, the library picks (at most
+    ``MAX_STYLES`` in all), and what to call the uploads ("the guide image"; None: "style
+    image N")."""
+    guide = _chosen([form.guide]) if spec.mode == "dream" else []
+    styles = guide or _chosen(form.styles)
+    style_ids = [] if guide else _style_ids(form)
+    if len(styles) + len(style_ids) > MAX_STYLES:
+        raise Refused(f"use at most {MAX_STYLES} style images")
+    return styles, style_ids, "the guide image" if guide else None
+
+
 def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     return [f for f in files if f is not None and not isinstance(f, str)
@@ -117,8 +141,11 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     content = _chosen([form.content])
     if not content and not form.content_from:
         raise Refused("choose a content image or video")
-    styles, style_ids, style_raws = chosen_styles(form, spec, store)
-    raws = [(new_raw_path(store), "content", "the content file"), *style_raws]
+    styles, style_ids, what = chosen_styles(form, spec)
+    raws = [(store.temp_path_for(store.new_path("uploads", ".part")), "content",
+             "the content file")]
+    raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",
+              what or style_label(i, len(styles))) for i in range(len(styles))]
     sources = Sources(raws, not content, style_ids, details or {})
     uploads: list[UploadFile | None] = [content[0] if content else None, *styles]
     try:
@@ -133,37 +160,6 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     finally:
         for path, _, _ in raws:
             path.unlink(missing_ok=True)
-
-
-def settled_engine(form: CreateForm, settings: Settings, weights: WeightStore
-                   ) -> tuple[StyleOptions, EngineSpec]:
-    """The form's options and the installed engine they name (Deep Dream: with the network
-    that will dream, 409 when none is installed)."""
-    options = form.options(settings, weights)
-    spec = installed_engine(options.engine, weights)
-    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
-        options = options.model_copy(update={"network": dream_network(options, weights).name})
-    return options, spec
-
-
-def new_raw_path(store: MediaStore) -> Path:
-    """A fresh temporary file in the media folder for an upload's raw bytes."""
-    return store.temp_path_for(store.new_path("uploads", ".part"))
-
-
-def chosen_styles(form: CreateForm, spec: EngineSpec, store: MediaStore
-                  ) -> tuple[list[UploadFile], list[int], list[tuple[Path, str, str]]]:
-    """The style (or, for Deep Dream, guide) uploads, the library picks, and a temporary
-    file with its role and label for each upload (at most ``MAX_STYLES`` in all)."""
-    guide = _chosen([form.guide]) if spec.mode == "dream" else []
-    styles = guide or _chosen(form.styles)
-    style_ids = [] if guide else _style_ids(form)
-    if len(styles) + len(style_ids) > MAX_STYLES:
-        raise Refused(f"use at most {MAX_STYLES} style images")
-    what = "the guide image" if guide else None
-    raws = [(new_raw_path(store), "style", what or style_label(i, len(styles)))
-            for i in range(len(styles))]
-    return styles, style_ids, raws
 
 
 def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, owner_id: str,

@@ -2,8 +2,8 @@
 photo. ``POST /api/batches`` makes one; its page (``/batches/{id}``) and
 ``GET /api/batches/{id}`` show the progress of each photo and of the whole (live through
 ``/api/batches/{id}/events``); ``/api/batches/{id}/download`` streams every finished result
-in one ZIP; ``/api/batches/{id}/retry`` runs the failed and cancelled photos again. A batch
-is its owner's alone."""
+in one ZIP. A batch is its owner's alone. Its "retry the failed ones" sits with the other
+retries, in :mod:`app.web.routes.job_actions`."""
 
 from __future__ import annotations
 
@@ -12,19 +12,11 @@ import time
 from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.db.batches import Batch
-from app.engine.weights.store import WeightStore
-from app.jobs.batches import point_photo, retryable
-from app.jobs.costs import check_room_in_line
-from app.refusals import Refused
-from app.settings import Settings
-from app.storage import MediaStore
 from app.web.batch_view import (
     BatchOut,
     batch_out,
@@ -35,7 +27,6 @@ from app.web.batch_view import (
 from app.web.batch_zip import stream_zip
 from app.web.create.batch import create_batch
 from app.web.create.form import CreateForm
-from app.web.create.retry import retry_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.limits import StreamSlotDep, check_rate
 from app.web.middleware.owner import private_response
@@ -125,57 +116,9 @@ def download_batch(batch_id: str, session: SessionDep, store: StoreDep,
         "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/api/batches/{batch_id}/retry", response_model=BatchOut, tags=["api"])
-def retry_batch(batch_id: str, request: Request, session: SessionDep, settings: SettingsDep,
-                store: StoreDep, weights: WeightsDep, owner: OwnerDep) -> BatchOut:
-    """Queue the failed and cancelled photos again with the same files and settings (409
-    when there are none); the allowance and the per-person cap apply to each."""
-    batch = own_batch(session, batch_id, owner)
-    check_rate(request)
-    retry_failed(session, store, settings, weights, batch, owner)
-    request.app.state.wake_workers()
-    return batch_out(session, batch, owner)
-
-
-def retry_failed(session: Session, store: MediaStore, settings: Settings,
-                 weights: WeightStore, batch: Batch, owner: str) -> int:
-    """Retry every failed photo of ``batch`` that is ``owner``'s; stops at the first
-    refusal (the allowance or the cap reached), which is raised when nothing could be
-    retried. Returns the count."""
-    failed = [p for p in viewer_photos(session, batch, owner) if retryable(p)]
-    if not failed:
-        raise HTTPException(409, "no photo of this batch failed, so there is nothing to retry")
-    done = 0
-    for photo in failed:
-        source = photo.job
-        assert source is not None
-        try:
-            check_room_in_line(session, source.owner_id, source.engine, source.options,
-                               source.frames, settings.max_queued_minutes_per_person)
-            job = retry_job(session, store, settings, weights, source)
-        except (Refused, HTTPException):
-            if not done:
-                raise
-            break
-        point_photo(session, batch, photo.position, job)
-        done += 1
-    return done
-
-
 # ----------------------------------------------------------------------------- pages
 @router.get("/batches/{batch_id}", include_in_schema=False)
 def batch_page(batch_id: str, request: Request, session: SessionDep,
                owner: OwnerDep) -> Response:
     batch = own_batch(session, batch_id, owner)
     return render(request, "batch.html", batch=batch_out(session, batch, owner))
-
-
-@router.post("/batches/{batch_id}/retry", include_in_schema=False)
-def retry_from_form(batch_id: str, request: Request, session: SessionDep,
-                    settings: SettingsDep, store: StoreDep, weights: WeightsDep,
-                    owner: OwnerDep) -> Response:
-    batch = own_batch(session, batch_id, owner)
-    check_rate(request)
-    retry_failed(session, store, settings, weights, batch, owner)
-    request.app.state.wake_workers()
-    return RedirectResponse(f"/batches/{batch.public_id}", status_code=303)
