@@ -28,7 +28,7 @@ test: $(STAMP)
 ## command line, without the slow tests (minutes, not a quarter of an hour; docs/development.md)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" tests/engine tests/video tests/weights tests/jobs \
-		tests/web tests/cli tests/test_architecture.py tests/test_code_map.py \
+		tests/web tests/cli tests/batches tests/test_architecture.py tests/test_code_map.py \
 		tests/test_settings.py tests/test_storage.py
 
 bench: $(STAMP)

@@ -105,6 +105,19 @@ class Settings(BaseSettings):
                                             "exempt; 0: no limit).")
     max_event_streams_per_client: int = Field(20, ge=0, description="Live progress streams "
                                               "one client address may hold (0: no limit).")
+    # --- batches (many photos at once, or one ZIP of them) ---------------------------------
+    max_batch_photos: int = Field(100, ge=1, description="Most photos in one batch (files "
+                                  "sent, or members of its ZIP); more is refused (413).")
+    max_batch_upload_mb: int = Field(1000, ge=1, description="Largest batch request (all "
+                                     "its photos, or its ZIP), in MiB; each photo also "
+                                     "keeps to max_upload_mb.")
+    max_zip_unpacked_mb: int = Field(2000, ge=1, description="Most a batch's ZIP may unpack "
+                                     "to, in MiB, by its members' declared sizes and by what "
+                                     "really comes out; beyond it the ZIP is refused (413).")
+    max_zip_ratio: float = Field(20.0, ge=1.0, description="Largest unpacked-to-packed size "
+                                 "ratio of a ZIP member over 1 MiB (photos barely compress; "
+                                 "a bomb does by thousands); beyond it the ZIP is refused "
+                                 "(413).")
     upload_checks: int = Field(2, ge=1, description="Uploads checked (decoded in a child "
                                "process) at once; the rest wait in line.")
     upload_check_wait_seconds: float = Field(120.0, gt=0.0, description="Longest an upload "

@@ -27,6 +27,7 @@
     if (QUICKTIME.includes(text(4, 4))) return "video";        // old MOV files, no ftyp box
     if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return "video";
     if (text(0, 4) === "RIFF" && text(8, 4) === "AVI ") return "video";
+    if (text(0, 4) === "PK\x03\x04" || text(0, 4) === "PK\x05\x06") return "zip";
     return b.length && b.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127))
       ? "text" : null;
   }
@@ -86,6 +87,40 @@
   function dropReusedContent() {
     $("content-reused")?.remove();
   }
+  // Several photos, or one ZIP of them, are a batch (POST /api/batches, then its page):
+  // each photo is checked on the server, which reports the ones it cannot use.
+  let batch = null;                 // {files, zip}: what goes to /api/batches
+  function showBatch(files, zip) {
+    batch = { files, zip };
+    showTrim(null);
+    const note = document.createElement("p");
+    note.className = "note";
+    note.id = "batch-note";
+    note.textContent = zip
+      ? `“${files[0].name}”: every photo in this ZIP is made as one batch, with the same styles and settings.`
+      : `${files.length} photos: each is made with the same styles and settings, as one batch.`;
+    contentBox.append(note);
+    for (const file of (zip ? [] : files.slice(0, 12))) {
+      const img = document.createElement("img");
+      img.src = URL.createObjectURL(file);
+      img.alt = `Preview of ${file.name}`;
+      img.className = "batch-preview";
+      contentBox.append(img);
+    }
+  }
+  async function takeContents(files) {
+    batch = null;
+    if (files.length <= 1) {
+      const kind = files.length ? await sniff(files[0]) : null;
+      if (kind !== "zip") { takeContent(files[0]); return; }
+    }
+    warn($("content-warning"), "");
+    contentProblem = null;
+    fitToPhoto(0);
+    contentBox.replaceChildren();
+    dropReusedContent();
+    showBatch([...files], files.length === 1);
+  }
   async function takeContent(file) {
     warn($("content-warning"), "");
     contentProblem = null;
@@ -100,7 +135,7 @@
     contentBox.append(el);
     showTrim(kind === "video" ? el : null);
   }
-  contentInput.addEventListener("change", () => takeContent(contentInput.files[0]));
+  contentInput.addEventListener("change", () => takeContents(contentInput.files));
   $("content-reused-remove")?.addEventListener("click", () => { dropReusedContent(); showTrim(null); fitToPhoto(0); contentInput.focus(); });
   const reusedClip = document.querySelector("#content-reused video");
   showTrim(reusedClip);
@@ -384,12 +419,32 @@
   for (const type of ["change", "input"]) form.addEventListener(type, clearStaleErrors);
   cards.addEventListener("click", (e) => { if (e.target.closest(".remove-style")) clearStaleErrors(); });
   $("library-picker")?.addEventListener("click", (e) => { if (e.target.closest(".pick")) clearStaleErrors(); });
+  // A batch goes to /api/batches, then to its page, which lists the photos the server
+  // could not use; a refusal of the whole batch stays here, as a job's does.
+  async function sendBatch() {
+    const button = $("generate");
+    button.disabled = true;
+    button.textContent = "Uploading…";
+    const data = new FormData(form);
+    if (batch.zip) { data.delete("content"); data.append("zip", batch.files[0]); }
+    try {
+      const response = await fetch("/api/batches", { method: "POST", body: data });
+      const body = await response.json().catch(() => ({}));
+      if (response.status === 201) { window.location.assign(body.links.page); return; }
+      showError(typeof body.detail === "string" ? body.detail : `error ${response.status}`);
+    } catch (err) {
+      showError("The upload failed: " + err.message);
+    }
+    button.disabled = false;
+    button.textContent = "Generate";
+  }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;
     const problem = problems();
     if (problem) { showError(problem); return; }
     fillWeights();
+    if (batch) { await sendBatch(); return; }
     const button = $("generate");
     button.disabled = true;
     button.textContent = "Uploading…";

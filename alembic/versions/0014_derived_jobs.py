@@ -3,7 +3,7 @@ jobs.derivation (a job made from another: an Enhance or a Go deeper of it) and
 jobs.start_path (the picture an Enhance of a painterly result starts from).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 11:00:00
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014'
-down_revision: Union[str, None] = '0012'
+down_revision: Union[str, None] = '0013'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

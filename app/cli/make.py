@@ -27,8 +27,9 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 @click.argument("content", type=click.Path(path_type=Path))
 @click.argument("styles", nargs=-1, required=True, metavar="STYLE...",
                 type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Result image (or video, when CONTENT is a video).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Result image (or video, when CONTENT is a video); a folder when CONTENT "
+              "is a folder of photos (photos with a result there already are skipped).")
 @click.option("--engine", type=click.Choice(CHOICES), default="auto", show_default=True)
 @click.option("--alpha", type=float, default=None, help=option_help("alpha"))
 @click.option("--style-weights", default=None, help=option_help("style_weights"))
@@ -43,8 +44,15 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
             alpha: float | None, style_weights: str | None, preserve_color: bool,
             size: int | None, iterations: int | None, device: str | None,
             seed: int | None, trim_start: float | None, trim_end: float | None) -> None:
-    """Stylise CONTENT (an image or a video) with one or more STYLE images."""
+    """Stylise CONTENT (an image, a video, or a folder of photos) with one or more STYLE
+    images."""
     with user_errors():
+        if content.is_dir():
+            _stylize_folder(content, list(styles), output, build_options(dict(
+                engine=engine, alpha=alpha, style_weights=style_weights,
+                preserve_color=preserve_color, size=size, iterations=iterations, seed=seed),
+                device))
+            return
         if not content.is_file():
             raise StyleTransferError(f"content {str(content)!r} does not exist")
         options = build_options(dict(engine=engine, alpha=alpha, style_weights=style_weights,
@@ -56,6 +64,21 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
         output.parent.mkdir(parents=True, exist_ok=True)
         make(content, list(styles), output, options)
     click.echo(f"wrote {output}")
+
+
+def _stylize_folder(folder: Path, styles: list[Path], outdir: Path,
+                    options: "StyleOptions") -> None:
+    """Every photo of ``folder`` into ``outdir``, then what was made, skipped and failed
+    (exit status 1 when a photo failed)."""
+    from app.cli.folder import stylize_folder
+
+    check_style_count(resolve_engine(options.engine, weight_store()), len(styles),
+                      options.style_weights)
+    run = stylize_folder(folder, _load_styles(styles, options), outdir, options, progress_bar)
+    click.echo(f"wrote {len(run.made)} to {outdir}; {len(run.done_before)} already done, "
+               f"{len(run.failed)} failed")
+    if run.failed:
+        raise SystemExit(1)
 
 
 def build_options(values: dict[str, Any], device: str | None) -> "StyleOptions":

@@ -231,6 +231,6 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
-# the community's tables and a split clip's pieces join this metadata (Alembic and the
-# models test read it from here)
-from app.db import community, segments  # noqa: E402, F401
+# the community's tables, a split clip's pieces and the batches' tables join this metadata
+# (Alembic and the models test read it from here)
+from app.db import batches, community, segments  # noqa: E402, F401

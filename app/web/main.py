@@ -29,6 +29,7 @@ from app.web.routes import (
     admin,
     api,
     api_docs,
+    batches,
     community,
     health,
     media,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
                                           if h.strip()])
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(batches.router)
     app.include_router(api_docs.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -35,6 +35,11 @@ COMMUNITY_OPERATIONS = {
     "POST /api/collections/{collection_id}/items",
     "DELETE /api/collections/{collection_id}/items/{job_id}", "POST /api/jobs/cost"}
 
+# many photos at once (tests/batches/)
+BATCH_OPERATIONS = {"POST /api/batches", "GET /api/batches/{batch_id}",
+                    "GET /api/batches/{batch_id}/events", "GET /api/batches/{batch_id}/download",
+                    "POST /api/batches/{batch_id}/retry"}
+
 
 @pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
 def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settings]) -> None:
@@ -65,7 +70,8 @@ def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settin
                             "POST /api/jobs/{job_id}/trash", "POST /api/jobs/{job_id}/restore",
                             "PATCH /api/jobs/{job_id}",
                             "GET /api/jobs/{job_id}/strength-preview",
-                            "POST /api/jobs/{job_id}/versions"} | COMMUNITY_OPERATIONS
+                            "POST /api/jobs/{job_id}/versions"} | COMMUNITY_OPERATIONS \
+        | BATCH_OPERATIONS
     assert all(count >= 1 for count in checked.values()), checked
 
 

@@ -13,17 +13,20 @@ from app.settings import Settings
 CHUNK = 1024 * 1024
 
 
-async def save_raw(upload: UploadFile, path: Path, settings: Settings, what: str) -> None:
+async def save_raw(upload: UploadFile, path: Path, settings: Settings, what: str,
+                   limit_mb: int | None = None) -> None:
     """Stream ``upload`` into ``path``, reading no further than one chunk past the
-    ``max_upload_mb`` limit (413) and refusing an empty file (422)."""
-    limit = settings.max_upload_mb * 1024 * 1024
+    ``max_upload_mb`` limit (or ``limit_mb``: a batch's ZIP) (413) and refusing an empty
+    file (422)."""
+    limit_mb = limit_mb or settings.max_upload_mb
+    limit = limit_mb * 1024 * 1024
     size = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as out:
         while chunk := await upload.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise Refused(f"{what} is larger than the {settings.max_upload_mb} MiB "
+                raise Refused(f"{what} is larger than the {limit_mb} MiB "
                               "limit", status_code=413)
             out.write(chunk)
     if size == 0:

@@ -79,6 +79,30 @@ def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
     return spec
 
 
+def settled_engine(form: CreateForm, settings: Settings, weights: WeightStore
+                   ) -> tuple[StyleOptions, EngineSpec]:
+    """The form's options and the installed engine they name (Deep Dream: with the network
+    that will dream, 409 when none is installed)."""
+    options = form.options(settings, weights)
+    spec = installed_engine(options.engine, weights)
+    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
+        options = options.model_copy(update={"network": dream_network(options, weights).name})
+    return options, spec
+
+
+def chosen_styles(form: CreateForm, spec: EngineSpec
+                  ) -> tuple[list[UploadFile], list[int], str | None]:
+    """The style (or, for Deep Dream, guide) uploads, the library picks (at most
+    ``MAX_STYLES`` in all), and what to call the uploads ("the guide image"; None: "style
+    image N")."""
+    guide = _chosen([form.guide]) if spec.mode == "dream" else []
+    styles = guide or _chosen(form.styles)
+    style_ids = [] if guide else _style_ids(form)
+    if len(styles) + len(style_ids) > MAX_STYLES:
+        raise Refused(f"use at most {MAX_STYLES} style images")
+    return styles, style_ids, "the guide image" if guide else None
+
+
 def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     return [f for f in files if f is not None and not isinstance(f, str)
@@ -115,19 +139,11 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     """Validate everything, store the files, queue the job (with ``details``: columns such
     as its title, written in the same transaction); the files are checked in turn
     (``checks``). Raises ``StyleTransferError``."""
-    options = form.options(settings, weights)
-    spec = installed_engine(options.engine, weights)
-    if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
-        options = options.model_copy(update={"network": dream_network(options, weights).name})
+    options, spec = settled_engine(form, settings, weights)
     content = _chosen([form.content])
     if not content and not form.content_from:
         raise Refused("choose a content image or video")
-    guide = _chosen([form.guide]) if spec.mode == "dream" else []
-    styles = guide or _chosen(form.styles)
-    style_ids = [] if guide else _style_ids(form)
-    if len(styles) + len(style_ids) > MAX_STYLES:
-        raise Refused(f"use at most {MAX_STYLES} style images")
-    what = "the guide image" if guide else None
+    styles, style_ids, what = chosen_styles(form, spec)
     raws = [(store.temp_path_for(store.new_path("uploads", ".part")), "content",
              "the content file")]
     raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",

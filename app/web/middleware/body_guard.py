@@ -32,7 +32,8 @@ from app.web.limits import RESERVED, RateLimiter, client_address
 from app.web.middleware.asgi import HTTPMiddleware
 
 MIB = 2**20
-JOB_PATHS = ("/api/jobs", "/create")
+BATCH_PATH = "/api/batches"
+JOB_PATHS = ("/api/jobs", "/create", BATCH_PATH)
 MAX_FILES_PER_JOB = 9           # content + up to 8 styles
 SMALL_BODY = MIB                # forms and JSON, which are read into memory whole
 DISCONNECT: Message = {"type": "http.disconnect"}
@@ -44,7 +45,10 @@ def is_job_upload(scope: Scope) -> bool:
 
 def body_limit(scope: Scope, settings: Settings) -> int:
     """The most body bytes this request may send: a whole job's files for a create request,
-    one file for any other upload (multipart), 1 MiB for anything else."""
+    one file for any other upload (multipart), 1 MiB for anything else; a batch: its
+    photos (or ZIP) and its style files."""
+    if is_job_upload(scope) and scope["path"] == BATCH_PATH:
+        return batch_limit(settings)
     if is_job_upload(scope):
         return (settings.max_upload_mb * MAX_FILES_PER_JOB + 1) * MIB
     if Headers(scope=scope).get("content-type", "").startswith("multipart/form-data"):
@@ -52,7 +56,16 @@ def body_limit(scope: Scope, settings: Settings) -> int:
     return SMALL_BODY
 
 
+def batch_limit(settings: Settings) -> int:
+    """A batch request's most bytes: its photos (or ZIP), its style files and the form."""
+    return (settings.max_batch_upload_mb + settings.max_upload_mb * (MAX_FILES_PER_JOB - 1)
+            + 1) * MIB
+
+
 def too_large(settings: Settings, limit: int) -> str:
+    if limit == batch_limit(settings):
+        return (f"the batch is larger than the {settings.max_batch_upload_mb} MiB a batch "
+                "may be")
     if limit > SMALL_BODY:
         return f"the upload is larger than the {settings.max_upload_mb} MiB per-file limit allows"
     return f"the request is larger than the {limit // MIB} MiB this address accepts"

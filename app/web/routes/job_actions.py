@@ -12,17 +12,22 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from app.db.batches import Batch
 from app.db.models import Job
 from app.engine.weights.store import WeightStore
+from app.jobs.batches import point_photo, retryable
+from app.jobs.costs import check_room_in_line
 from app.jobs.queue import enqueue_job, get_job, update_details
 from app.people.allowances import check_allowance, earlier_cost, spending
 from app.people.copies import copy_derived_inputs, copy_inputs
 from app.people.styles import job_style_ids, job_style_shares
 from app.people.trash import restore_job, trash_job
+from app.refusals import Refused
 from app.settings import Settings
 from app.storage import MediaStore
 from app.uploads.storing import check_free_disk
 from app.web.access import own_job
+from app.web.batch_view import BatchOut, batch_out, own_batch, viewer_photos
 from app.web.create.details import DetailsIn, changed_details
 from app.web.create.submit import installed_engine
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
@@ -159,3 +164,53 @@ def details_from_form(job_id: str, session: SessionDep, owner: OwnerDep,
     details = DetailsIn(title=title, show_original=show_original)
     update_details(session, job, **changed_details(details))
     return RedirectResponse(f"/jobs/{job.public_id}?notice=saved", status_code=303)
+
+
+# ----------------------------------------------------------------------------- a batch's
+# failed photos, run again (the batch itself: app/web/routes/batches.py)
+def retry_failed(session: Session, store: MediaStore, settings: Settings,
+                 weights: WeightStore, batch: Batch, owner: str) -> int:
+    """Retry every failed photo of ``batch`` that is ``owner``'s; stops at the first
+    refusal (the allowance or the cap reached), which is raised when nothing could be
+    retried. Returns the count."""
+    failed = [p for p in viewer_photos(session, batch, owner) if retryable(p)]
+    if not failed:
+        raise HTTPException(409, "no photo of this batch failed, so there is nothing to retry")
+    done = 0
+    for photo in failed:
+        source = photo.job
+        assert source is not None
+        try:
+            check_room_in_line(session, source.owner_id, source.engine, source.options,
+                               source.frames, settings.max_queued_minutes_per_person)
+            job = retry_job(session, store, settings, weights, source)
+        except (Refused, HTTPException):
+            if not done:
+                raise
+            break
+        point_photo(session, batch, photo.position, job)
+        done += 1
+    return done
+
+
+@router.post("/api/batches/{batch_id}/retry", response_model=BatchOut, tags=["api"])
+def retry_batch(batch_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+                store: StoreDep, weights: WeightsDep, owner: OwnerDep) -> BatchOut:
+    """Queue the failed and cancelled photos again with the same files and settings (409
+    when there are none); the allowance and the per-person cap apply to each."""
+    batch = own_batch(session, batch_id, owner)
+    check_rate(request)
+    retry_failed(session, store, settings, weights, batch, owner)
+    request.app.state.wake_workers()
+    return batch_out(session, batch, owner)
+
+
+@router.post("/batches/{batch_id}/retry", include_in_schema=False)
+def retry_from_form(batch_id: str, request: Request, session: SessionDep,
+                    settings: SettingsDep, store: StoreDep, weights: WeightsDep,
+                    owner: OwnerDep) -> Response:
+    batch = own_batch(session, batch_id, owner)
+    check_rate(request)
+    retry_failed(session, store, settings, weights, batch, owner)
+    request.app.state.wake_workers()
+    return RedirectResponse(f"/batches/{batch.public_id}", status_code=303)
