@@ -98,8 +98,10 @@ def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     sum_sq = np.square(warped_forward + backward).sum(axis=2)
     magnitudes = np.square(warped_forward).sum(axis=2) + np.square(backward).sum(axis=2)
     disoccluded = sum_sq > _FB_RELATIVE * magnitudes + _FB_ABSOLUTE
-    gradients = sum(np.square(np.gradient(backward[..., k], axis=a))
-                    for k in range(2) for a in range(2))
+    # a frame one pixel high or wide has no gradient across that axis (np.gradient needs 2)
+    gradients = sum((np.square(np.gradient(backward[..., k], axis=a))
+                     for k in range(2) for a in range(2) if backward.shape[a] > 1),
+                    np.zeros(backward.shape[:2], np.float32))
     boundary = gradients > _EDGE_RELATIVE * np.square(backward).sum(axis=2) + _EDGE_ABSOLUTE
     return (~disoccluded & ~boundary & inside).astype(np.float32)
 
