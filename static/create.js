@@ -363,10 +363,14 @@
   if (reused) measurePhoto(reused);             // "edit and retry": the earlier photo's size
 
   // ------------------------------------------------------------------ submit
-  function problems() {
+  function problems(training) {
     if (contentProblem) return contentProblem;
+    if (training) {          // the photo is optional; the styles are what it learns
+      if (!cards.children.length && !$("style_from")) return "Add at least one style image to train on, or pick one from the library.";
+      return null;
+    }
     if (!contentInput.files.length && !$("content-reused")) return "Choose your photo or clip first.";
-    if (mode() === "style" && !cards.children.length) return "Add at least one style image, or pick one from the library.";
+    if (mode() === "style" && !cards.children.length && !$("model-card")) return "Add at least one style image, or pick one from the library.";
     if (mode() === "style" && cards.children.length > MAX_STYLES) return `Use at most ${MAX_STYLES} style images; remove ${cards.children.length - MAX_STYLES}.`;
     const clipProblem = clipEngineProblem();
     if (clipProblem) return clipProblem;
@@ -386,14 +390,16 @@
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;
-    const problem = problems();
+    const training = e.submitter?.id === "train";   // "Train a fast model"
+    const problem = problems(training);
     if (problem) { showError(problem); return; }
     fillWeights();
-    const button = $("generate");
+    const button = training ? $("train") : $("generate");
+    const label = button.textContent;
     button.disabled = true;
     button.textContent = "Uploading…";
     try {
-      const response = await fetch("/api/jobs", { method: "POST", body: new FormData(form) });
+      const response = await fetch(training ? "/api/train" : "/api/jobs", { method: "POST", body: new FormData(form) });
       const body = await response.json().catch(() => ({}));
       if (response.status === 201) { window.location.assign(body.links.page); return; }
       const detail = typeof body.detail === "string" ? body.detail
@@ -403,7 +409,7 @@
       showError("The upload failed: " + err.message);
     }
     button.disabled = false;
-    button.textContent = "Generate";
+    button.textContent = label;
   });
   $("form-error")?.focus();
 })();

@@ -31,6 +31,7 @@ from app.web.routes import (
     health,
     media,
     metrics,
+    models,
     pages,
     results,
     styles,
@@ -108,5 +109,6 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.include_router(admin.router)
     app.include_router(results.router)
     app.include_router(styles.router)
+    app.include_router(models.router)
     app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     return app

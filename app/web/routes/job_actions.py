@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Job
 from app.engine.weights.store import WeightStore
 from app.jobs.queue import enqueue_job, get_job, update_details
-from app.people.copies import copy_inputs
+from app.people.copies import copy_inputs, copy_media_file
 from app.people.styles import job_style_ids, job_style_shares
 from app.people.trash import restore_job, trash_job
 from app.settings import Settings
@@ -52,6 +52,8 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
     check_free_disk(store, settings)
     try:
         content, styles = copy_inputs(store, source)
+        model = copy_media_file(store, source.model_path, "models") if source.model_path \
+            else None       # a fast model's job (or a training that adds styles) keeps its own
     except OSError as exc:
         raise HTTPException(409, "the files of this job are gone, so it cannot run again") \
             from exc
@@ -68,9 +70,9 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
                            visibility=source.visibility, title=source.title,
                            content_name=source.content_name,
                            style_names=list(source.style_names or []),
-                           show_original=source.show_original)
+                           show_original=source.show_original, model_path=model)
     except BaseException:
-        store.remove([content, *styles])
+        store.remove([content, *styles, *([model] if model else [])])
         raise
 
 
