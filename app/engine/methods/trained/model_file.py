@@ -113,9 +113,9 @@ def _refuse_pickles(head: bytes) -> None:
 
 def _table(data: bytes) -> dict[str, Any]:
     """The safetensors JSON table at the start of ``data``, checked for size."""
+    _refuse_pickles(data[:8])
     if len(data) < 8:
         raise ModelRefused("the model file is damaged: it is too short to hold a model")
-    _refuse_pickles(data[:8])
     (length,) = struct.unpack("<Q", data[:8])
     if length > MAX_HEADER_BYTES or 8 + length > len(data):
         raise ModelRefused("the model file is damaged or not a safetensors file: its header "
