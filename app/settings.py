@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     admin_token: str = Field("", description="Token for the admin page (at least 16 "
                              "characters); empty: the studio makes one in data_dir/admin-token.")
 
+    # --- accounts (optional: anonymous use needs none) ---------------------------------
+    signup: Literal["open", "invite", "closed"] = Field(
+        "open", description="Who may make an account: open (anyone), invite (with a "
+        "one-time link from the admin) or closed (nobody new).")
+    session_days: int = Field(30, ge=1, le=365, description="A sign-in lasts this many "
+                              "days (then the browser signs in again).")
+
     # --- limits --------------------------------------------------------------------------
     max_upload_mb: int = Field(200, description="Largest accepted upload, in MiB.")
     max_image_megapixels: float = Field(40.0, description="Largest accepted image.")
@@ -88,6 +96,10 @@ class Settings(BaseSettings):
     max_model_mb: float = Field(64.0, gt=0.0, description="Largest model file accepted "
                                 "(imports, and every model read), in MiB.")
     min_free_disk_mb: int = Field(500, description="Uploads are refused below this free space.")
+    max_queued_minutes_per_person: float = Field(
+        120.0, ge=0.0, description="Expected minutes of work one person may have waiting "
+        "(queued, plus what their running jobs still need); beyond it a new job is refused "
+        "(0: no cap).")
     rate_limit_per_minute: int = Field(20, description="Jobs one client may create per minute.")
     body_idle_seconds: float = Field(15.0, gt=0.0, description="A request body that sends "
                                      "nothing for this long is refused (408); it must also "

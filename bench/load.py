@@ -19,6 +19,10 @@ request's body a byte every 5 s (reconnecting when the server drops them), then 
 ``--streams`` event streams from one address watch a queued job (asking again 5 s after a
 refusal). Each row prints the visitors' latency, their errors (5xx or no answer) and what
 the attacking connections met. Target: no 5xx and p99 under 2 s for the visitors.
+
+Then the community (``--only community``, :mod:`bench.community`): 200 concurrent readers of
+the trending feed and profile pages while signed-in accounts like and comment. Target: 0
+errors.
 """
 
 from __future__ import annotations
@@ -79,18 +83,26 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--readers", type=int, default=250)
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--only", choices=("jobs", "attacks"))
+    parser.add_argument("--only", choices=("jobs", "attacks", "community"))
     parser.add_argument("--slow-sockets", type=int, default=2000)
     parser.add_argument("--streams", type=int, default=1500)
     parser.add_argument("--visitors", type=int, default=10)
     parser.add_argument("--visits", type=int, default=600)
     parser.add_argument("--settle", type=float, default=20.0,
                         help="seconds an attack runs before the visitors start")
+    parser.add_argument("--results", type=int, default=12, help="community: public results")
+    parser.add_argument("--writers", type=int, default=20, help="community: accounts writing")
+    parser.add_argument("--community-readers", dest="community_readers", type=int, default=200)
+    parser.add_argument("--reads", type=int, default=3000, help="community: GETs in all")
     args = parser.parse_args()
-    if args.only != "attacks":
+    if args.only in (None, "jobs"):
         jobs_and_crowd(args)
-    if args.only != "jobs":
+    if args.only in (None, "attacks"):
         attack_rows(args)
+    if args.only in (None, "community"):
+        from bench.community import community_row
+
+        community_row(args)
 
 
 def jobs_and_crowd(args: argparse.Namespace) -> None:

@@ -2,7 +2,9 @@
 ``workers`` (one row per worker thread, with its heartbeat: :mod:`app.jobs.leases`), and the
 style library: ``styles`` (one row per distinct style image) and ``job_styles`` (who used it),
 ``owner_keys`` (carrying one's results to another browser) and ``fast_models`` (the models
-people trained or imported)."""
+people trained or imported). The community's tables (accounts, likes, comments, follows,
+collections, allowances) are in :mod:`app.db.community`, imported at the end so they are part
+of the same metadata."""
 
 from __future__ import annotations
 
@@ -24,15 +26,12 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, utcnow
 
 if TYPE_CHECKING:
     from app.engine.options import StyleOptions
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC (stored naive-UTC by SQLite, aware by PostgreSQL)."""
-    return datetime.now(timezone.utc)
 
 
 def new_public_id() -> str:
@@ -64,10 +63,6 @@ class JobState(StrEnum):
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
-class Base(DeclarativeBase):
-    """Metadata root for Alembic's autogenerate."""
-
-
 class Job(Base):
     """A style-transfer job with its inputs, progress and outputs (paths relative to media)."""
 
@@ -82,6 +77,7 @@ class Job(Base):
         Index("ix_jobs_preview_path", "preview_path"),
         Index("ix_jobs_partial_path", "partial_path"),
         Index("ix_jobs_deleted_at", "deleted_at"),     # the trash collector's every pass
+        Index("ix_jobs_owner_started", "owner_id", "started_at"),   # whose turn it is
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -97,6 +93,10 @@ class Job(Base):
     message: Mapped[str] = mapped_column(String(200), default="waiting in the queue")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The admin's word on its place in line: higher runs first (0: its turn comes fairly).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # A clip's frames to make (1 for a picture): what its place in line weighs.
+    frames: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     content_path: Mapped[str] = mapped_column(String(255))
     style_paths: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -125,7 +125,7 @@ class Job(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     strength_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    # Fast models (revision 0009): a training job's last committed checkpoint (a restarted
+    # Fast models (revision 0011): a training job's last committed checkpoint (a restarted
     # run resumes from it), and the job's own copy of the trained model it paints with (or,
     # for a training that adds styles, the model it starts from).
     checkpoint_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -256,3 +256,7 @@ class FastModel(Base):
     def media_paths(self) -> list[str]:
         """Every media file this model owns."""
         return [p for p in (self.path, self.preview_path, *(self.style_thumbs or [])) if p]
+
+
+# the community's tables join this metadata (Alembic and the models test read it from here)
+from app.db import community  # noqa: E402, F401

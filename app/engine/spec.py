@@ -87,6 +87,9 @@ class EngineSpec:
     # refused at once instead of failing in the worker.
     min_side: int = 8
     listed: bool = True           # offered on the pages, the API's list and `dreamgen engines`
+    # Seconds one work unit takes at 512 px on a small CPU: what a job is expected to cost
+    # until this server has measured the engine (the queue's per-person cap).
+    first_guess_s: float = 1.0
     work_units: WorkUnits = field(default=one_unit, compare=False)
     presets: Mapping[str, PresetChoice] = field(default_factory=dict, hash=False,
                                                 compare=False)

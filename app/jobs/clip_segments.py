@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
+
 from app.jobs.messages import PartialWritten, SegmentCommitted, Send
 from app.storage import TEMP_PREFIX, MediaStore
 from app.video.segments import SegmentFile, fsync_rename, join_segments

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Job, JobState, as_utc, utcnow
 from app.engine.registry import work_units
+from app.jobs.fairness import jobs_ahead
 from app.jobs.stats import SIZE_CLASSES
 
 RECENT_RUNS = 200          # run times are taken from the last this many successful runs
-MAX_AHEAD = 500            # a queue longer than this ahead of a job: no estimate
 REFERENCE_SIDE = 512
 LINEAR_FROM = 0.05         # progress from which elapsed * (1 - p) / p is believed
 
@@ -136,11 +136,8 @@ def wait_s(session: Session, job: Job, times: RunTimes,
     """Seconds until a queued ``job`` starts: the running jobs' time left and the jobs ahead
     of it, each given to the worker that frees up first (None: something unknown)."""
     running = session.scalars(select(Job).where(Job.state == JobState.RUNNING)).all()
-    # only what the estimate reads: the event stream asks several times a second
-    ahead = session.execute(select(Job.engine, Job.kind, Job.options)
-                            .where(Job.state == JobState.QUEUED, Job.id < job.id)
-                            .order_by(Job.id).limit(MAX_AHEAD + 1)).all()
-    if len(ahead) > MAX_AHEAD:
+    ahead = jobs_ahead(session, job)
+    if ahead is None:
         return None
     free_at = [remaining_s(r, times, now) for r in running] or [0.0]
     if any(t is None for t in free_at):
@@ -174,3 +171,18 @@ def job_timing(session: Session, job: Job) -> tuple[float | None, float | None]:
     wait = wait_s(session, job, times)
     run = times.expected_s(job.engine, job.kind, job.options or {})
     return wait, (wait + run) if wait is not None and run is not None else None
+
+
+def duration(seconds: float) -> str:
+    """Seconds as people read them, as ``static/job.js`` writes them: exact under ten
+    minutes (``4 min 7 s``), then to the minute."""
+    if seconds < 1:
+        return "under 1 s"
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600} h {round(s % 3600 / 60)} min"
+    if s >= 600:
+        return f"{round(s / 60)} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s} s"

@@ -32,8 +32,16 @@ from app.engine.options import StyleOptions, parse_options
 from app.engine.strength_preview import save_state, stylize_keeping_state
 from app.engine.types import CancelToken, Progress
 from app.engine.weights.store import WeightStore
-from app.jobs.messages import (Answer, JobCancelled, JobDone, JobErrored, JobFailed,
-                               JobResult, ProgressReport, Send)
+from app.jobs.messages import (
+    Answer,
+    JobCancelled,
+    JobDone,
+    JobErrored,
+    JobFailed,
+    JobResult,
+    ProgressReport,
+    Send,
+)
 from app.jobs.thumbnails import jpeg_bytes, write_preview, write_thumbnail
 from app.jobs.train_job import TrainingInputs, run_training
 from app.storage import MediaStore

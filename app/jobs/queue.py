@@ -23,28 +23,36 @@ from sqlalchemy.orm import Session
 
 from app.db.engine import begin_write, write_session
 from app.db.models import Job, JobState, WorkerRecord, utcnow
+from app.jobs.fairness import claim_order, jobs_ahead
 
 
 def enqueue_job(session: Session, *, owner_id: str, kind: str, engine: str,
                 options: dict[str, Any], content_path: str, style_paths: list[str],
                 visibility: str = "public", style_ids: list[int] | None = None,
-                style_shared: list[bool] | None = None, **details: Any) -> Job:
+                style_shared: list[bool] | None = None,
+                with_job: Callable[[Session, Job], None] | None = None,
+                **details: Any) -> Job:
     """Commit a new queued job. Call only after its input files are safely on disk, inside
     the caller's write transaction (:func:`begin_write`) or a new one.
     ``details``: the columns people choose or see (``title``, ``content_name``,
     ``style_names``, ``show_original``); ``style_ids``: the style library's id of each
     style file, in order (:mod:`app.people.styles`), and ``style_shared`` whether each is
-    offered to the public library, written in the same transaction."""
+    offered to the public library, written in the same transaction; ``with_job``: what
+    else must be written with the job (its id known), such as what it spent of its owner's
+    allowance (it may raise to refuse the job: nothing is committed)."""
     begin_write(session)
     job = Job(owner_id=owner_id, kind=kind, engine=engine, options=options,
               content_path=content_path, style_paths=style_paths, visibility=visibility,
               state=JobState.QUEUED, message="waiting in the queue", **details)
     session.add(job)
+    if style_ids or with_job:
+        session.flush()                      # the job's id, for the rows that name it
     if style_ids:
         from app.people.styles import link_styles
 
-        session.flush()                      # the job's id, for its job_styles rows
         link_styles(session, job, style_ids, style_shared)
+    if with_job is not None:
+        with_job(session, job)
     session.commit()
     return job
 
@@ -64,12 +72,29 @@ def release_worker_rows(session: Session, job_id: int, keep: str | None = None) 
                     .execution_options(synchronize_session=False))
 
 
+CLAIM_TRIES = 5     # another worker took the job chosen a moment before: choose again
+
+
 def claim_next_job(db_engine: Engine, worker_id: str) -> Job | None:
-    """Atomically move the oldest queued job to ``running`` for ``worker_id`` and return it
-    (with its new ``claim_token``); the worker's row, if it has one, names the job."""
-    oldest = (select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
-              .with_for_update(skip_locked=True).scalar_subquery())
-    claim = (update(Job).where(Job.id == oldest, Job.state == JobState.QUEUED)
+    """Atomically move the next queued job — the fair order's (:mod:`app.jobs.fairness`) —
+    to ``running`` for ``worker_id`` and return it (with its new ``claim_token``); the
+    worker's row, if it has one, names the job. None when nothing is queued."""
+    for _ in range(CLAIM_TRIES):
+        job = _claim_once(db_engine, worker_id)
+        if job is not None:
+            return job
+        with Session(db_engine) as session:
+            if not session.scalar(select(func.count()).select_from(Job)
+                                  .where(Job.state == JobState.QUEUED)):
+                return None
+    return None
+
+
+def _claim_once(db_engine: Engine, worker_id: str) -> Job | None:
+    """One try: the UPDATE takes the chosen job only while it is still queued (on
+    PostgreSQL another worker may have taken it between the choice and the write)."""
+    chosen = claim_order().scalar_subquery()
+    claim = (update(Job).where(Job.id == chosen, Job.state == JobState.QUEUED)
              .values(state=JobState.RUNNING, worker_id=worker_id, attempts=Job.attempts + 1,
                      claim_token=new_claim_token(), started_at=utcnow(), updated_at=utcnow(),
                      progress=0.0, message="starting", cancel_requested=False, eta_at=None)
@@ -176,11 +201,25 @@ def cancel_running_job(db_engine: Engine, job_id: int, token: str) -> bool:
 
 
 def release_job(db_engine: Engine, job_id: int, token: str,
-                message: str = "waiting in the queue (resumed after restart)") -> bool:
+                message: str = "waiting in the queue (resumed after restart)",
+                yielded: bool = False) -> bool:
     """Put a running job back in the queue (the worker is stopping, or its engine crashed
-    and the job has attempts left)."""
-    return _update_claimed(db_engine, job_id, token, state=JobState.QUEUED, worker_id=None,
-                           claim_token=None, progress=0.0, message=message[:200])
+    and the job has attempts left). A job that ``yielded`` its worker to someone else's
+    turn gets its attempt back: giving way is not a failed run."""
+    values: dict[str, Any] = dict(state=JobState.QUEUED, worker_id=None, claim_token=None,
+                                  progress=0.0, message=message[:200])
+    if yielded:
+        values["attempts"] = Job.attempts - 1
+    return _update_claimed(db_engine, job_id, token, **values)
+
+
+def others_waiting(db_engine: Engine, owner_id: str, priority: int = 0) -> bool:
+    """Whether a queued job of another person (or one of higher priority) waits: a running
+    clip then gives way at its next segment boundary (:mod:`app.jobs.fairness`)."""
+    with Session(db_engine) as session:
+        return session.scalar(select(Job.id).where(
+            Job.state == JobState.QUEUED,
+            (Job.owner_id != owner_id) | (Job.priority > priority)).limit(1)) is not None
 
 
 def request_cancel(session: Session, job: Job) -> bool:
@@ -265,12 +304,16 @@ def recover_interrupted_jobs(db_engine: Engine, max_attempts: int,
 
 
 def queue_position(session: Session, job: Job) -> int:
-    """How many queued jobs are ahead of ``job`` plus one (0 when it is not queued)."""
+    """How many queued jobs run before ``job``, in the fair order, plus one (0 when it is not
+    queued; past a very long queue, counted by age)."""
     if job.state != JobState.QUEUED:
         return 0
-    ahead = session.scalar(select(func.count()).select_from(Job)
+    ahead = jobs_ahead(session, job)
+    if ahead is not None:
+        return len(ahead) + 1
+    older = session.scalar(select(func.count()).select_from(Job)
                            .where(Job.state == JobState.QUEUED, Job.id < job.id))
-    return int(ahead or 0) + 1
+    return int(older or 0) + 1
 
 
 def list_gallery(session: Session, page: int = 1, per_page: int = 24) -> tuple[list[Job], int]:

@@ -60,6 +60,8 @@ CANCEL_CHECK_INTERVAL_S = 0.5
 IDLE_POLL_S = 1.0               # how often an idle worker looks for jobs added elsewhere
 MAX_BACKOFF_S = 30.0
 LOST_TOUCH = "waiting in the queue (its worker lost touch with the database)"
+GAVE_WAY = ("waiting for its next turn: other people's jobs run between its parts, and what "
+            "it made so far is kept")
 # A bug of ours, not the person's input: the traceback goes to the log, never to the page.
 INTERNAL_ERROR = ("something went wrong on our side while making it; try again, or with other "
                   "settings. If it happens again, tell the studio's admin: job {job}")
@@ -83,9 +85,15 @@ class JobCancelToken:
         self.db_engine, self.job, self.stopping = db_engine, job, stopping
         self.lease_lost = lease_lost
         self._checked_at, self._requested, self._unreadable = 0.0, False, False
+        self.gave_way = False
+
+    def give_way(self) -> None:
+        """Stop the engine so the job can wait for its next turn (someone else's job is
+        queued): set between a clip's segments, so nothing committed is lost."""
+        self.gave_way = True
 
     def is_set(self) -> bool:
-        if self.stopping.is_set():
+        if self.stopping.is_set() or self.gave_way:
             return True
         now = time.monotonic()
         if not self._requested and now - self._checked_at >= CANCEL_CHECK_INTERVAL_S:
@@ -190,6 +198,8 @@ class Worker(threading.Thread):
                 if isinstance(news, SegmentCommitted):
                     clip.segment(news.segment["path"], queue.record_segment(
                         self.db_engine, job.id, token, news.segment))
+                    if queue.others_waiting(self.db_engine, job.owner_id, job.priority):
+                        cancel.give_way()         # a segment boundary: the fair place to yield
                 elif isinstance(news, PartialWritten):
                     clip.partial_result(news.path, queue.set_partial(
                         self.db_engine, job.id, token, news.path))
@@ -211,7 +221,7 @@ class Worker(threading.Thread):
             self._clear_current_job()
             raise
         try:
-            succeeded = self._record(job, token, outcome, outputs, previews)
+            succeeded = self._record(job, token, outcome, outputs, previews, cancel.gave_way)
             if queue.job_state(self.db_engine, job.id) in (*FINISHED_STATES, None):
                 clip.remove_all()              # a job that ended keeps no segments
                 checkpoints.remove_all()       # nor a checkpoint
@@ -223,13 +233,18 @@ class Worker(threading.Thread):
             log.info("job %s succeeded in %.1f s", job.public_id, time.monotonic() - started)
 
     def _record(self, job: Job, token: str, outcome: Outcome, outputs: OutputPaths,
-                previews: PreviewKeeper) -> bool:
+                previews: PreviewKeeper, gave_way: bool = False) -> bool:
         """Write how the job ended (only while ``token`` holds it); True when its result
         was recorded."""
         if outcome.kind == Ending.SUCCEEDED and outcome.result is not None:
             return self._record_result(job, token, outcome, outputs, previews)
         self._discard(outputs, previews)
-        if outcome.kind == Ending.CANCELLED:
+        if outcome.kind == Ending.CANCELLED and gave_way and \
+                queue.claim_status(self.db_engine, job.id, token) == "ours":
+            self._put_back(job, token, GAVE_WAY, yielded=True)
+            log.info("job %s gave way between segments: someone else's job is waiting",
+                     job.public_id)
+        elif outcome.kind == Ending.CANCELLED:
             self._record_cancelled(job, token)
         elif outcome.kind == Ending.FAILED:
             queue.fail_job(self.db_engine, job.id, token, outcome.message)
@@ -306,9 +321,9 @@ class Worker(threading.Thread):
         queue.fail_job(self.db_engine, job.id, token, message)
         log.warning("job %s failed: %s", job.public_id, message)
 
-    def _put_back(self, job: Job, token: str, message: str) -> None:
+    def _put_back(self, job: Job, token: str, message: str, yielded: bool = False) -> None:
         try:
-            queue.release_job(self.db_engine, job.id, token, message)
+            queue.release_job(self.db_engine, job.id, token, message, yielded=yielded)
         except Exception:  # noqa: BLE001 - the database may be what failed
             log.exception("job %s could not be put back in the queue", job.public_id)
 

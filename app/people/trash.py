@@ -42,6 +42,16 @@ def trash_job(session: Session, job: Job, undo: bool = True) -> datetime:
     return now + timedelta(seconds=UNDO_S)
 
 
+def remove_for_good(session: Session, store: MediaStore, job: Job) -> None:
+    """Delete ``job`` and its files now, no undo (the admin's delete, a deleted account's
+    jobs): a running one is stopped first, then removed by the collector once its worker
+    lets go."""
+    if job.state == JobState.RUNNING:
+        trash_job(session, job, undo=False)
+        return
+    store.remove(delete_job(session, job))
+
+
 def undo_deadline(job: Job) -> datetime | None:
     """Until when a deleted job can be restored (None: not deleted, or too late)."""
     deleted = as_utc(job.deleted_at)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,7 @@ class Checked:
     suffix: str
     width: int
     height: int
+    frames: int = 1             # a clip's frames in the stretch to make; 1 for a picture
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -159,5 +161,7 @@ def _check_clip(check: UploadCheck) -> Checked:
                       "(MP4, MOV, WebM, MKV, AVI, animated GIF)", 415)
     info = inspect_video(Path(check.raw_path), check.video_limits)
     check_output_size(info, check.output_side)
-    check_trim(info, check.trim)
-    return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height)
+    start, end = check_trim(info, check.trim)
+    stretch = (end if end is not None else info.duration) - start
+    frames = min(info.frame_count, max(1, math.ceil(stretch * info.fps - 1e-6)))
+    return Checked("video", VIDEO_SUFFIXES[container], info.width, info.height, frames)

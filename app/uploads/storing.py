@@ -32,6 +32,7 @@ class StoredUpload:
     kind: Literal["image", "video"]
     width: int
     height: int
+    frames: int = 1             # a clip's frames in the stretch to make; 1 for a picture
 
 
 def check_free_disk(store: MediaStore, settings: Settings) -> None:
@@ -69,7 +70,8 @@ def store_uploads(store: MediaStore, settings: Settings, raws: list[tuple[Path, 
             rel = store.new_path("uploads", result.suffix)
             source = Path(check.clean_path if result.kind == "image" else check.raw_path)
             _commit(store, source, rel)
-            stored.append(StoredUpload(rel, result.kind, result.width, result.height))
+            stored.append(StoredUpload(rel, result.kind, result.width, result.height,
+                                       result.frames))
     except BaseException:
         store.remove([s.rel for s in stored])
         raise

@@ -41,9 +41,10 @@ class RateLimiter:
     ``max_clients`` (a flood of made-up addresses cannot grow it without limit), and an
     address whose last job is over a minute old takes no room at all."""
 
-    def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
+    def __init__(self, per_minute: int, max_clients: int = 10_000, what: str = "jobs") -> None:
         self.per_minute = per_minute
         self.max_clients = max_clients
+        self.what = what                     # what is counted, in the refusal's words
         self._times: OrderedDict[str, deque[float]] = OrderedDict()
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -105,7 +106,7 @@ class RateLimiter:
         oldest_needed = len(times) + pending - self.per_minute
         wait = max(1, math.ceil(60 - (now - times[oldest_needed]))) \
             if oldest_needed < len(times) else UPLOADING_WAIT_S
-        return Refused(f"too many jobs: the limit is {self.per_minute} a minute; "
+        return Refused(f"too many {self.what}: the limit is {self.per_minute} a minute; "
                        f"try again in {wait} s", status_code=429,
                        headers={"Retry-After": str(wait)})
 

@@ -20,6 +20,7 @@ from app.runtime import configure_logging, studio_runtime
 from app.settings import Settings, get_settings
 from app.web.errors import install_error_handlers
 from app.web.limits import PerClientCount, RateLimiter
+from app.web.middleware.accounts import AccountSessionMiddleware
 from app.web.middleware.body_guard import BodyGuardMiddleware
 from app.web.middleware.owner import OwnerCookieMiddleware
 from app.web.middleware.request_ids import RequestIdMiddleware
@@ -28,11 +29,13 @@ from app.web.routes import (
     admin,
     api,
     api_docs,
+    community,
     health,
     media,
     metrics,
     models,
     pages,
+    queue_admin,
     results,
     styles,
 )
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
                                          settings.upload_check_wait_seconds)
     app.state.workers = None
     app.add_middleware(BodyGuardMiddleware)
+    app.add_middleware(AccountSessionMiddleware)   # inside the owner cookie's
     app.add_middleware(OwnerCookieMiddleware)
     app.add_middleware(SecurityMiddleware)       # headers on every response
     app.add_middleware(RequestIdMiddleware)
@@ -107,8 +111,10 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.include_router(pages.router)
     app.include_router(media.router)
     app.include_router(admin.router)
+    app.include_router(queue_admin.router)
     app.include_router(results.router)
     app.include_router(styles.router)
     app.include_router(models.router)
+    app.include_router(community.router)
     app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     return app

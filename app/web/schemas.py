@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.db.models import FastModel, Job, JobState, as_utc, utcnow
 from app.jobs.estimates import job_timing, measured_runs
 from app.jobs.queue import queue_position
+from app.people.social import comment_count, job_author, like_count
 from app.people.titles import display_title
 
 
@@ -62,6 +63,12 @@ class JobOut(BaseModel):
     hidden: bool                    # hidden from others by the studio's admin
     is_owner: bool
     links: JobLinks
+    # the community (a finished public result; 0 and None otherwise): its likes, its shown
+    # comments, and the account that made it (None: an anonymous browser's)
+    likes: int = 0
+    comments: int = 0
+    author: str | None = None       # the account's name (its profile is /u/<author>)
+    author_name: str | None = None  # its display name
 
 
 PER_PAGE = 24               # results on a page of a list (gallery, my results)
@@ -74,6 +81,11 @@ class GalleryOut(BaseModel):
     total: int
     pages: int
     jobs: list[JobOut]
+    # a feed (the gallery's tabs, a profile): which one, and the moment it is read as of in
+    # milliseconds since 1970 (pass it back with the next page: the order stays put while
+    # new results arrive)
+    tab: str | None = None
+    as_of: int | None = None
 
 
 class ErrorOut(BaseModel):
@@ -126,6 +138,7 @@ def job_out(session: Session, job: Job, owner_id: str | None,
     hid, but for the admin)."""
     wait, eta = job_timing(session, job)
     is_owner = owner_id == job.owner_id
+    social = result_social(session, job, is_owner)
     links = JobLinks(page=f"/jobs/{job.public_id}") if job.hidden and not is_admin \
         else file_links(job, is_owner)
     if job.kind == "train" and job.state == JobState.SUCCEEDED:
@@ -139,7 +152,17 @@ def job_out(session: Session, job: Job, owner_id: str | None,
                   eta_s=eta, measured_runs=measured_runs(session, job),
                   title=display_title(job, owner_id), title_chosen=bool(job.title),
                   show_original=job.show_original, hidden=job.hidden, is_owner=is_owner,
-                  links=links)
+                  links=links, **social)
+
+
+def result_social(session: Session, job: Job, is_owner: bool) -> dict[str, Any]:
+    """A finished result's likes, comments and author, as :class:`JobOut` carries them (the
+    author of a public one, or for its owner)."""
+    if job.state != JobState.SUCCEEDED:
+        return {}
+    author = job_author(session, job) if is_owner or job.visibility == "public" else None
+    return {"likes": like_count(session, job.id), "comments": comment_count(session, job.id),
+            "author": author[0] if author else None, "author_name": author[1] if author else None}
 
 
 def trained_model_page(session: Session, job: Job) -> str | None:

@@ -100,8 +100,11 @@ def make_venv(folder: Path, wheel: Path) -> Path:
     dependencies (after the install, so pip never sees this checkout's editable dreamgen)."""
     run([sys.executable, "-m", "venv", folder], timeout_s=300)
     python = folder / "bin" / "python"
-    run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--no-cache-dir", wheel],
-        timeout_s=300)
+    # Without PYTHONPATH (the tests' conftest puts the checkout on it for the fault-engine
+    # plugin): pip would see the checkout's dreamgen.egg-info and skip the wheel as installed.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--no-cache-dir",
+         "--force-reinstall", wheel], timeout_s=300, env=env)
     site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
                 .strip())
     (site / "dreamgen-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")

@@ -17,6 +17,23 @@ from app.settings import Settings
 from app.web.main import create_app
 
 EXAMPLES = 40               # per operation: bounded, so CI time is too
+# accounts, profiles, likes, comments, reports, collections, allowances
+COMMUNITY_OPERATIONS = {
+    "POST /api/auth/signup", "POST /api/auth/signin", "POST /api/auth/signout",
+    "GET /api/auth/me", "POST /api/auth/reset", "GET /api/me/allowance",
+    "PATCH /api/account/profile", "PUT /api/account/avatar", "DELETE /api/account/avatar",
+    "POST /api/account/password", "POST /api/account/delete", "GET /api/account/export",
+    "GET /api/users/{name}", "GET /api/users/{name}/results",
+    "GET /api/users/{name}/collections", "POST /api/users/{name}/follow",
+    "DELETE /api/users/{name}/follow", "GET /api/jobs/{job_id}/likes",
+    "POST /api/jobs/{job_id}/likes", "DELETE /api/jobs/{job_id}/likes",
+    "GET /api/jobs/{job_id}/comments", "POST /api/jobs/{job_id}/comments",
+    "DELETE /api/comments/{comment_id}", "POST /api/jobs/{job_id}/reports",
+    "POST /api/comments/{comment_id}/reports", "GET /api/collections", "POST /api/collections",
+    "GET /api/collections/shared/{token}", "GET /api/collections/{collection_id}",
+    "PATCH /api/collections/{collection_id}", "DELETE /api/collections/{collection_id}",
+    "POST /api/collections/{collection_id}/items",
+    "DELETE /api/collections/{collection_id}/items/{job_id}", "POST /api/jobs/cost"}
 
 
 @pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
@@ -48,7 +65,7 @@ def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settin
                             "POST /api/jobs/{job_id}/trash", "POST /api/jobs/{job_id}/restore",
                             "PATCH /api/jobs/{job_id}",
                             "GET /api/jobs/{job_id}/strength-preview",
-                            "POST /api/jobs/{job_id}/versions"}
+                            "POST /api/jobs/{job_id}/versions"} | COMMUNITY_OPERATIONS
     assert all(count >= 1 for count in checked.values()), checked
 
 

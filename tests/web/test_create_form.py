@@ -240,3 +240,19 @@ def test_a_quality_s_octaves_become_what_fits_and_the_result_says_so(client: Tes
     assert ('<dd id="octaves-used">4 <small>(the quality asks for 5; the photo had room for '
             '4)</small></dd>') in page
     assert "<dt>Network</dt><dd>The small picture network that comes with dreamgen</dd>" in page
+
+
+def test_the_api_document_shows_the_one_create_form(paused_client: TestClient) -> None:
+    """One form model: /docs and code generators see every field, as multipart, each with
+    the same help text the command line shows."""
+    from app.engine.options import option_help
+
+    operation = paused_client.get("/openapi.json").json()["paths"]["/api/jobs"]["post"]
+    body = operation["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    name = body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    fields = paused_client.get("/openapi.json").json()["components"]["schemas"][name][
+        "properties"]
+    assert {"content", "style", "style_id", "preset", "engine", "alpha", "size", "title",
+            "show_original", "visibility", "share_styles"} <= set(fields)
+    assert fields["alpha"]["description"] == option_help("alpha")

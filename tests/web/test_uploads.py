@@ -174,6 +174,19 @@ def test_owner_cookie_is_http_only_and_same_site(paused_client: TestClient) -> N
     assert "dreamgen_owner=" in header and "httponly" in header and "samesite=lax" in header
 
 
+COMMUNITY_API = {"/api/auth/signup", "/api/auth/signin", "/api/auth/signout", "/api/auth/me",
+                 "/api/auth/reset", "/api/me/allowance", "/api/jobs/cost",
+                 "/api/account/profile", "/api/account/avatar", "/api/account/password",
+                 "/api/account/delete", "/api/account/export", "/api/users/{name}",
+                 "/api/users/{name}/results", "/api/users/{name}/collections",
+                 "/api/users/{name}/follow", "/api/jobs/{job_id}/likes",
+                 "/api/jobs/{job_id}/comments", "/api/comments/{comment_id}",
+                 "/api/jobs/{job_id}/reports", "/api/comments/{comment_id}/reports",
+                 "/api/collections", "/api/collections/shared/{token}",
+                 "/api/collections/{collection_id}", "/api/collections/{collection_id}/items",
+                 "/api/collections/{collection_id}/items/{job_id}"}
+
+
 def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
     schema = paused_client.get("/openapi.json").json()
     assert set(schema["paths"]) == {"/api/jobs", "/api/jobs/{job_id}",
@@ -182,7 +195,7 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/me/jobs", "/api/jobs/{job_id}/retry",
                                     "/api/jobs/{job_id}/trash", "/api/jobs/{job_id}/restore",
                                     "/api/jobs/{job_id}/strength-preview",
-                                    "/api/jobs/{job_id}/versions"}
+                                    "/api/jobs/{job_id}/versions"} | COMMUNITY_API
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
 

@@ -1,17 +1,15 @@
 """What a person chooses about a job besides its options: a title, whether others may see the
 original photo, and the original names of the files they uploaded (for download names).
 
-The create form (page and API) may send ``title`` and ``show_original``; the names come from
-the uploads themselves. :func:`upload_details` gives the columns, which the job row is
+The create form (:class:`~app.web.create.form.CreateForm`, page and API) may send ``title``
+and ``show_original``; the names come from the uploads themselves. :func:`upload_details` gives the columns, which the job row is
 queued with (:func:`app.web.create.submit.create_job`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Form
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -20,27 +18,6 @@ from app.people.titles import clean_title
 from app.web.create.form import CreateForm
 
 NAME_MAX = 255
-
-
-@dataclass(frozen=True)
-class ChosenDetails:
-    """The create form's ``title`` and ``show_original`` fields."""
-
-    title: str = ""
-    show_original: bool = False
-
-
-def chosen_details(
-        title: Annotated[str, Form(description="a title, shown to everyone (default: "
-                                               "\"Untitled\"; your own pages show your "
-                                               "file's name)", max_length=1000)] = "",
-        show_original: Annotated[bool, Form(description="show the original photo to others "
-                                                        "(default: only to you)")] = False,
-) -> ChosenDetails:
-    return ChosenDetails(title, show_original)
-
-
-DetailsDep = Annotated[ChosenDetails, Depends(chosen_details)]
 
 
 class DetailsIn(BaseModel):
@@ -68,11 +45,10 @@ def original_names(session: Session, form: CreateForm) -> dict[str, Any]:
     return {"content_name": _file_name(form.content), "style_names": styles}
 
 
-def upload_details(session: Session, form: CreateForm,
-                   details: ChosenDetails) -> dict[str, Any]:
+def upload_details(session: Session, form: CreateForm) -> dict[str, Any]:
     """The columns a new job gets from its form: the chosen title and privacy and the
     uploads' names."""
-    return {"title": clean_title(details.title), "show_original": details.show_original,
+    return {"title": clean_title(form.title), "show_original": form.show_original,
             **original_names(session, form)}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, UploadFile
+from fastapi import File, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.engine.errors import StyleTransferError
@@ -85,6 +85,10 @@ class CreateForm(BaseModel):
                             "(only with its link)")
     share_styles: bool = Field(False, description="add the uploaded style images to the "
                                "public style library")
+    title: str = Field("", max_length=1000, description="a title, shown to everyone "
+                       "(default: \"Untitled\"; your own pages show your file's name)")
+    show_original: bool = Field(False, description="show the original photo to others "
+                                "(default: only to you)")
 
     @property
     def styles(self) -> list[UploadFile | str]:
@@ -104,8 +108,8 @@ class CreateForm(BaseModel):
         return dict(self.extra, mode=self.mode, preset=self.preset, engine=self.engine,
                     size=self.size, iterations=self.iterations, alpha=self.alpha,
                     preserve_color=self.preserve_color, visibility=self.visibility,
-                    share_styles=self.share_styles, model_id=self.model_id,
-                    model_style=self.model_style)
+                    share_styles=self.share_styles, title=self.title,
+                    model_id=self.model_id, model_style=self.model_style)
 
     def options(self, settings: Settings, weights: WeightStore) -> StyleOptions:
         """The quality choice and the options schema applied to the fields, plus this
@@ -148,7 +152,9 @@ class CreateForm(BaseModel):
         return values
 
 
-FormDep = Annotated[CreateForm, Form()]
+# File(), not Form(): the request is multipart (its files are fields of the model), and the
+# API's document says so.
+FormDep = Annotated[CreateForm, File()]
 
 
 def page_defaults() -> dict[str, Any]:
@@ -159,6 +165,6 @@ def page_defaults() -> dict[str, Any]:
                               in CreateForm.model_fields.items()
                               if isinstance(field.default, (str, bool, float))
                               and name not in FILLED_OTHERWISE}
-    values.update(preset=DEFAULT_PRESET, title="",
+    values.update(preset=DEFAULT_PRESET,
                   **{name: option_default(name) for name in ("style_scale", "depth")})
     return values

@@ -17,25 +17,10 @@ from sqlalchemy.orm import Session
 from app.engine.options import StyleOptions
 from app.engine.presets import PRESETS, preset_values
 from app.engine.registry import dream_engine
-from app.jobs.estimates import RunTimes, current_run_times
+from app.jobs.estimates import RunTimes, current_run_times, duration
 
 NO_RUN_YET = "no run on this server yet"
 DEFAULT_SIDE = 512
-
-
-def duration(seconds: float) -> str:
-    """Seconds as people read them, as ``static/job.js`` writes them: exact under ten
-    minutes (``4 min 7 s``), then to the minute."""
-    if seconds < 1:
-        return "under 1 s"
-    s = round(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {round(s % 3600 / 60)} min"
-    if s >= 600:
-        return f"{round(s / 60)} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60} s"
-    return f"{s} s"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,9 @@ from app.engine.images import fit_size
 from app.engine.options import MAX_STYLES, StyleOptions
 from app.engine.spec import EngineSpec
 from app.engine.weights.store import WeightStore
+from app.jobs.costs import check_room_in_line
 from app.jobs.queue import enqueue_job, get_job
+from app.people.allowances import check_allowance, job_cost, spending
 from app.people.styles import (
     StyleUnavailable,
     is_listed,
@@ -167,6 +169,7 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     shared = [form.share_styles] * (len(raws) - 1) + \
         [form.share_styles or listed for _, listed in picks] + reused_shares
     check_style_count(spec, count, options.style_weights)
+    check_allowance(session, owner_id, job_cost(spec.name, options.stored()))  # a frame
     check_free_disk(store, settings)
     if sources.reuse_content:
         copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
@@ -182,6 +185,8 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
         if stored[0].kind == "video" and not spec.takes_video:
             raise Refused(video_refusal(spec))
         check_fits_engine(stored[0], options.max_side, spec)
+        check_room_in_line(session, owner_id, spec.name, options.stored(), stored[0].frames,
+                           settings.max_queued_minutes_per_person)
         ran: dict[str, Any] = {}
         if spec.mode == "dream":
             options, ran = fit_octaves(options, stored[0].width, stored[0].height,
@@ -216,7 +221,9 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
     return enqueue_with_library_styles(
         session, store, [s.rel for s in stored[1:]], owner_id=owner_id, kind=stored[0].kind,
         engine=spec.name, options={**options.stored(), **ran, "engine": spec.name},
-        content_path=stored[0].rel, visibility=form.visibility, **details)
+        content_path=stored[0].rel, visibility=form.visibility,
+        with_job=spending(owner_id, job_cost(spec.name, options.stored(), stored[0].frames)),
+        frames=stored[0].frames, **details)
 
 
 def enqueue_with_library_styles(session: Session, store: MediaStore, styles: list[str],

@@ -54,7 +54,9 @@ from app.web.admin_schemas import (
     overview,
     workers_out,
 )
+from app.web.community_admin_view import community_admin_context
 from app.web.deps import WeightsDep
+from app.web.queue_view import PersonOut, queue_overview
 from app.web.rendering import render
 from app.web.services.admin_downloads import start_downloads
 
@@ -110,6 +112,19 @@ def run_import(store: WeightStore, folder_text: str) -> ImportOut:
                                   f"({(exc.strerror or 'error').lower()}).") from None
 
 
+def queue_lines(request: Request) -> list[PersonOut] | None:
+    """Everyone's jobs in line, per person (None when the database cannot be read)."""
+    db_engine = getattr(request.app.state, "db_engine", None)
+    if db_engine is None:
+        return None
+    try:
+        with Session(db_engine) as session:
+            return queue_overview(session)
+    except SQLAlchemyError:
+        log.warning("the admin page could not read the queue", exc_info=True)
+        return None
+
+
 def workers_overview(request: Request) -> WorkersOverview | None:
     """Every worker row in the shared database, alive or stale; None when the database
     cannot be read (the weights part of the page works without it)."""
@@ -135,11 +150,12 @@ def admin_page_response(request: Request, store: WeightStore, status_code: int =
     state = admin_state(request)
     return render(request, "admin.html", status_code=status_code,
                   overview=overview(store, state.downloads.snapshot()),
-                  workers=workers_overview(request),
+                  workers=workers_overview(request), queue=queue_lines(request),
                   public_results=recent_public_results(request),
                   notice=request.query_params.get("notice"),
                   lease_seconds=request.app.state.settings.lease_seconds,
-                  signed_in=ADMIN_COOKIE in request.cookies, **context)
+                  signed_in=ADMIN_COOKIE in request.cookies,
+                  **community_admin_context(request), **context)
 
 
 def refused_page(request: Request, reason: str, status_code: int = 403) -> Response:

@@ -12,18 +12,19 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db.models import FINISHED_STATES, Job, JobState
 from app.engine.registry import BY_NAME
-from app.jobs.queue import delete_job, list_gallery, request_cancel
+from app.jobs.queue import delete_job, request_cancel
+from app.people.feeds import Tab
 from app.web.access import own_job, viewer_is_admin, visible_job
-from app.web.create.details import DetailsDep, upload_details
+from app.web.create.details import upload_details
 from app.web.create.form import FormDep
 from app.web.create.submit import create_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
+from app.web.gallery_feed import gallery_out
 from app.web.limits import StreamSlotDep, check_rate
 from app.web.middleware.owner import keep_private, private_response, vary_by_cookie
 from app.web.schemas import (
     ERRORS,
     MAX_PAGE,
-    PER_PAGE,
     EngineOut,
     ErrorOut,
     GalleryOut,
@@ -31,6 +32,7 @@ from app.web.schemas import (
     job_out,
 )
 from app.web.services.progress_feed import ProgressFeed
+from app.web.signed_in import current_account
 from app.web.visibility import REMOVED
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
@@ -43,10 +45,10 @@ STREAM_LIMIT_S = 1800.0   # the browser's EventSource reconnects after this
              dependencies=[Depends(private_response)])
 async def post_job(request: Request, session: SessionDep, settings: SettingsDep,
                    store: StoreDep, weights: WeightsDep, owner: OwnerDep,
-                   form: FormDep, details: DetailsDep) -> JobOut:
+                   form: FormDep) -> JobOut:
     """Queue a job (multipart: ``content`` plus one or more ``style``)."""
     check_rate(request)
-    columns = await run_in_threadpool(upload_details, session, form, details)
+    columns = await run_in_threadpool(upload_details, session, form)
     job = await create_job(session, store, settings, weights, owner, form, columns,
                            checks=request.app.state.upload_checks)
     request.app.state.wake_workers()
@@ -134,13 +136,18 @@ def remove_job(job_id: str, session: SessionDep, store: StoreDep, owner: OwnerDe
 
 
 @router.get("/gallery", response_model=GalleryOut)
-def gallery(session: SessionDep,
-            page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1) -> GalleryOut:
-    """Finished public results, newest first, as everyone sees them (one's own too)."""
-    jobs, total = list_gallery(session, page, PER_PAGE)
-    return GalleryOut(page=page, per_page=PER_PAGE, total=total,
-                      pages=max(1, -(-total // PER_PAGE)),
-                      jobs=[job_out(session, j, None) for j in jobs])
+def gallery(request: Request, response: Response, session: SessionDep,
+            page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+            tab: Annotated[Tab, Query(description="newest, trending (likes with a time "
+                                      "decay) or following (signed in)")] = "newest",
+            as_of: Annotated[int | None, Query(ge=0, le=10**15, description="the first page's as_of: "
+                                               "the order stays put under new posts")] = None
+            ) -> GalleryOut:
+    """Finished public results as everyone sees them (one's own too): the newest first,
+    the trending ones, or those of the people you follow."""
+    if tab == "following":
+        vary_by_cookie(response)
+    return gallery_out(session, tab, page, as_of, current_account(request))
 
 
 @router.get("/engines", response_model=list[EngineOut])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Job
 from app.engine.weights.store import WeightStore
 from app.jobs.queue import enqueue_job, get_job, update_details
+from app.people.allowances import check_allowance, earlier_cost, spending
 from app.people.copies import copy_inputs, copy_media_file
 from app.people.styles import job_style_ids, job_style_shares
 from app.people.trash import restore_job, trash_job
@@ -49,6 +50,8 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
         raise HTTPException(409, f"this job is still {source.state}; wait for it or cancel it")
     refuse_hidden_reuse(session, source, source.owner_id)
     installed_engine(source.engine, weights)
+    units = earlier_cost(session, source)
+    check_allowance(session, source.owner_id, units)
     check_free_disk(store, settings)
     try:
         content, styles = copy_inputs(store, source)
@@ -70,8 +73,10 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
                            visibility=source.visibility, title=source.title,
                            content_name=source.content_name,
                            style_names=list(source.style_names or []),
-                           show_original=source.show_original, model_path=model)
+                           show_original=source.show_original, model_path=model,
+                           with_job=spending(source.owner_id, units))
     except BaseException:
+        session.rollback()
         store.remove([content, *styles, *([model] if model else [])])
         raise
 

@@ -36,6 +36,7 @@ from app.people.owner_keys import (
 )
 from app.people.titles import display_title
 from app.people.trash import undo_deadline
+from app.refusals import Refused
 from app.web.deps import OwnerDep, SessionDep, SettingsDep
 from app.web.middleware.owner import (
     HOME_COOKIE,
@@ -54,6 +55,8 @@ PER_PAGE = 24
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 NEW_KEY_COOKIE = "dreamgen_new_key"
 NEW_KEY_SHOWN_S = 600          # a reload within this shows the same key again
+SIGNED_IN = ("you are signed in: your results are your account's, and reach any browser "
+             "you sign in on; sign out to use key links")
 BAD_KEY = ("That key does not work: it was mistyped, or a newer key replaced it. Make a new "
            "one on My results in the other browser.")
 
@@ -129,10 +132,18 @@ def me_page(request: Request, session: SessionDep, owner: OwnerDep, settings: Se
     return my_results_page(request, session, owner, settings.public_url, page)
 
 
+def refuse_signed_in(request: Request) -> None:
+    """Key links are for browsers without an account: a signed-in browser's results are
+    its account's, which it reaches by signing in elsewhere (409)."""
+    if getattr(request.state, "account", None) is not None:
+        raise Refused(SIGNED_IN, 409)
+
+
 @router.post("/me/key/new", include_in_schema=False)
 def make_key(request: Request, session: SessionDep, owner: OwnerDep) -> Response:
     """A new key (the old one retired), then the page that shows it: a reload of that page
     shows the same key again instead of making another."""
+    refuse_signed_in(request)
     key = new_owner_key(session, owner)
     response = RedirectResponse("/me?key=new#key-panel", status_code=303)
     response.headers.append("set-cookie", cookie_header(
@@ -143,6 +154,7 @@ def make_key(request: Request, session: SessionDep, owner: OwnerDep) -> Response
 
 @router.post("/me/key/forget", include_in_schema=False)
 def forget_key(request: Request, session: SessionDep, owner: OwnerDep) -> Response:
+    refuse_signed_in(request)
     forget_owner_key(session, owner)
     response = RedirectResponse("/me?notice=key-forgotten", status_code=303)
     response.headers.append("set-cookie", cookie_header(NEW_KEY_COOKIE, "", request.scope,
@@ -180,6 +192,7 @@ def use_key(request: Request, session: SessionDep, owner: OwnerDep,
             move: Annotated[bool, Form()] = False) -> Response:
     """Open the key's results here, keeping this browser's own to switch back to; with
     ``move``, hand this browser's jobs to the key's owner as well."""
+    refuse_signed_in(request)
     target = owner_for_key(session, key_from(key))
     if target is None:
         return private_page(request, "me_key.html", status_code=404,

@@ -19,25 +19,15 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Job, JobState
 from app.engine.registry import BY_NAME
-from app.jobs.queue import delete_job, update_details
+from app.jobs.queue import update_details
 from app.people.titles import display_title
-from app.people.trash import trash_job
-from app.storage import MediaStore
+from app.people.trash import remove_for_good
 from app.web.access import find_job, require_admin
 from app.web.deps import OwnerDep, SessionDep, StoreDep
 from app.web.schemas import HiddenIn, JobOut, job_out, media_url
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_admin)])
 RECENT_PUBLIC = 24
-
-
-def remove_now(session: Session, store: MediaStore, job: Job) -> None:
-    """Delete ``job`` and its files now (a running one is stopped first, then removed by the
-    trash collector once its worker lets go)."""
-    if job.state == JobState.RUNNING:
-        trash_job(session, job, undo=False)     # its owner cannot undo the admin's delete
-        return
-    store.remove(delete_job(session, job))
 
 
 def safe_next(next_url: str, fallback: str = "/admin") -> str:
@@ -76,7 +66,7 @@ def hide_from_form(job_id: str, session: SessionDep,
 
 @router.post("/admin/jobs/{job_id}/delete")
 def delete_from_form(job_id: str, session: SessionDep, store: StoreDep) -> Response:
-    remove_now(session, store, find_job(session, job_id))
+    remove_for_good(session, store, find_job(session, job_id))
     return RedirectResponse("/admin?notice=deleted#moderation", status_code=303)
 
 
@@ -91,5 +81,5 @@ def hide_job(job_id: str, body: HiddenIn, session: SessionDep, owner: OwnerDep) 
 @router.delete("/api/admin/jobs/{job_id}", status_code=204)
 def delete_job_now(job_id: str, session: SessionDep, store: StoreDep) -> Response:
     """Delete any job and its files now."""
-    remove_now(session, store, find_job(session, job_id))
+    remove_for_good(session, store, find_job(session, job_id))
     return Response(status_code=204)

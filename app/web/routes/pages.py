@@ -20,21 +20,25 @@ from app.engine.methods.trained.train_options import TrainOptions
 from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
-from app.jobs.queue import get_job_by_share_token, list_gallery, request_cancel
+from app.jobs.queue import get_job_by_share_token, request_cancel
+from app.people.allowances import allowance_of
 from app.people.trash import trash_job
 from app.settings import Settings
 from app.web.access import find_job, own_job, viewer_is_admin
-from app.web.create.details import DetailsDep, upload_details
+from app.web.community_view import result_community
+from app.web.create.details import upload_details
 from app.web.create.fast_model import model_pick, models_picker
 from app.web.create.form import FormDep
 from app.web.create.speed import engine_speeds, preset_speeds
 from app.web.create.submit import create_job
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.errors import status_for
+from app.web.gallery_feed import chosen_tab, gallery_out
 from app.web.limits import check_rate
 from app.web.middleware.owner import home_owner, keep_private, vary_by_cookie
 from app.web.rendering import base_url, only_this_computer, render
-from app.web.schemas import MAX_PAGE, PER_PAGE, job_out, trained_model_page
+from app.web.schemas import MAX_PAGE, job_out, trained_model_page
+from app.web.signed_in import current_account
 from app.web.visibility import REMOVED, removed_for
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +69,7 @@ def create_context(session: SessionDep, settings: Settings, weights: WeightStore
     ready = {spec.name for spec in engines}
     submitted = submitted or {}
     return {"engines": engines, "prefill": prefill, "presets": PRESETS,
+            "allowance": allowance_of(session, owner),
             "library": library_picker(session), "max_styles": MAX_STYLES,
             "models": models_picker(session, owner),
             "model_pick": model_pick(session, owner, model or submitted.get("model_id"),
@@ -105,17 +110,17 @@ def create_page(request: Request, session: SessionDep, settings: SettingsDep,
 @router.post("/create")
 async def create_from_form(request: Request, session: SessionDep, settings: SettingsDep,
                            store: StoreDep, weights: WeightsDep, owner: OwnerDep,
-                           form: FormDep, details: DetailsDep) -> Response:
+                           form: FormDep) -> Response:
     """The no-JavaScript path: a plain multipart POST, then a redirect to the job page."""
     try:
         check_rate(request)
-        columns = await run_in_threadpool(upload_details, session, form, details)
+        columns = await run_in_threadpool(upload_details, session, form)
         job = await create_job(session, store, settings, weights, owner, form, columns,
                            checks=request.app.state.upload_checks)
     except StyleTransferError as exc:
         context = await run_in_threadpool(create_context, session, settings, weights, owner,
                                           form.style_from, form.content_from, form.style_ids,
-                                          {**form.values(), "title": details.title})
+                                          form.values())
         response = render(request, "create.html", status_code=status_for(exc),
                           error=str(exc),
                           opened_with_key=home_owner(request) is not None, **context)
@@ -149,7 +154,8 @@ def result_response(request: Request, session: SessionDep, job: Job, owner: str,
     return viewer_page(request, "result.html", job, owner,
                        job=job_out(session, job, owner, is_admin), is_admin=is_admin,
                        base=base, local_only=only_this_computer(base),
-                       notice=request.query_params.get("notice"))
+                       notice=request.query_params.get("notice"),
+                       community=result_community(request, session, job, owner, is_admin))
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -192,12 +198,16 @@ def delete_from_form(job_id: str, session: SessionDep, owner: OwnerDep) -> Respo
 
 
 @router.get("/gallery", response_class=HTMLResponse)
-def gallery_page(request: Request, session: SessionDep, page: int = 1) -> Response:
+def gallery_page(request: Request, session: SessionDep, page: int = 1, tab: str = "newest",
+                 as_of: Annotated[int | None, Query(ge=0, le=10**15)] = None) -> Response:
+    """The gallery's tabs: Newest, Trending, Following (:mod:`app.people.feeds`)."""
     page = min(max(1, page), MAX_PAGE)
-    jobs, total = list_gallery(session, page, PER_PAGE)
+    who = current_account(request)
+    shown = gallery_out(session, chosen_tab(tab), page, as_of, who)
     # as everyone sees it, one's own results included (their public titles)
-    return render(request, "gallery.html", jobs=[job_out(session, j, None) for j in jobs],
-                  page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
+    return vary_by_cookie(render(request, "gallery.html", gallery=shown, jobs=shown.jobs,
+                                 page=page, pages=shown.pages, total=shown.total,
+                                 signed_in=who))
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)

@@ -102,7 +102,7 @@ def run_downloads(store: WeightStore, tracker: DownloadTracker,
             download(store, [file], progress=False, on_bytes=tracker.update)
         except WeightsDownloadError as exc:
             tracker.finish(file, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a thread has nobody to raise to
+        except Exception:  # noqa: BLE001 - a thread has nobody to raise to
             log.exception("downloading %s failed", file.name)
             tracker.finish(file, f"Downloading {file.name} failed on our side; the server's "
                                  "log says why")

@@ -21,4 +21,4 @@ SPEC = EngineSpec(
     summary="One pass; smooth brush strokes; works on clips.",
     mode="style", files=(VGG19, DECODER),
     frames_entry="app.engine.methods.adain.stylizer:AdaINStylizer", auto_rank=1, min_side=16,
-    strength_preview="app.engine.methods.adain.strength:HOOKS")
+    strength_preview="app.engine.methods.adain.strength:HOOKS", first_guess_s=2.0)

@@ -38,7 +38,7 @@ SPEC = EngineSpec(
     mode="dream", files=(PRUNED_VGG19,), optional_files=(GOOGLENET, VGG19),
     image_entry="app.engine.methods.deepdream.dream:dream_image",
     frames_entry="app.engine.methods.deepdream.dream:make_frame_dreamer", iterative=True,
-    needs_style=False, work_units=octave_steps, min_side=32,
+    needs_style=False, work_units=octave_steps, min_side=32, first_guess_s=0.45,
     presets={"fast": PresetChoice(0, {"size": 512, "octaves": 3, "dream_iterations": 6}),
              "balanced": PresetChoice(0, {"size": 768, "octaves": 4, "dream_iterations": 10}),
              "best": PresetChoice(0, {"size": 1024, "octaves": 5, "dream_iterations": 15})})

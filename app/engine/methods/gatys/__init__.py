@@ -36,7 +36,7 @@ LITE = EngineSpec(
     summary="Paints the picture step by step, with previews; slower.",
     mode="style", files=(PRUNED_VGG19,),
     image_entry="app.engine.methods.gatys.optimise:stylize_lite", iterative=True,
-    work_units=iterations, min_side=32,
+    work_units=iterations, min_side=32, first_guess_s=0.2,
     presets={"balanced": PresetChoice(0, _BALANCED), "best": PresetChoice(1, _BEST)})
 FULL = EngineSpec(
     name="gatys", label="Painterly, finest (slowest)",
@@ -44,4 +44,5 @@ FULL = EngineSpec(
     summary="The original Deep Style optimisation; best detail, the slowest.",
     mode="style", files=(VGG19,),
     image_entry="app.engine.methods.gatys.optimise:stylize_full", iterative=True,
-    work_units=iterations, min_side=32, presets={"best": PresetChoice(0, _BEST)})
+    work_units=iterations, min_side=32, first_guess_s=1.0,
+    presets={"best": PresetChoice(0, _BEST)})

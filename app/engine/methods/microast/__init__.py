@@ -28,5 +28,5 @@ SPEC = EngineSpec(
     summary="One pass, the quickest; works on clips.", mode="style",
     files=tuple(WEIGHTS.values()),
     frames_entry="app.engine.methods.microast.stylizer:MicroASTStylizer", auto_rank=2,
-    strength_preview="app.engine.methods.microast.strength:HOOKS",
+    strength_preview="app.engine.methods.microast.strength:HOOKS", first_guess_s=0.5,
     presets={"fast": PresetChoice(rank=0, values={"size": 512})})

@@ -2,8 +2,8 @@
 training job's last committed checkpoint and a job's own copy of the model it paints with
 (or, for a training that adds styles, starts from).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-15 09:00:00
 """
 from typing import Sequence, Union
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009'
-down_revision: Union[str, None] = '0008'
+revision: str = '0011'
+down_revision: Union[str, None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
