@@ -84,14 +84,18 @@ def build_options(values: dict[str, Any], device: str | None,
 
 
 def _model_engine(model: Path, styles: tuple[Path, ...]) -> str:
-    """The engine that paints with a fast model (no STYLE images beside it)."""
+    """The engine that paints with a fast model (no STYLE images beside it), once the
+    model file passed its checks (before any progress bar starts)."""
+    from app.engine.methods.trained.model_file import megabytes, read_model
     from app.engine.registry import ENGINES
+    from app.settings import get_settings
 
     if styles:
         raise StyleTransferError("a fast model paints its own styles: give --model or STYLE "
                                  "images, not both")
     if not model.is_file():
         raise StyleTransferError(f"model {str(model)!r} does not exist")
+    read_model(model, megabytes(get_settings().max_model_mb))
     return next(spec.name for spec in ENGINES if spec.takes_model)
 
 
