@@ -4,7 +4,8 @@ Both come from the run times of recent successful jobs, per engine, kind (pictur
 and output size class (:data:`app.jobs.stats.SIZE_CLASSES`), each run time divided by its
 amount of work (iterations for the painterly engines, octaves x steps for Deep Dream, 1 for
 the feed-forward ones), so a 300-iteration run tells us about a 2000-iteration one. With no
-run of the same size class we scale a run of another size by the pixel count.
+run of the same size class we scale a run of another size by the pixel count. A training's
+work units already count its crop size (:data:`SIZED_KINDS`), so its runs are never scaled.
 
 A running job's time left is, best first: what its engine reported (``Job.eta_at``: its own
 pace since its first iteration, or the video pipeline's frames per second), the typical run
@@ -34,6 +35,7 @@ from app.jobs.stats import SIZE_CLASSES
 RECENT_RUNS = 200          # run times are taken from the last this many successful runs
 REFERENCE_SIDE = 512
 LINEAR_FROM = 0.05         # progress from which elapsed * (1 - p) / p is believed
+SIZED_KINDS = frozenset({"train"})     # kinds whose work units count their size already
 
 
 def size_label(side: int) -> str:
@@ -41,7 +43,9 @@ def size_label(side: int) -> str:
     return next((str(bound) for bound in SIZE_CLASSES if side <= bound), "larger")
 
 
-def _side(options: dict[str, Any]) -> int:
+def _side(kind: str, options: dict[str, Any]) -> int:
+    if kind in SIZED_KINDS:
+        return REFERENCE_SIDE
     return int(options.get("size") or REFERENCE_SIDE)
 
 
@@ -60,7 +64,7 @@ class RunTimes:
 
     def expected_s(self, engine: str, kind: str, options: dict[str, Any]) -> float | None:
         """The typical run time of a job with these options (None: no run to go by)."""
-        work, side = work_units(engine, options), _side(options)
+        work, side = work_units(engine, options), _side(kind, options)
         same_size = self.by_size.get((engine, kind, size_label(side)))
         if same_size:
             return statistics.median(same_size) * work
@@ -85,7 +89,7 @@ def recent_run_times(session: Session, limit: int = RECENT_RUNS) -> RunTimes:
         if seconds <= 0:
             continue
         per_unit = seconds / work_units(engine, options or {})
-        side = _side(options or {})
+        side = _side(kind, options or {})
         by_size[(engine, kind, size_label(side))].append(per_unit)
         by_engine[(engine, kind)].append(per_unit * (REFERENCE_SIDE / side) ** 2)
     return RunTimes(dict(by_size), dict(by_engine))

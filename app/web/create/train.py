@@ -26,6 +26,8 @@ from app.engine.errors import StyleTransferError
 from app.engine.methods.trained.photos import sample_photos
 from app.engine.methods.trained.train_options import TrainOptions, parse_train_options
 from app.engine.options import MAX_STYLES
+from app.jobs.costs import check_room_in_line
+from app.people.allowances import check_allowance, job_cost, spending
 from app.people.copies import copy_media_file
 from app.people.fast_models import FOLDER
 from app.people.titles import clean_title
@@ -152,6 +154,11 @@ def _store_and_enqueue(session: Session, store: MediaStore, settings: Settings,
         reused_styles(session, form.style_from, owner_id)
     if not raws and not picks and not reused:
         raise Refused("choose at least one style image to train on")
+    engine = painting_engine().name
+    units = job_cost(engine, options.stored())      # its steps, each a painterly iteration
+    check_allowance(session, owner_id, units)
+    check_room_in_line(session, owner_id, engine, options.stored(), 1,
+                       settings.max_queued_minutes_per_person, kind="train")
     if form.content_from and raw_content is None:
         raw_content = store.temp_path_for(store.new_path("uploads", ".part"))
         copy_earlier_content(session, store, form.content_from, owner_id, raw_content)
@@ -180,14 +187,14 @@ def _store_and_enqueue(session: Session, store: MediaStore, settings: Settings,
         titles = _style_titles(session, len(raws), ids, len(reused))
         shared = [form.share_styles] * len(raws) + \
             [form.share_styles or listed for _, listed in picks] + reused_shares
-        job_options = {**options.stored(), "engine": painting_engine().name,
-                       "style_titles": titles,
+        job_options = {**options.stored(), "engine": engine, "style_titles": titles,
                        "base_thumbs": list(base.style_thumbs) if base else []}
         return enqueue_with_library_styles(
             session, store, style_files, owner_id=owner_id, kind="train",
-            engine=painting_engine().name, options=job_options, content_path=content_rel,
+            engine=engine, options=job_options, content_path=content_rel,
             visibility=form.visibility, style_shared=shared, model_path=model_rel,
-            title=clean_title(form.title) or _default_title(titles, base))
+            title=clean_title(form.title) or _default_title(titles, base),
+            with_job=spending(owner_id, units))
     except BaseException:
         store.remove([s.rel for s in stored] + made)
         raise
