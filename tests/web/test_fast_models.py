@@ -94,6 +94,10 @@ def test_painting_with_a_model_refuses_what_cannot_work(paused_client: TestClien
     assert job["options"]["style_weights"] == [0.0, 1.0] and job["engine"] != "microast"
     page = paused_client.get(f"/?model={model['id']}&model_style=2").text
     assert 'id="model-card"' in page and '<option value="2" selected>' in page
+    # the price the page shows is the model's one pass, whatever quality the form shows
+    cost = paused_client.post("/api/jobs/cost", data={"preset": "balanced",
+                                                      "model_id": model["id"]}).json()
+    assert cost["engine"] == job["engine"] and cost["units"] == 1, cost
 
 
 def test_a_picture_painted_with_a_model_survives_the_models_deletion(client: TestClient) -> None:

@@ -31,6 +31,14 @@ def painting_engine() -> EngineSpec:
     return next(spec for spec in ENGINES if spec.takes_model)
 
 
+def engine_for(options: StyleOptions, model_id: str) -> StyleOptions:
+    """``options`` as they run: with a fast model chosen (``model_id``), its engine paints,
+    whatever quality the form shows (the job and its price both follow it)."""
+    if not model_id.strip():
+        return options
+    return options.model_copy(update={"engine": painting_engine().name})
+
+
 def usable_model(session: Session, model_id: str, owner_id: str) -> FastModel:
     """The model ``model_id`` if this visitor may paint with it (404 otherwise, 410 when
     the admin took it out of the library)."""

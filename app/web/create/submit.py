@@ -55,7 +55,7 @@ from app.uploads.storing import (
     style_label,
 )
 from app.web.create.dreams import dream_network, fit_octaves
-from app.web.create.fast_model import painting_engine, use_model
+from app.web.create.fast_model import engine_for, use_model
 from app.web.create.form import CreateForm
 from app.web.create.receive import save_raw
 from app.web.services.check_queue import CheckQueue
@@ -115,9 +115,7 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     """Validate everything, store the files, queue the job (with ``details``: columns such
     as its title, written in the same transaction); the files are checked in turn
     (``checks``). Raises ``StyleTransferError``."""
-    options = form.options(settings, weights)
-    if form.model_id.strip():       # a fast model paints with its own styles
-        options = options.model_copy(update={"engine": painting_engine().name})
+    options = engine_for(form.options(settings, weights), form.model_id)
     spec = installed_engine(options.engine, weights)
     if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
         options = options.model_copy(update={"network": dream_network(options, weights).name})
