@@ -195,7 +195,8 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/me/jobs", "/api/jobs/{job_id}/retry",
                                     "/api/jobs/{job_id}/trash", "/api/jobs/{job_id}/restore",
                                     "/api/jobs/{job_id}/strength-preview",
-                                    "/api/jobs/{job_id}/versions"} | COMMUNITY_API
+                                    "/api/jobs/{job_id}/versions"} | COMMUNITY_API | \
+        {"/api/train", "/api/models", "/api/models/{model_id}", "/models/{model_id}/file"}
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
 
