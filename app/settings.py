@@ -87,6 +87,19 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, ge=3.0, description="A worker whose heartbeat is older "
                                  "than this has lost its jobs: live workers take them over "
                                  "(heartbeats every third of it).")
+    # --- fast models (training) --------------------------------------------------------
+    train_photos_dir: Path | None = Field(None, description="Folder of photos fast models "
+                                          "train on (e.g. a photo collection); unset: the "
+                                          "owner's own uploads plus the bundled sample photos.")
+    max_train_steps: int = Field(20000, ge=1, description="Most training steps a person may "
+                                 "ask for on the pages and the API.")
+    train_checkpoint_steps: int = Field(100, ge=1, description="A training commits a "
+                                        "checkpoint every this many steps: a crash or a "
+                                        "restart costs at most this many.")
+    train_preview_steps: int = Field(200, ge=1, description="A training paints its preview "
+                                     "photo every this many steps.")
+    max_model_mb: float = Field(64.0, gt=0.0, description="Largest model file accepted "
+                                "(imports, and every model read), in MiB.")
     min_free_disk_mb: int = Field(500, description="Uploads are refused below this free space.")
     max_queued_minutes_per_person: float = Field(
         120.0, ge=0.0, description="Expected minutes of work one person may have waiting "

@@ -399,10 +399,14 @@
   if (reused) measurePhoto(reused);             // "edit and retry": the earlier photo's size
 
   // ------------------------------------------------------------------ submit
-  function problems() {
+  function problems(training) {
     if (contentProblem) return contentProblem;
+    if (training) {          // the photo is optional; the styles are what it learns
+      if (!cards.children.length && !$("style_from")) return "Add at least one style image to train on, or pick one from the library.";
+      return null;
+    }
     if (!contentInput.files.length && !$("content-reused")) return "Choose your photo or clip first.";
-    if (mode() === "style" && !cards.children.length) return "Add at least one style image, or pick one from the library.";
+    if (mode() === "style" && !cards.children.length && !$("model-card")) return "Add at least one style image, or pick one from the library.";
     if (mode() === "style" && cards.children.length > MAX_STYLES) return `Use at most ${MAX_STYLES} style images; remove ${cards.children.length - MAX_STYLES}.`;
     const clipProblem = clipEngineProblem();
     if (clipProblem) return clipProblem;
@@ -441,18 +445,20 @@
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;
-    const problem = problems();
+    const training = e.submitter?.id === "train";   // "Train a fast model"
+    const problem = problems(training);
     if (problem) { showError(problem); return; }
     fillWeights();
-    if (batch) { await sendBatch(); return; }
-    const button = $("generate");
+    if (batch && !training) { await sendBatch(); return; }
+    const button = training ? $("train") : $("generate");
+    const label = button.textContent;
     button.disabled = true;
     button.textContent = "Uploading…";
     try {
       const data = new FormData(form);
-      const mask = await window.dreamgenMask?.blob();     // static/mask.js: null when blank
+      const mask = training ? null : await window.dreamgenMask?.blob();   // static/mask.js: null when blank
       if (mask) data.append("mask", mask, "mask.png");
-      const response = await fetch("/api/jobs", { method: "POST", body: data });
+      const response = await fetch(training ? "/api/train" : "/api/jobs", { method: "POST", body: data });
       const body = await response.json().catch(() => ({}));
       if (response.status === 201) { window.location.assign(body.links.page); return; }
       const detail = typeof body.detail === "string" ? body.detail
@@ -462,7 +468,7 @@
       showError("The upload failed: " + err.message);
     }
     button.disabled = false;
-    button.textContent = "Generate";
+    button.textContent = label;
   });
   $("form-error")?.focus();
 })();

@@ -5,7 +5,8 @@
   const root = document.getElementById("job");
   const id = root.dataset.jobId;
   const $ = (x) => document.getElementById(x);
-  const titles = { queued: "Waiting in the queue", running: root.dataset.mode === "dream" ? "Dreaming…" : "Painting…",
+  const running = root.dataset.kind === "train" ? "Training…" : root.dataset.mode === "dream" ? "Dreaming…" : "Painting…";
+  const titles = { queued: "Waiting in the queue", running,
     failed: "It didn't work", cancelled: "Cancelled" };
   let finished = false;
 

@@ -1,7 +1,7 @@
 """job_segments: a clip split into pieces that any free worker makes (app.db.segments).
 
 Revision ID: 0012
-Revises: 0010 (rechain to 0011 when 0011_fast_models is merged before it)
+Revises: 0011
 Create Date: 2026-12-07 11:00:00
 """
 from typing import Sequence, Union
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0012'
-down_revision: Union[str, None] = '0010'
+down_revision: Union[str, None] = '0011'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

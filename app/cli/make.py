@@ -25,12 +25,14 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 
 @main.command()
 @click.argument("content", type=click.Path(path_type=Path))
-@click.argument("styles", nargs=-1, required=True, metavar="STYLE...",
-                type=click.Path(path_type=Path))
+@click.argument("styles", nargs=-1, metavar="STYLE...", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Result image (or video, when CONTENT is a video); a folder when CONTENT "
               "is a folder of photos (photos with a result there already are skipped).")
 @click.option("--engine", type=click.Choice(CHOICES), default="auto", show_default=True)
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Paint with this fast model (.safetensors from `dreamgen train` or a "
+                   "studio's export) instead of STYLE images; --style-weights mix its styles.")
 @click.option("--alpha", type=float, default=None, help=option_help("alpha"))
 @click.option("--style-weights", default=None, help=option_help("style_weights"))
 @click.option("--preserve-color", is_flag=True, help=option_help("preserve_color"))
@@ -41,13 +43,17 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 @click.option("--start", "trim_start", type=float, default=None, help=option_help("trim_start"))
 @click.option("--end", "trim_end", type=float, default=None, help=option_help("trim_end"))
 def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
-            alpha: float | None, style_weights: str | None, preserve_color: bool,
-            size: int | None, iterations: int | None, device: str | None,
-            seed: int | None, trim_start: float | None, trim_end: float | None) -> None:
+            model: Path | None, alpha: float | None, style_weights: str | None,
+            preserve_color: bool, size: int | None, iterations: int | None,
+            device: str | None, seed: int | None, trim_start: float | None,
+            trim_end: float | None) -> None:
     """Stylise CONTENT (an image, a video, or a folder of photos) with one or more STYLE
-    images."""
+    images, or with a fast model (--model)."""
     with user_errors():
         if content.is_dir():
+            if model is not None:
+                raise StyleTransferError("--model paints one picture or clip at a time; give "
+                                         "a file as CONTENT, or STYLE images for a folder")
             _stylize_folder(content, list(styles), output, build_options(dict(
                 engine=engine, alpha=alpha, style_weights=style_weights,
                 preserve_color=preserve_color, size=size, iterations=iterations, seed=seed),
@@ -55,10 +61,16 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, engine: str,
             return
         if not content.is_file():
             raise StyleTransferError(f"content {str(content)!r} does not exist")
+        if model is not None:
+            engine = _model_engine(model, styles)
+        elif not styles:
+            raise StyleTransferError("give one or more STYLE images, or a fast model with "
+                                     "--model")
         options = build_options(dict(engine=engine, alpha=alpha, style_weights=style_weights,
                                      preserve_color=preserve_color, size=size,
                                      iterations=iterations, seed=seed, trim_start=trim_start,
-                                     trim_end=trim_end), device)
+                                     trim_end=trim_end), device,
+                                model_path=str(model) if model is not None else None)
         check_style_count(resolve_engine(options.engine, weight_store()), len(styles),
                           options.style_weights)
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -81,9 +93,10 @@ def _stylize_folder(folder: Path, styles: list[Path], outdir: Path,
         raise SystemExit(1)
 
 
-def build_options(values: dict[str, Any], device: str | None) -> "StyleOptions":
+def build_options(values: dict[str, Any], device: str | None,
+                  model_path: str | None = None) -> "StyleOptions":
     """The options schema applied to what a person typed, on ``device`` (default: the
-    settings'), with this machine's image limit."""
+    settings'), with this machine's image and model limits."""
     from app.engine.device import pick_device
     from app.engine.options import parse_options
     from app.settings import get_settings
@@ -91,7 +104,24 @@ def build_options(values: dict[str, Any], device: str | None) -> "StyleOptions":
     settings = get_settings()
     device = device or settings.device
     pick_device(device)  # an unknown device or a missing GPU fails here, before any work
-    return parse_options(values, device=device, max_megapixels=settings.max_image_megapixels)
+    return parse_options(values, device=device, max_megapixels=settings.max_image_megapixels,
+                         model_path=model_path, max_model_mb=settings.max_model_mb)
+
+
+def _model_engine(model: Path, styles: tuple[Path, ...]) -> str:
+    """The engine that paints with a fast model (no STYLE images beside it), once the
+    model file passed its checks (before any progress bar starts)."""
+    from app.engine.methods.trained.model_file import megabytes, read_model
+    from app.engine.registry import ENGINES
+    from app.settings import get_settings
+
+    if styles:
+        raise StyleTransferError("a fast model paints its own styles: give --model or STYLE "
+                                 "images, not both")
+    if not model.is_file():
+        raise StyleTransferError(f"model {str(model)!r} does not exist")
+    read_model(model, megabytes(get_settings().max_model_mb))
+    return next(spec.name for spec in ENGINES if spec.takes_model)
 
 
 def make(content: Path, styles: list[Path], output: Path, options: "StyleOptions") -> None:

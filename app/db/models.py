@@ -1,9 +1,10 @@
 """The tables: ``jobs`` (one row per Generate click: the queue and the gallery at once),
 ``workers`` (one row per worker thread, with its heartbeat: :mod:`app.jobs.leases`), and the
 style library: ``styles`` (one row per distinct style image) and ``job_styles`` (who used it),
-and ``owner_keys`` (carrying one's results to another browser). The community's tables
-(accounts, likes, comments, follows, collections, allowances) are in :mod:`app.db.community`,
-imported at the end so they are part of the same metadata."""
+``owner_keys`` (carrying one's results to another browser) and ``fast_models`` (the models
+people trained or imported). The community's tables (accounts, likes, comments, follows,
+collections, allowances) are in :mod:`app.db.community`, imported at the end so they are part
+of the same metadata."""
 
 from __future__ import annotations
 
@@ -133,6 +134,11 @@ class Job(Base):
         ForeignKey("jobs.id", ondelete="SET NULL", name="fk_jobs_parent_id"), nullable=True,
         index=True)
     derivation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Fast models (revision 0011): a training job's last committed checkpoint (a restarted
+    # run resumes from it), and the job's own copy of the trained model it paints with (or,
+    # for a training that adds styles, the model it starts from).
+    checkpoint_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    model_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     eta_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -156,7 +162,7 @@ class Job(Base):
         """Every media file this job owns (inputs, outputs, previews, a clip's segments)."""
         paths = [self.content_path, *self.style_paths, self.result_path, self.thumb_path,
                  self.preview_path, self.partial_path, self.strength_path, self.mask_path,
-                 self.start_path,
+                 self.start_path, self.checkpoint_path, self.model_path,
                  *(s.get("path") for s in self.segments or [])]
         return [p for p in paths if p]
 
@@ -229,6 +235,36 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=timezone.utc)
+
+
+class FastModel(Base):
+    """A trained model someone owns (``fast_models``): made by a training job (``job_id``)
+    or imported from a file. Its files are its own copies under ``models/`` (the model, a
+    picture it painted, a thumbnail of each style it was trained on), kept when the job that
+    trained it is deleted. ``shared`` ones are listed in the style library; ``hidden`` ones
+    (the admin's) are listed nowhere and paint nothing."""
+
+    __tablename__ = "fast_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
+                                               nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    path: Mapped[str] = mapped_column(String(255))
+    preview_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    style_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    style_thumbs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def media_paths(self) -> list[str]:
+        """Every media file this model owns."""
+        return [p for p in (self.path, self.preview_path, *(self.style_thumbs or [])) if p]
 
 
 # the community's tables, a split clip's pieces and the batches' tables join this metadata

@@ -42,12 +42,13 @@ def check_style_count(spec: EngineSpec, count: int,
                       style_weights: tuple[float, ...] | None) -> None:
     """Refuse, in words, a number of style images ``spec`` cannot take, or style weights
     that are not one per style: the one check the create form, the command line and the
-    engines' front door share."""
+    engines' front door share. (A trained model's style weights are one per style of the
+    model: its stylizer checks them.)"""
     if spec.needs_style and count == 0:
         raise StyleTransferError("choose at least one style image")
     if spec.mode == "dream" and count > 1:
         raise StyleTransferError(f"{spec.label} takes at most one guide image, not {count}")
-    if style_weights is not None and len(style_weights) != count:
+    if style_weights is not None and len(style_weights) != count and not spec.takes_model:
         raise StyleTransferError(f"{len(style_weights)} style weights given for {count} "
                                  "style images; give one per style or none")
 

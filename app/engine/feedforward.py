@@ -1,4 +1,4 @@
-"""What the feed-forward engines (AdaIN, MicroAST) share: the :class:`FeedForwardStylizer`
+"""What the feed-forward engines (AdaIN, MicroAST, trained models) share: the :class:`FeedForwardStylizer`
 base (devices, style mixing, tiling decisions, colour keeping, the strength-preview record,
 the CUDA compile path), style-image preparation, and one picture through a stylizer.
 
@@ -29,7 +29,7 @@ from app.engine.images import (
 )
 from app.engine.options import StyleOptions
 from app.engine.spec import WeightFile
-from app.engine.tiling import max_untiled_pixels
+from app.engine.tiling import Tile, max_untiled_pixels, tile_grid, tile_layout
 from app.engine.types import CancelToken, FrameStylizer, Progress, ProgressCallback
 
 Key = TypeVar("Key")
@@ -51,16 +51,22 @@ class FeedForwardStylizer:
     def __init__(self, styles: list[Image.Image], options: StyleOptions,
                  weights: Mapping[str, Path]):
         mix = style_mix(styles, options)
+        self.setup(options, weights)
+        used = [(style, w) for style, w in zip(styles, mix) if w > 0]
+        with torch.inference_mode():
+            self.encode_styles([s for s, _ in used], [w for _, w in used],
+                               options.max_megapixels)
+
+    def setup(self, options: StyleOptions, weights: Mapping[str, Path]) -> None:
+        """Device, precision, strength, tiling and colour choices, the networks (from the
+        shared cache) and the forward pass (compiled on CUDA when asked): everything but the
+        styles. A subclass whose styles are not images calls it from its own ``__init__``."""
         self.device = pick_device(options.device)
         self.dtype = inference_dtype(self.device)
         self.alpha = float(options.alpha)
         self.preserve_color = options.preserve_color
         self.tile_megapixels, self.tile_side = options.tile_megapixels, options.tile_side
         self.load_networks(weights)
-        used = [(style, w) for style, w in zip(styles, mix) if w > 0]
-        with torch.inference_mode():
-            self.encode_styles([s for s, _ in used], [w for _, w in used],
-                               options.max_megapixels)
         self._forward = self.forward_eager
         if options.compiled and self.device.type == "cuda":
             from app.engine.compiled import compile_for_cuda
@@ -108,6 +114,20 @@ class FeedForwardStylizer:
     def _max_pixels(self) -> int:
         per_pixel = self.BYTES_PER_PIXEL * (0.5 if self.dtype == torch.float16 else 1.0)
         return max_untiled_pixels(self.device, per_pixel, self.tile_megapixels)
+
+    def padded_tiles(self, frames: torch.Tensor, context: int, multiple: int,
+                     tile_side: int = 0) -> tuple[torch.Tensor, list[Tile], int]:
+        """``frames`` (float32) reflection-padded to sides that are multiples of
+        ``multiple``, the tiles that cover them (each with up to ``context`` pixels of
+        context) and the tiles' overlap: what a seamless tiled pass starts from."""
+        side, overlap = tile_layout(self._max_pixels() // frames.shape[0],
+                                    tile_side or self.tile_side, context)
+        height, width = frames.shape[-2:]
+        pad_h, pad_w = (-height) % multiple, (-width) % multiple
+        padded = F.pad(frames.float(), (0, pad_w, 0, pad_h), mode="reflect") \
+            if pad_h or pad_w else frames.float()
+        tiles = tile_grid(padded.shape[-2], padded.shape[-1], side, overlap, multiple, context)
+        return padded, tiles, overlap
 
     def needs_tiles(self, frames: torch.Tensor) -> bool:
         """Whether ``frames`` (B x H x W pixels) exceed what runs in one piece here."""

@@ -97,6 +97,10 @@ class StyleOptions(BaseModel):
     tile_side: int = Field(0, ge=0)               # feed-forward: tile side in px (0: from above)
     compiled: bool = False            # feed-forward on CUDA: torch.compile + CUDA graphs
     max_megapixels: float = Field(40.0, gt=0.0)   # largest content or style image accepted
+    # A trained model's file (an engine whose spec ``takes_model``), checked when read, and
+    # the largest such file accepted; set by the machine, never stored with a job.
+    model_path: str | None = None
+    max_model_mb: float = Field(64.0, gt=0.0)
     # Deep Dream (app/engine/deepdream.py). Its own step count, because a dream takes ~10
     # steps per octave where Gatys takes hundreds of iterations.
     depth: DreamDepth = Field("objects", description="Deep Dream: what the dream sees, "

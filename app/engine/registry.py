@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import Any, Mapping
 
 from app.engine.errors import StyleTransferError
-from app.engine.methods import adain, deepdream, gatys, microast
+from app.engine.methods import adain, deepdream, gatys, microast, trained
 from app.engine.spec import EngineSpec, Mode, WeightFile
 from app.settings import get_settings
 
@@ -24,6 +24,7 @@ BUILT_IN: tuple[EngineSpec, ...] = (
     gatys.LITE,
     gatys.FULL,
     deepdream.SPEC,
+    trained.SPEC,
 )
 
 

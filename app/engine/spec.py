@@ -77,6 +77,9 @@ class EngineSpec:
     frames_entry: str | None = None           # "module:callable" giving a clip's engine
     iterative: bool = False       # reports iterations and preview images
     needs_style: bool = True      # a style image is required (else optional or unused)
+    # Its style is a trained model file (a job's one style file), not style images: the
+    # engine reads it from ``StyleOptions.model_path``; ``style_weights`` mix its styles.
+    takes_model: bool = False
     auto_rank: int | None = None  # "auto" picks the ready engine with the lowest rank
     optional_files: tuple[WeightFile, ...] = ()   # loaded when installed, not needed
     strength_preview: str | None = None           # "module:HOOKS" (fast engines)

@@ -7,7 +7,7 @@ the feed-forward ones), so a 300-iteration run tells us about a 2000-iteration o
 run of the same size class we scale a run of another size by the pixel count, but never up
 from a run under half the side asked about: a tiny run's time is mostly the engine's start
 (loading the network), so 28 times its pixels would promise a 96 px run's 1.5 s as 43 s at
-512 px.
+512 px. A training's work units already count its crop size (:data:`SIZED_KINDS`), so its runs are never scaled.
 
 A running job's time left is, best first: what its engine reported (``Job.eta_at``: its own
 pace since its first iteration, or the video pipeline's frames per second), the typical run
@@ -38,6 +38,7 @@ RECENT_RUNS = 200          # run times are taken from the last this many success
 REFERENCE_SIDE = 512
 LINEAR_FROM = 0.05         # progress from which elapsed * (1 - p) / p is believed
 SCALE_UP_FROM = 0.5        # runs under this fraction of the asked side are not scaled up
+SIZED_KINDS = frozenset({"train"})     # kinds whose work units count their size already
 
 
 def size_label(side: int) -> str:
@@ -45,7 +46,9 @@ def size_label(side: int) -> str:
     return next((str(bound) for bound in SIZE_CLASSES if side <= bound), "larger")
 
 
-def _side(options: dict[str, Any]) -> int:
+def _side(kind: str, options: dict[str, Any]) -> int:
+    if kind in SIZED_KINDS:
+        return REFERENCE_SIDE
     return int(options.get("size") or REFERENCE_SIDE)
 
 
@@ -65,7 +68,7 @@ class RunTimes:
 
     def expected_s(self, engine: str, kind: str, options: dict[str, Any]) -> float | None:
         """The typical run time of a job with these options (None: no run to go by)."""
-        work, side = work_units(engine, options), _side(options)
+        work, side = work_units(engine, options), _side(kind, options)
         same_size = self.by_size.get((engine, kind, size_label(side)))
         if same_size:
             return statistics.median(same_size) * work
@@ -93,7 +96,7 @@ def recent_run_times(session: Session, limit: int = RECENT_RUNS) -> RunTimes:
         if seconds <= 0:
             continue
         per_unit = seconds / work_units(engine, options or {})
-        side = _side(options or {})
+        side = _side(kind, options or {})
         by_size[(engine, kind, size_label(side))].append(per_unit)
         by_engine[(engine, kind)].append(per_unit * (REFERENCE_SIDE / side) ** 2)
         sides[(engine, kind)].append(side)

@@ -1,7 +1,8 @@
 """Running one job's engine work: what the worker's child process does.
 
-:func:`execute_job` loads a job's images, runs the engine or the video pipeline, and writes the
-result, its thumbnail (and a clip's poster) to the paths the worker chose, reporting progress
+:func:`execute_job` loads a job's images, runs the engine or the video pipeline (or, for a
+training job, the training: :mod:`app.jobs.train_job`), and writes the result, its
+thumbnail (and a clip's poster) to the paths the worker chose, reporting progress
 through a callback. It never touches the database: the worker thread in the parent records
 what it reports (:mod:`app.jobs.runner`). :func:`serve_jobs` is the child's main loop.
 
@@ -45,6 +46,7 @@ from app.jobs.messages import (
 )
 from app.jobs.derived_inputs import derived_inputs
 from app.jobs.thumbnails import jpeg_bytes, write_preview, write_thumbnail
+from app.jobs.train_job import TrainingInputs, run_training
 from app.storage import MediaStore
 from app.video.probe import VideoLimits
 
@@ -76,7 +78,7 @@ class JobSpec:
 
     job_id: int
     public_id: str
-    kind: str                      # "image" or "video"
+    kind: str                      # "image", "video" or "train"
     options: dict[str, Any]        # the stored user options, engine resolved
     content_path: str
     style_paths: tuple[str, ...]
@@ -93,6 +95,9 @@ class JobSpec:
     mask_path: str | None = None        # the brushed mask (white: where the style goes)
     derivation: str | None = None       # "enhance" or "deeper": made from another job
     start_path: str | None = None       # an Enhance of a painterly result starts from it
+    model_path: str | None = None       # the job's own copy of a trained model
+    max_model_mb: float = 64.0          # DREAMGEN_MAX_MODEL_MB
+    training: TrainingInputs | None = None      # a training job's inputs
 
 
 class RemainingTime:
@@ -149,9 +154,15 @@ def execute_job(spec: JobSpec, send: Send, cancel: CancelToken
     :class:`Cancelled`, or anything else (an internal error). ``send`` gets its progress,
     and a clip's committed segments and partial results."""
     store = MediaStore(Path(spec.media_root))
-    options = parse_options(spec.options, device=spec.device,
-                            max_megapixels=spec.max_megapixels)
     report = ProgressThrottle(store, spec.outputs.preview, send)
+    if spec.training is not None:
+        return run_training(spec.training, spec.outputs.result, spec.outputs.thumb,
+                            spec.outputs.poster or spec.outputs.preview, store, spec.device,
+                            spec.weights, send, report, cancel)
+    model = str(store.path(spec.model_path)) if spec.model_path else None
+    options = parse_options(spec.options, device=spec.device,
+                            max_megapixels=spec.max_megapixels, model_path=model,
+                            max_model_mb=spec.max_model_mb)
     styles = [load_image(store.path(rel), "the style image" if len(spec.style_paths) == 1
                          else f"style image {i + 1}", spec.max_megapixels)
               for i, rel in enumerate(spec.style_paths)]

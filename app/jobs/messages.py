@@ -3,7 +3,7 @@ frozen dataclasses, one per kind of message (picklable, compared by type, never 
 string).
 
 Child to parent, while a job runs: :class:`ProgressReport`, :class:`SegmentCommitted`,
-:class:`PartialWritten`; then exactly one answer: :class:`JobDone`, :class:`JobFailed`,
+:class:`PartialWritten`, :class:`CheckpointCommitted`; then exactly one answer: :class:`JobDone`, :class:`JobFailed`,
 :class:`JobCancelled` or :class:`JobErrored` (for a clip's plan or one of its pieces,
 :class:`PiecesPlanned` or :class:`PieceMade` instead of :class:`JobDone`). The parent sends the job's spec, or None to
 make the child exit.
@@ -53,6 +53,15 @@ class PartialWritten:
 
 
 @dataclass(frozen=True)
+class CheckpointCommitted:
+    """A training's checkpoint was written durably at ``path`` (media-relative); a run
+    started from it resumes at ``step``."""
+
+    path: str
+    step: int
+
+
+@dataclass(frozen=True)
 class JobDone:
     result: JobResult
 
@@ -92,6 +101,6 @@ class PieceMade:
 
 
 Answer = Union[JobDone, JobFailed, JobCancelled, JobErrored, PiecesPlanned, PieceMade]
-News = Union[SegmentCommitted, PartialWritten]
+News = Union[SegmentCommitted, PartialWritten, CheckpointCommitted]
 ChildMessage = Union[ProgressReport, News, Answer]
 Send = Callable[[ChildMessage], None]

@@ -17,6 +17,11 @@ def output_paths(store: MediaStore, job: Job) -> OutputPaths:
     """Fresh paths for a job's result, thumbnail and preview; a clip also gets a poster.
     Fresh for every run, the preview too: a worker that lost the job and has not stopped
     yet writes only into files of its own, which it removes (or the next run replaces)."""
+    if job.kind == "train":        # a model, and the picture it painted last as its poster
+        return OutputPaths(result=store.new_path("models", ".safetensors"),
+                           thumb=store.new_path("thumbs", ".jpg"),
+                           preview=store.new_path("previews", ".jpg"),
+                           poster=store.new_path("thumbs", ".jpg"))
     suffix = ".mp4" if job.kind == "video" else ".png"
     clip = job.kind == "video"
     return OutputPaths(result=store.new_result_path(suffix),
@@ -94,3 +99,28 @@ class ClipFiles:
         """The job ended (succeeded, failed, cancelled): its row names none of them now."""
         self.store.remove([*self.paths, *([self.partial] if self.partial else [])])
         self.paths, self.partial = [], None
+
+
+class CheckpointFiles:
+    """A training job's checkpoint across runs: the one the job row names (committed by an
+    earlier run, or by this one once recorded) is kept and each newer one replaces it; one
+    this run could not record (another worker holds the job now) is removed at once. Once
+    the job ends for good, it goes too."""
+
+    def __init__(self, store: MediaStore, job: Job) -> None:
+        self.store, self.current = store, job.checkpoint_path
+
+    def committed(self, path: str, recorded: bool) -> None:
+        """A checkpoint the child wrote: the row names it now, or it is removed."""
+        if not recorded:
+            self.store.remove([path])
+            return
+        if self.current and self.current != path:
+            self.store.remove([self.current])
+        self.current = path
+
+    def remove_all(self) -> None:
+        """The job ended: its row names no checkpoint now."""
+        if self.current:
+            self.store.remove([self.current])
+            self.current = None

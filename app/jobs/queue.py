@@ -118,14 +118,18 @@ def _claim_once(db_engine: Engine, worker_id: str) -> Job | None:
         return job
 
 
-def _update_claimed(db_engine: Engine, job_id: int, token: str, **values: Any) -> bool:
-    """Write ``values`` to a running job only while ``token`` still holds its claim."""
+def _update_claimed(db_engine: Engine, job_id: int, token: str,
+                    also: Callable[[Session], None] | None = None, **values: Any) -> bool:
+    """Write ``values`` to a running job only while ``token`` still holds its claim; then
+    ``also(session)`` in the same transaction (rows that stand or fall with the write)."""
     with write_session(db_engine) as session:
         result = session.execute(
             update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING,
                               Job.claim_token == token)
             .values(updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False))
+        if result.rowcount == 1 and also is not None:
+            also(session)
         session.commit()
         return result.rowcount == 1
 
@@ -142,22 +146,30 @@ def update_progress(db_engine: Engine, job_id: int, token: str, fraction: float,
     return _update_claimed(db_engine, job_id, token, **values)
 
 
-# A finished job keeps no clip segments and no partial result (their files are removed by
-# the worker that finished it).
-_NO_CLIP_STATE = {"segments": [], "partial_path": None}
+# A finished job keeps no clip segments, no partial result and no training checkpoint
+# (their files are removed by the worker that finished it).
+_NO_CLIP_STATE = {"segments": [], "partial_path": None, "checkpoint_path": None}
 
 
 def finish_job(db_engine: Engine, job_id: int, token: str, *, result_path: str,
                thumb_path: str | None, width: int, height: int,
-               preview_path: str | None = None, strength_path: str | None = None) -> bool:
-    """Mark a running job succeeded with its result files (once: the token's claim ends)."""
+               preview_path: str | None = None, strength_path: str | None = None,
+               also: Callable[[Session], None] | None = None) -> bool:
+    """Mark a running job succeeded with its result files (once: the token's claim ends);
+    ``also(session)`` adds what stands or falls with it (a trained model's row)."""
     extra: dict[str, Any] = {"preview_path": preview_path} if preview_path else {}
     if strength_path:
         extra["strength_path"] = strength_path
-    return _update_claimed(db_engine, job_id, token, state=JobState.SUCCEEDED, progress=1.0,
-                           message="done", result_path=result_path, thumb_path=thumb_path,
-                           width=width, height=height, finished_at=utcnow(),
-                           **_NO_CLIP_STATE, **extra)
+    return _update_claimed(db_engine, job_id, token, also, state=JobState.SUCCEEDED,
+                           progress=1.0, message="done", result_path=result_path,
+                           thumb_path=thumb_path, width=width, height=height,
+                           finished_at=utcnow(), **_NO_CLIP_STATE, **extra)
+
+
+def record_checkpoint(db_engine: Engine, job_id: int, token: str, path: str) -> bool:
+    """Name a training's newest committed checkpoint in the job row, only while ``token``
+    holds the claim; False when it no longer does."""
+    return _update_claimed(db_engine, job_id, token, checkpoint_path=path)
 
 
 def record_segment(db_engine: Engine, job_id: int, token: str, segment: dict[str, Any]) -> bool:
@@ -327,9 +339,10 @@ def queue_position(session: Session, job: Job) -> int:
 
 def list_gallery(session: Session, page: int = 1, per_page: int = 24) -> tuple[list[Job], int]:
     """Finished public results, newest first, one page of them, and the total count (none
-    the admin hid, none their owner deleted)."""
+    the admin hid, none their owner deleted; no trainings: a model is no picture, and a
+    shared one is in the style library)."""
     visible = (Job.state == JobState.SUCCEEDED, Job.visibility == "public",
-               Job.hidden.is_(False), Job.deleted_at.is_(None))
+               Job.hidden.is_(False), Job.deleted_at.is_(None), Job.kind != "train")
     total = session.scalar(select(func.count()).select_from(Job).where(*visible)) or 0
     page = max(1, page)
     jobs = session.scalars(select(Job).where(*visible)

@@ -6,8 +6,9 @@ names. Deleting such files is only safe when no other process is writing into th
 every process that uses the folder holds a shared ``flock`` on a lock file beside it
 (``data/.media.dreamgen.lock`` for ``data/media``) while it runs (the kernel drops it when the process dies, SIGKILL included). At start-up a process
 that can take the lock exclusively is alone: it removes every temporary file and every file
-no row names (a job's files, the style library's copies) under ``uploads/``, ``results/``,
-``thumbs/``, ``previews/``, ``segments/`` and ``styles/`` (never
+no row names (a job's files, the style library's copies, the fast models' files) under
+``uploads/``, ``results/``, ``thumbs/``, ``previews/``, ``segments/``, ``styles/``,
+``models/`` and ``checkpoints/`` (never
 anything else in the folder). Otherwise it removes only temporary files older than an hour.
 """
 
@@ -21,12 +22,13 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, StyleImage
+from app.db.models import FastModel, Job, StyleImage
 from app.storage import TEMP_PREFIX, MediaStore
 
 log = logging.getLogger("dreamgen.sweep")
 
-MEDIA_KINDS = ("uploads", "results", "thumbs", "previews", "segments", "styles")
+MEDIA_KINDS = ("uploads", "results", "thumbs", "previews", "segments", "styles", "models",
+               "checkpoints")
 SHARED_TEMP_AGE_S = 3600.0
 
 
@@ -75,17 +77,11 @@ class MediaFolderLock:
 def referenced_paths(engine: Engine) -> set[str]:
     """Every media path some job row names."""
     with Session(engine) as session:
-        rows = session.execute(select(Job.content_path, Job.style_paths, Job.result_path,
-                                      Job.thumb_path, Job.preview_path, Job.partial_path,
-                                      Job.strength_path, Job.mask_path, Job.start_path,
-                                      Job.segments)).all()
+        jobs = session.scalars(select(Job)).all()
         library = session.execute(select(StyleImage.path, StyleImage.thumb_path)).all()
-    paths: set[str] = set()
-    for content, styles, result, thumb, preview, partial, strength, mask, start, segments \
-            in rows:
-        paths.update(p for p in (content, *(styles or []), result, thumb, preview, partial,
-                                 strength, mask, start,
-                                 *(s.get("path") for s in segments or [])) if p)
+        models = session.scalars(select(FastModel)).all()
+        paths = {p for job in jobs for p in job.media_paths()}
+        paths.update(p for model in models for p in model.media_paths())
     paths.update(p for row in library for p in row if p)   # the style library's own copies
     return paths
 

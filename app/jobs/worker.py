@@ -37,12 +37,26 @@ from app.jobs.cancel import (  # noqa: F401 (JobCancelToken, never: re-exported)
     never,
 )
 from app.jobs.execute import JobSpec, OutputPaths
-from app.jobs.messages import News, PartialWritten, ProgressReport, SegmentCommitted
-from app.jobs.outputs import ClipFiles, PreviewKeeper, discard, output_paths
+from app.jobs.messages import (
+    CheckpointCommitted,
+    News,
+    PartialWritten,
+    ProgressReport,
+    SegmentCommitted,
+)
+from app.jobs.outputs import (
+    CheckpointFiles,
+    ClipFiles,
+    PreviewKeeper,
+    discard,
+    output_paths,
+)
 from app.jobs.piece_runs import run_piece, split_if_helped
 from app.jobs.recovery import host_prefix, recover_abandoned_jobs  # noqa: F401 (re-exported)
 from app.jobs.runner import Ending, EngineProcess, Outcome
 from app.jobs.sweep import MediaFolderLock
+from app.jobs.train_inputs import training_inputs
+from app.people.fast_models import finish_training
 from app.settings import Settings
 from app.storage import MediaStore
 from app.video.probe import VideoLimits
@@ -110,7 +124,10 @@ class Worker(threading.Thread):
             video_limits=VideoLimits.from_settings(self.settings),
             segments=tuple(job.segments or ()),
             segment_seconds=self.settings.video_segment_seconds, mask_path=job.mask_path,
-            derivation=job.derivation, start_path=job.start_path)
+            derivation=job.derivation, start_path=job.start_path,
+            model_path=job.model_path, max_model_mb=self.settings.max_model_mb,
+            training=training_inputs(self.db_engine, self.store, self.settings, job)
+            if job.kind == "train" else None)
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job to an end state (or back to the queue)."""
@@ -123,6 +140,7 @@ class Worker(threading.Thread):
         cancel = JobCancelToken(self.db_engine, job, self.stopping, self.lease_lost)
         previews = PreviewKeeper(self.store, job.preview_path)
         clip = ClipFiles(self.store, job)
+        checkpoints = CheckpointFiles(self.store, job)
         started = time.monotonic()
 
         def on_progress(report: ProgressReport) -> None:
@@ -148,6 +166,9 @@ class Worker(threading.Thread):
                 elif isinstance(news, PartialWritten):
                     clip.partial_result(news.path, queue.set_partial(
                         self.db_engine, job.id, token, news.path))
+                elif isinstance(news, CheckpointCommitted):
+                    checkpoints.committed(news.path, queue.record_checkpoint(
+                        self.db_engine, job.id, token, news.path))
             except Exception as exc:  # noqa: BLE001 - made again by the next run if need be
                 log.warning("job %s: %s not recorded (%s)", job.public_id,
                             type(news).__name__, exc)
@@ -166,6 +187,7 @@ class Worker(threading.Thread):
             succeeded = self._record(job, token, outcome, outputs, previews, cancel.gave_way)
             if queue.job_state(self.db_engine, job.id) in (*FINISHED_STATES, None):
                 clip.remove_all()              # a job that ended keeps no segments
+                checkpoints.remove_all()       # nor a checkpoint
         finally:
             # also when the database refused the last write: a job this worker's row no
             # longer names is taken back after a lease (leases.expired_claims)
@@ -205,11 +227,15 @@ class Worker(threading.Thread):
         result = outcome.result
         assert result is not None
         try:
-            written = queue.finish_job(self.db_engine, job.id, token,
-                                       result_path=result.result_path,
-                                       thumb_path=result.thumb_path, width=result.width,
-                                       height=result.height, preview_path=result.preview_path,
-                                       strength_path=result.strength_path)
+            if job.kind == "train":       # the job and its model's row, together
+                written = finish_training(self.db_engine, self.store, job, token, result)
+            else:
+                written = queue.finish_job(self.db_engine, job.id, token,
+                                           result_path=result.result_path,
+                                           thumb_path=result.thumb_path, width=result.width,
+                                           height=result.height,
+                                           preview_path=result.preview_path,
+                                           strength_path=result.strength_path)
         except BaseException:
             self._discard(outputs, previews)   # not recorded: nobody would ever name them
             raise

@@ -63,9 +63,11 @@ def as_of_millis(moment: datetime) -> int:
 
 
 def public_results() -> tuple[Any, ...]:
-    """What puts a job in a public list: finished, public, not hidden, not deleted."""
+    """What puts a job in a public list: finished, public, not hidden, not deleted, and a
+    picture or a clip (a training's model is no picture: a shared one is in the style
+    library)."""
     return (Job.state == JobState.SUCCEEDED, Job.visibility == "public",
-            Job.hidden.is_(False), Job.deleted_at.is_(None))
+            Job.hidden.is_(False), Job.deleted_at.is_(None), Job.kind != "train")
 
 
 def newest(session: Session, page: int, per_page: int, as_of: datetime,

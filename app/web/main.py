@@ -34,6 +34,7 @@ from app.web.routes import (
     health,
     media,
     metrics,
+    models,
     pages,
     queue_admin,
     results,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, weights: WeightStore | None = N
     app.include_router(queue_admin.router)
     app.include_router(results.router)
     app.include_router(styles.router)
+    app.include_router(models.router)
     app.include_router(community.router)
     app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     return app

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, JobState, as_utc, utcnow
+from app.db.models import FastModel, Job, JobState, as_utc, utcnow
 from app.jobs.estimates import job_timing, measured_runs
 from app.jobs.queue import queue_position
 from app.people.social import comment_count, job_author, like_count
@@ -28,13 +29,14 @@ class JobLinks(BaseModel):
     share: str | None = None
     download: str | None = None     # the result as an attachment with a readable name
     strength: str | None = None     # the owner's instant strength preview (fast engines)
+    model: str | None = None        # a finished training: the page of the model it made
 
 
 class JobOut(BaseModel):
     """A job as the API shows it."""
 
     id: str
-    kind: Literal["image", "video"]
+    kind: Literal["image", "video", "train"]
     state: JobState
     engine: str
     options: dict[str, Any]
@@ -139,6 +141,8 @@ def job_out(session: Session, job: Job, owner_id: str | None,
     social = result_social(session, job, is_owner)
     links = JobLinks(page=f"/jobs/{job.public_id}") if job.hidden and not is_admin \
         else file_links(job, is_owner)
+    if job.kind == "train" and job.state == JobState.SUCCEEDED:
+        links.model, links.result, links.download = trained_model_page(session, job), None, None
     return JobOut(id=job.public_id, kind=job.kind, state=job.state, engine=job.engine,
                   options=job.options, progress=job.progress, message=job.message,
                   error=job.error, queue_position=queue_position(session, job),
@@ -159,6 +163,12 @@ def result_social(session: Session, job: Job, is_owner: bool) -> dict[str, Any]:
     author = job_author(session, job) if is_owner or job.visibility == "public" else None
     return {"likes": like_count(session, job.id), "comments": comment_count(session, job.id),
             "author": author[0] if author else None, "author_name": author[1] if author else None}
+
+
+def trained_model_page(session: Session, job: Job) -> str | None:
+    """The page of the model the training ``job`` made (None once it was deleted)."""
+    found = session.scalar(select(FastModel.public_id).where(FastModel.job_id == job.id))
+    return f"/models/{found}" if found else None
 
 
 def job_style_url(job: Job, position: int) -> str:

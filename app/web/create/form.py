@@ -31,7 +31,8 @@ DEFAULT_PRESET = "balanced"   # the page starts on Balanced (the API: no preset)
 # iterations: the Painterly, Deep Dream and clip settings.
 # Fields the page fills from elsewhere: the chosen photo's and styles' cards, and the
 # network auto settles.
-FILLED_OTHERWISE = ("content_from", "style_from", "style_weights", "network")
+FILLED_OTHERWISE = ("content_from", "style_from", "style_weights", "network", "model_id",
+                    "model_style")
 EXTRA_OPTIONS = ("style_scale", "enhance", "depth", "octaves", "dream_iterations", "strength",
                  "network", "seed", "trim_start", "trim_end")
 
@@ -80,6 +81,10 @@ class CreateForm(BaseModel):
     seed: str = _option("seed")
     trim_start: str = _option("trim_start")
     trim_end: str = _option("trim_end")
+    model_id: str = Field("", description="paint with this fast model (yours, or one "
+                          "from the style library) instead of style images")
+    model_style: str = Field("", description="which of the fast model's styles, from 1 "
+                             "(blank: all of them, mixed equally)")
     visibility: str = Field("public", description="public (in the gallery) or unlisted "
                             "(only with its link)")
     share_styles: bool = Field(False, description="add the uploaded style images to the "
@@ -107,7 +112,8 @@ class CreateForm(BaseModel):
         return dict(self.extra, mode=self.mode, preset=self.preset, engine=self.engine,
                     size=self.size, iterations=self.iterations, alpha=self.alpha,
                     preserve_color=self.preserve_color, visibility=self.visibility,
-                    share_styles=self.share_styles, title=self.title)
+                    share_styles=self.share_styles, title=self.title,
+                    model_id=self.model_id, model_style=self.model_style)
 
     def options(self, settings: Settings, weights: WeightStore) -> StyleOptions:
         """The quality choice and the options schema applied to the fields, plus this

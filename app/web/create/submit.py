@@ -10,7 +10,8 @@ Where the pictures come from: ``content`` (an upload) or ``content_from`` (the o
 job: its file goes through the same checks as an upload); styles are the ``style`` uploads,
 then the ``style_id`` picks from the library, in that order (``style_weights`` follow it);
 ``style_from`` (an earlier result's styles) counts only when neither is given. In Deep Dream
-mode ``guide`` (or, for older clients, one style) is the optional guide image.
+mode ``guide`` (or, for older clients, one style) is the optional guide image. A fast model
+(``model_id``: :mod:`app.web.create.fast_model`) paints with its own styles instead.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from app.uploads.storing import (
     style_label,
 )
 from app.web.create.dreams import dream_network, fit_octaves
+from app.web.create.fast_model import engine_for, use_model
 from app.web.create.form import CreateForm
 from app.web.create.masking import mask_details, mask_raws
 from app.web.create.receive import save_raw
@@ -81,9 +83,10 @@ def installed_engine(name: str, weights: WeightStore) -> EngineSpec:
 
 def settled_engine(form: CreateForm, settings: Settings, weights: WeightStore
                    ) -> tuple[StyleOptions, EngineSpec]:
-    """The form's options and the installed engine they name (Deep Dream: with the network
+    """The form's options and the installed engine they name (a fast model's when one is
+    chosen; Deep Dream: with the network
     that will dream, 409 when none is installed)."""
-    options = form.options(settings, weights)
+    options = engine_for(form.options(settings, weights), form.model_id)
     spec = installed_engine(options.engine, weights)
     if spec.mode == "dream":        # the job keeps the network that will dream (409: none)
         options = options.model_copy(update={"network": dream_network(options, weights).name})
@@ -95,24 +98,27 @@ def chosen_styles(form: CreateForm, spec: EngineSpec
     """The style (or, for Deep Dream, guide) uploads, the library picks (at most
     ``MAX_STYLES`` in all), and what to call the uploads ("the guide image"; None: "style
     image N")."""
-    guide = _chosen([form.guide]) if spec.mode == "dream" else []
-    styles = guide or _chosen(form.styles)
-    style_ids = [] if guide else _style_ids(form)
+    guide = chosen_uploads([form.guide]) if spec.mode == "dream" else []
+    styles = guide or chosen_uploads(form.styles)
+    style_ids = [] if guide else library_ids(form.style_ids)
+    if spec.takes_model and (styles or style_ids):
+        raise Refused("a fast model paints its own styles: remove the style images, or "
+                      "the model")
     if len(styles) + len(style_ids) > MAX_STYLES:
         raise Refused(f"use at most {MAX_STYLES} style images")
     return styles, style_ids, "the guide image" if guide else None
 
 
-def _chosen(files: list[UploadFile | str | None]) -> list[UploadFile]:
+def chosen_uploads(files: list[UploadFile | str | None]) -> list[UploadFile]:
     # A browser sends a file input left empty as a part with no filename, which arrives as "".
     return [f for f in files if f is not None and not isinstance(f, str)
             and (f.filename or f.size)]
 
 
-def _style_ids(form: CreateForm) -> list[int]:
+def library_ids(texts: list[str]) -> list[int]:
     """The ``style_id`` fields as numbers, refusing anything else in words."""
     ids = []
-    for text in form.style_ids:
+    for text in texts:
         if not text.strip().isdigit():
             raise Refused("style_id must be the number of a style in the library, "
                           f"not {text!r}")
@@ -140,7 +146,7 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
     as its title, written in the same transaction); the files are checked in turn
     (``checks``). Raises ``StyleTransferError``."""
     options, spec = settled_engine(form, settings, weights)
-    content = _chosen([form.content])
+    content = chosen_uploads([form.content])
     if not content and not form.content_from:
         raise Refused("choose a content image or video")
     styles, style_ids, what = chosen_styles(form, spec)
@@ -148,7 +154,7 @@ async def create_job(session: Session, store: MediaStore, settings: Settings,
              "the content file")]
     raws += [(store.temp_path_for(store.new_path("uploads", ".part")), "style",
               what or style_label(i, len(styles))) for i in range(len(styles))]
-    masks = _chosen([form.mask])
+    masks = chosen_uploads([form.mask])
     raws += mask_raws(store, masks)
     sources = Sources(raws, not content, style_ids, details or {}, bool(masks))
     uploads: list[UploadFile | None] = [content[0] if content else None, *styles, *masks]
@@ -172,10 +178,10 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     """The blocking half of :func:`create_job`: the reused files, the disk floor, the files
     (checked in a child process and fsynced), the library's rows, then the job row."""
     raws = sources.raws[:-1] if sources.masked else sources.raws
-    picks = [_library_file(session, sid, owner_id) for sid in sources.style_ids]
+    picks = [library_file(session, sid, owner_id) for sid in sources.style_ids]
     picked = [path for path, _ in picks]
-    reused, reused_shares = ([], []) if len(raws) > 1 or picked else \
-        _reused_styles(session, form.style_from, owner_id)
+    reused, reused_shares = ([], []) if len(raws) > 1 or picked or spec.takes_model else \
+        reused_styles(session, form.style_from, owner_id)
     count = len(raws) - 1 + len(picked) + len(reused)
     # offered to the public library: uploads only when their owner said so; a pick that
     # the library lists already; another result's styles as that result offered them
@@ -185,9 +191,14 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
     check_allowance(session, owner_id, job_cost(spec.name, options.stored()))  # a frame
     check_free_disk(store, settings)
     if sources.reuse_content:
-        _copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
+        copy_earlier_content(session, store, form.content_from, owner_id, raws[0][0])
     stored: list[StoredUpload] = []
+    model: list[str] = []
     try:
+        if spec.takes_model:
+            copy, options = use_model(session, store, form.model_id, form.model_style,
+                                      owner_id, options)
+            model.append(copy)
         stored = store_uploads(store, settings, sources.raws, options.max_side,
                                (options.trim_start, options.trim_end))
         inputs, mask = (stored[:-1], stored[-1]) if sources.masked else (list(stored), None)
@@ -206,9 +217,10 @@ def store_and_enqueue(session: Session, store: MediaStore, settings: Settings, o
         stored += copies
         return _enqueue_with_styles(session, store, owner_id, options, spec, form,
                                     inputs + copies,
-                                    {**sources.details, "style_shared": shared, **masked}, ran)
+                                    {**sources.details, "style_shared": shared, **masked,
+                                     "model_path": model[0] if model else None}, ran)
     except BaseException:
-        store.remove([s.rel for s in stored])
+        store.remove([s.rel for s in stored] + model)
         raise
 
 
@@ -229,25 +241,28 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
                          stored: list[StoredUpload], details: dict[str, Any],
                          ran: dict[str, Any]) -> Job:
     """The job row (its options plus ``ran``: what was settled beside them, such as the
-    octaves a quality asked for when fewer fit) and its style library rows in one
-    transaction. Tried twice: a second request adding the same new style at the same
-    moment, or a deleted job's styles leaving the library meanwhile, makes the first try's
-    commit fail."""
-    styles = [s.rel for s in stored[1:]]
+    octaves a quality asked for when fewer fit) and its style library rows."""
+    return enqueue_with_library_styles(
+        session, store, [s.rel for s in stored[1:]], owner_id=owner_id, kind=stored[0].kind,
+        engine=spec.name, options={**options.stored(), **ran, "engine": spec.name},
+        content_path=stored[0].rel, visibility=form.visibility,
+        with_job=spending(owner_id, job_cost(spec.name, options.stored(), stored[0].frames)),
+        frames=stored[0].frames, **details)
+
+
+def enqueue_with_library_styles(session: Session, store: MediaStore, styles: list[str],
+                                **job: Any) -> Job:
+    """The job row (``job``: :func:`~app.jobs.queue.enqueue_job`'s fields) with its
+    ``styles`` files and their style library rows, in one transaction. Tried twice: a
+    second request adding the same new style at the same moment, or a deleted job's styles
+    leaving the library meanwhile, makes the first try's commit fail."""
     attempt = 1
     while True:
         made: list[str] = []
         try:
             begin_write(session)
             style_ids = register_styles(session, store, styles, made)
-            return enqueue_job(session, owner_id=owner_id, kind=stored[0].kind,
-                               engine=spec.name, options={**options.stored(), **ran,
-                                                          "engine": spec.name},
-                               content_path=stored[0].rel, style_paths=styles,
-                               visibility=form.visibility, style_ids=style_ids,
-                               with_job=spending(owner_id, job_cost(
-                                   spec.name, options.stored(), stored[0].frames)),
-                               frames=stored[0].frames, **details)
+            return enqueue_job(session, style_paths=styles, style_ids=style_ids, **job)
         except BaseException as exc:
             session.rollback()
             store.remove(made)
@@ -256,7 +271,7 @@ def _enqueue_with_styles(session: Session, store: MediaStore, owner_id: str,
             attempt += 1
 
 
-def _library_file(session: Session, style_id: int, owner_id: str) -> tuple[str, bool]:
+def library_file(session: Session, style_id: int, owner_id: str) -> tuple[str, bool]:
     """The stored file of a library style this visitor may use (404 otherwise), and whether
     the library lists it."""
     try:
@@ -266,7 +281,7 @@ def _library_file(session: Session, style_id: int, owner_id: str) -> tuple[str, 
     return style.path, is_listed(session, style)
 
 
-def _copy_earlier_content(session: Session, store: MediaStore, public_id: str | None,
+def copy_earlier_content(session: Session, store: MediaStore, public_id: str | None,
                           owner_id: str, raw: Path) -> None:
     """Fill ``raw`` with the content file of the visitor's own job ``public_id`` ("try
     again" keeps the photo); it is then checked like any upload."""
@@ -285,7 +300,7 @@ def _copy_earlier_content(session: Session, store: MediaStore, public_id: str | 
                       "again", 404) from None
 
 
-def _reused_styles(session: Session, style_from: str | None,
+def reused_styles(session: Session, style_from: str | None,
                    owner_id: str) -> tuple[list[str], list[bool]]:
     """Style files of an earlier finished job ("use this style again"), and whether that
     job offered each to the library (none of a result the admin hid, nor a style it took

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.people.allowances import allowance_of, job_cost
 from app.web.community_schemas import COMMUNITY_ERRORS, CostOut, allowance_out
+from app.web.create.fast_model import engine_for
 from app.web.create.form import FormDep
 from app.web.create.submit import installed_engine
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, WeightsDep
@@ -29,7 +30,7 @@ def api_cost(form: FormDep, response: Response, session: SessionDep, settings: S
     """What a job with these settings (the create form's fields, files left out) costs,
     and what is left of today's allowance."""
     keep_private(response)
-    options = form.options(settings, weights)
+    options = engine_for(form.options(settings, weights), form.model_id)
     spec = installed_engine(options.engine, weights)
     per_frame = job_cost(spec.name, options.stored())
     units = job_cost(spec.name, options.stored(), frames)

@@ -19,7 +19,7 @@ from app.jobs.batches import point_photo, retryable
 from app.jobs.costs import check_room_in_line
 from app.jobs.queue import enqueue_job, get_job, update_details
 from app.people.allowances import check_allowance, earlier_cost, spending
-from app.people.copies import copy_derived_inputs, copy_inputs
+from app.people.copies import copy_derived_inputs, copy_inputs, copy_media_file
 from app.people.styles import job_style_ids, job_style_shares
 from app.people.trash import restore_job, trash_job
 from app.refusals import Refused
@@ -61,6 +61,8 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
     try:
         content, styles = copy_inputs(store, source)
         extras = copy_derived_inputs(store, source)     # its mask, an Enhance's start
+        model = copy_media_file(store, source.model_path, "models") if source.model_path \
+            else None       # a fast model's job (or a training that adds styles) keeps its own
     except OSError as exc:
         raise HTTPException(409, "the files of this job are gone, so it cannot run again") \
             from exc
@@ -77,11 +79,11 @@ def retry_job(session: Session, store: MediaStore, settings: Settings, weights: 
                            visibility=source.visibility, title=source.title,
                            content_name=source.content_name,
                            style_names=list(source.style_names or []),
-                           show_original=source.show_original,
+                           show_original=source.show_original, model_path=model,
                            with_job=spending(source.owner_id, units), **extras)
     except BaseException:
         session.rollback()
-        store.remove([content, *styles,
+        store.remove([content, *styles, *([model] if model else []),
                       *(p for p in (extras["mask_path"], extras["start_path"]) if p)])
         raise
 
@@ -206,9 +208,9 @@ def retry_batch(batch_id: str, request: Request, session: SessionDep, settings: 
 
 
 @router.post("/batches/{batch_id}/retry", include_in_schema=False)
-def retry_from_form(batch_id: str, request: Request, session: SessionDep,
-                    settings: SettingsDep, store: StoreDep, weights: WeightsDep,
-                    owner: OwnerDep) -> Response:
+def retry_batch_from_form(batch_id: str, request: Request, session: SessionDep,
+                          settings: SettingsDep, store: StoreDep, weights: WeightsDep,
+                          owner: OwnerDep) -> Response:
     batch = own_batch(session, batch_id, owner)
     check_rate(request)
     retry_failed(session, store, settings, weights, batch, owner)

@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.jobs.queue import get_job, list_owner_jobs
+from app.people.fast_models import owner_models
 from app.people.owner_keys import (
     count_jobs,
     forget_owner_key,
@@ -45,6 +46,7 @@ from app.web.middleware.owner import (
     keep_private,
     owner_cookie,
 )
+from app.web.model_schemas import model_out
 from app.web.rendering import base_url, only_this_computer, render
 from app.web.schemas import ERRORS, MAX_PAGE, GalleryOut, job_out
 
@@ -120,7 +122,8 @@ def my_results_page(request: Request, session: Session, owner: str, public_url: 
         key_made_at=owner_key_made_at(session, owner), key=key,
         key_link=f"{base}/me/key#{key}" if key else None, base=base,
         local_only=only_this_computer(base),
-        home_jobs=count_jobs(session, home) if home else None)
+        home_jobs=count_jobs(session, home) if home else None,
+        models=[model_out(session, m, owner) for m in owner_models(session, owner)])
 
 
 @router.get("/me", response_class=HTMLResponse, include_in_schema=False)

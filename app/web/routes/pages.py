@@ -16,6 +16,7 @@ from app.engine.methods.deepdream.networks import (
     DreamNet,
     network_here,
 )
+from app.engine.methods.trained.train_options import TrainOptions
 from app.engine.options import MAX_STYLES
 from app.engine.registry import BY_NAME
 from app.engine.weights.store import WeightStore
@@ -26,6 +27,7 @@ from app.settings import Settings
 from app.web.access import find_job, own_job, viewer_is_admin
 from app.web.community_view import result_community
 from app.web.create.details import upload_details
+from app.web.create.fast_model import model_pick, models_picker
 from app.web.create.form import FormDep
 from app.web.create.speed import engine_speeds, preset_speeds
 from app.web.create.submit import create_job
@@ -36,7 +38,7 @@ from app.web.gallery_feed import chosen_tab, gallery_out
 from app.web.limits import check_rate
 from app.web.middleware.owner import home_owner, keep_private, vary_by_cookie
 from app.web.rendering import base_url, only_this_computer, render
-from app.web.schemas import MAX_PAGE, job_out
+from app.web.schemas import MAX_PAGE, job_out, trained_model_page
 from app.web.signed_in import current_account
 from app.web.visibility import REMOVED, removed_for
 
@@ -51,7 +53,8 @@ def installed_engines(weights: WeightStore) -> list[Any]:
 def create_context(session: SessionDep, settings: Settings, weights: WeightStore, owner: str,
                    style_from: str | None = None, from_job: str | None = None,
                    style_ids: list[str] | None = None,
-                   submitted: dict[str, Any] | None = None) -> dict[str, Any]:
+                   submitted: dict[str, Any] | None = None,
+                   model: str | None = None, model_style: str | None = None) -> dict[str, Any]:
     """The create page's context: engines, quality choices with their measured times
     (:mod:`app.web.create.speed`), library picker and what the form starts with
     (:mod:`app.web.create.prefill`)."""
@@ -65,9 +68,14 @@ def create_context(session: SessionDep, settings: Settings, weights: WeightStore
         from_submitted(prefill, submitted)
     engines = installed_engines(weights)
     ready = {spec.name for spec in engines}
+    submitted = submitted or {}
     return {"engines": engines, "prefill": prefill, "presets": PRESETS,
             "allowance": allowance_of(session, owner),
             "library": library_picker(session), "max_styles": MAX_STYLES,
+            "models": models_picker(session, owner),
+            "model_pick": model_pick(session, owner, model or submitted.get("model_id"),
+                                     model_style or submitted.get("model_style")),
+            "train_defaults": TrainOptions(), "max_train_steps": settings.max_train_steps,
             "dream_net": auto_dream_network(weights), "depths": DEPTHS, "settings": settings,
             "speeds": preset_speeds(session, ready.__contains__, settings.max_output_side),
             "engine_speeds": engine_speeds(session, sorted(ready))}
@@ -85,14 +93,17 @@ def auto_dream_network(weights: WeightStore) -> DreamNet:
 def create_page(request: Request, session: SessionDep, settings: SettingsDep,
                 weights: WeightsDep, owner: OwnerDep, style_from: str | None = None,
                 from_job: Annotated[str | None, Query(alias="from")] = None,
-                style_id: Annotated[list[str] | None, Query()] = None) -> Response:
+                style_id: Annotated[list[str] | None, Query()] = None,
+                model: Annotated[str | None, Query(max_length=32)] = None,
+                model_style: Annotated[str | None, Query(max_length=4)] = None) -> Response:
     """Create; ``?from=<job>`` (its owner) starts from that job's files and settings,
     ``?style_id=N`` (repeatable) with library styles, ``?style_from=<job>`` with a
-    result's styles."""
+    result's styles, ``?model=<id>&model_style=N`` with a fast model's style."""
     response = render(request, "create.html",
                       opened_with_key=home_owner(request) is not None,
                       **create_context(session, settings, weights, owner, style_from,
-                                       from_job, style_id))
+                                       from_job, style_id, model=model,
+                                       model_style=model_style))
     # "edit and retry" shows the owner's own photo and file names
     return keep_private(response) if from_job else response
 
@@ -153,7 +164,10 @@ def result_response(request: Request, session: SessionDep, job: Job, owner: str,
 def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
              settings: SettingsDep) -> Response:
     job = find_job(session, job_id)
-    if job.state == JobState.SUCCEEDED:
+    model = trained_model_page(session, job) if job.kind == "train" else None
+    if model is not None and job.state == JobState.SUCCEEDED:     # a training: its model
+        return RedirectResponse(model, status_code=303)
+    if job.state == JobState.SUCCEEDED and job.kind != "train":
         return result_response(request, session, job, owner, settings)
     is_admin = viewer_is_admin(request)
     if removed_for(job, owner, is_admin):
@@ -166,7 +180,7 @@ def job_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep
 def result_page(job_id: str, request: Request, session: SessionDep, owner: OwnerDep,
                 settings: SettingsDep) -> Response:
     job = find_job(session, job_id)
-    if job.state != JobState.SUCCEEDED:
+    if job.state != JobState.SUCCEEDED or job.kind == "train":
         return RedirectResponse(f"/jobs/{job.public_id}", status_code=303)
     return result_response(request, session, job, owner, settings)
 

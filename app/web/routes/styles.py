@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.engine.errors import StyleTransferError
+from app.people.fast_models import shared_models
 from app.people.library import add_curated_style
 from app.people.styles import hidden_styles, listed_styles, set_hidden
 from app.refusals import Refused
@@ -33,6 +34,7 @@ from app.web.access import require_admin, viewer_is_admin
 from app.web.create.receive import save_raw
 from app.web.deps import SessionDep, SettingsDep, StoreDep
 from app.web.errors import status_for
+from app.web.model_schemas import model_out
 from app.web.rendering import render
 from app.web.schemas import ERRORS, HiddenIn, media_url
 
@@ -87,7 +89,9 @@ def styles_page_response(request: Request, session: Session, page: int = 1,
     is_admin = viewer_is_admin(request)
     return render(request, "styles.html", status_code=status_code,
                   data=styles_page_data(session, page), is_admin=is_admin,
-                  hidden=hidden_styles(session) if is_admin else [], **context)
+                  hidden=hidden_styles(session) if is_admin else [],
+                  models=[model_out(session, m, "") for m in shared_models(session)]
+                  if page == 1 else [], **context)
 
 
 @router.get("/styles", response_class=HTMLResponse, include_in_schema=False)

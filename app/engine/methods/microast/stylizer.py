@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from app.engine.features import EPS, adain_with_stats, weighted_mean_std
@@ -31,7 +30,7 @@ from app.engine.methods.microast.network import (
     prepare_style,
     resolve_weight_paths,
 )
-from app.engine.tiling import ChannelSums, Tile, assemble, tile_grid, tile_layout
+from app.engine.tiling import ChannelSums, Tile, assemble
 
 TILE_MULTIPLE = 8  # tiled images are reflection-padded to this
 # Peak memory per pixel of a batch: 809 MB for 1920x1080 and 3008 MB for 3840x2160 in fp32 on
@@ -91,15 +90,10 @@ class MicroASTStylizer(FeedForwardStylizer):
     def stylize_tiled(self, frames: torch.Tensor, tile_side: int = 0) -> torch.Tensor:
         """:meth:`stylize_frames` tile by tile with whole-image statistics (see
         :func:`stylize_tiled`)."""
-        side, overlap = tile_layout(self._max_pixels() // frames.shape[0],
-                                    tile_side or self.tile_side, TILE_CONTEXT)
         height, width = frames.shape[-2:]
-        pad_h, pad_w = (-height) % TILE_MULTIPLE, (-width) % TILE_MULTIPLE
         with torch.inference_mode():
-            padded = F.pad(frames.float(), (0, pad_w, 0, pad_h), mode="reflect") \
-                if pad_h or pad_w else frames.float()
-            tiles = tile_grid(padded.shape[-2], padded.shape[-1], side, overlap, TILE_MULTIPLE,
-                              TILE_CONTEXT)
+            padded, tiles, overlap = self.padded_tiles(frames, TILE_CONTEXT, TILE_MULTIPLE,
+                                                       tile_side)
             out = stylize_tiled(self, padded, tiles, overlap)[..., :height, :width]
             content = frames.to(self.device, torch.float32)
             return self._finish(out, content) if self.preserve_color else out
