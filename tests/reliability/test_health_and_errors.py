@@ -42,9 +42,9 @@ class WorkerKilled(BaseException):
 def test_the_worker_loop_survives_errors_and_a_dead_worker_is_restarted(
         client: TestClient, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    from app.jobs import queue
+    from app.jobs import pieces
 
-    real_claim = queue.claim_next_job
+    real_claim = pieces.claim_next_work
     calls = {"n": 0}
 
     def flaky_claim(*args: object):  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ def test_the_worker_loop_survives_errors_and_a_dead_worker_is_restarted(
     pool = client.app.state.workers
     first = pool.workers[0]
     monkeypatch.setattr(WorkerPool, "SUPERVISE_EVERY_S", 4.0)   # time to see it down
-    monkeypatch.setattr("app.jobs.worker.queue.claim_next_job", flaky_claim)
+    monkeypatch.setattr("app.jobs.worker.pieces.claim_next_work", flaky_claim)
     with caplog.at_level(logging.ERROR, logger="dreamgen.worker"):
         first.wake.set()
         wait_until("the worker thread to die", lambda: not first.is_alive(), 30)
@@ -80,8 +80,8 @@ def fragile_client(make_settings: Callable[..., Settings],
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the gallery query broke")
 
-    monkeypatch.setattr("app.web.routes.api.list_gallery", broken)
-    monkeypatch.setattr("app.web.routes.pages.list_gallery", broken)
+    monkeypatch.setattr("app.web.routes.api.gallery_out", broken)
+    monkeypatch.setattr("app.web.routes.pages.gallery_out", broken)
     with TestClient(create_app(make_settings(run_worker=False)),
                     raise_server_exceptions=False) as client:
         yield client

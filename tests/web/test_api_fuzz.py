@@ -39,6 +39,10 @@ COMMUNITY_OPERATIONS = {
 BATCH_OPERATIONS = {"POST /api/batches", "GET /api/batches/{batch_id}",
                     "GET /api/batches/{batch_id}/events", "GET /api/batches/{batch_id}/download",
                     "POST /api/batches/{batch_id}/retry"}
+DERIVED_OPERATIONS = {"POST /api/jobs/{job_id}/enhance", "POST /api/jobs/{job_id}/deeper"}
+MODEL_OPERATIONS = {"POST /api/train", "GET /api/models", "POST /api/models",
+                    "GET /api/models/{model_id}", "PATCH /api/models/{model_id}",
+                    "DELETE /api/models/{model_id}"}
 
 
 @pytest.mark.slow   # several seconds on a 2-core CPU: not in the fast tier
@@ -71,7 +75,7 @@ def test_api_never_fails_with_a_server_error(make_settings: Callable[..., Settin
                             "PATCH /api/jobs/{job_id}",
                             "GET /api/jobs/{job_id}/strength-preview",
                             "POST /api/jobs/{job_id}/versions"} | COMMUNITY_OPERATIONS \
-        | BATCH_OPERATIONS
+        | BATCH_OPERATIONS | DERIVED_OPERATIONS | MODEL_OPERATIONS
     assert all(count >= 1 for count in checked.values()), checked
 
 

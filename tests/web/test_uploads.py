@@ -203,7 +203,7 @@ def test_openapi_documents_the_json_api_only(paused_client: TestClient) -> None:
                                     "/api/jobs/{job_id}/strength-preview",
                                     "/api/jobs/{job_id}/versions", "/api/jobs/{job_id}/enhance",
                                     "/api/jobs/{job_id}/deeper"} | COMMUNITY_API | \
-        {"/api/train", "/api/models", "/api/models/{model_id}", "/models/{model_id}/file"}
+        {"/api/train", "/api/models", "/api/models/{model_id}"}
     created = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/JobOut")
 

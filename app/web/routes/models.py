@@ -129,9 +129,9 @@ def _training_settings(session: Session, model: FastModel) -> dict[str, object] 
     return dict(job.options or {}) if job is not None else None
 
 
-@router.get("/models/{model_id}/file", response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}},
-                             "description": "The model file (safetensors)."}})
+# A browser's route (errors are pages, like a result's download), so not in the API's
+# OpenAPI document; /api/models/{id} gives its address.
+@router.get("/models/{model_id}/file", response_class=FileResponse, include_in_schema=False)
 def model_download(model_id: str, request: Request, session: SessionDep, store: StoreDep,
                    owner: OwnerDep) -> FileResponse:
     """Export: the model file (safetensors with dreamgen's JSON header), to import in
