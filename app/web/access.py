@@ -6,7 +6,6 @@ the ``require_admin`` dependency). Routers import these; nothing here imports a 
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Job
 from app.jobs.queue import get_job
 from app.web.admin_access import admin_refusal
-from app.web.deps import SessionDep
+from app.web.deps import SessionDep, per_app
 from app.web.limits import RateLimiter
 from app.web.services.admin_downloads import DownloadTracker
 from app.web.visibility import REMOVED, removed_for
@@ -34,16 +33,9 @@ class AdminState:
     sign_ins: RateLimiter = field(default_factory=lambda: RateLimiter(SIGN_INS_PER_MINUTE))
 
 
-_STATE_LOCK = threading.Lock()
-
-
 def admin_state(request: Request) -> AdminState:
     """This app's :class:`AdminState`, made on first use."""
-    with _STATE_LOCK:
-        state = getattr(request.app.state, "admin", None)
-        if state is None:
-            state = request.app.state.admin = AdminState()
-    return state
+    return per_app(request, "admin", AdminState)
 
 
 def require_admin(request: Request) -> AdminState:

@@ -3,7 +3,8 @@ weights store, and the visitor's owner id (from the owner cookie, see :mod:`app.
 
 from __future__ import annotations
 
-from typing import Annotated, Iterator
+import threading
+from typing import Annotated, Callable, Iterator, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 from app.engine.weights.store import WeightStore
 from app.settings import Settings
 from app.storage import MediaStore
+
+T = TypeVar("T")
 
 # At most this many requests hold a database session at once; the others wait for a slot on
 # the event loop, not in a worker thread, so a crowd of readers can neither exhaust the
@@ -48,3 +51,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[MediaStore, Depends(get_store)]
 WeightsDep = Annotated[WeightStore, Depends(get_weights)]
 OwnerDep = Annotated[str, Depends(get_owner)]
+
+
+_PER_APP_LOCK = threading.Lock()
+
+
+def per_app(request: Request, name: str, make: Callable[[], T]) -> T:
+    """``request.app.state.<name>``, made by ``make`` on first use (once per app, under a
+    lock: two first requests at once must share one object)."""
+    with _PER_APP_LOCK:
+        value = getattr(request.app.state, name, None)
+        if value is None:
+            value = make()
+            setattr(request.app.state, name, value)
+    return value
+

@@ -5,7 +5,6 @@ per-app limits of the community's actions (sign-ins, sign-ups, comments, likes .
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import quote
@@ -17,6 +16,7 @@ from starlette.types import Scope
 
 from app.db.community import Account
 from app.people.account_sessions import SignedIn
+from app.web.deps import per_app
 from app.web.limits import RateLimiter, client_address
 from app.web.middleware.accounts import SESSION_COOKIE
 from app.web.middleware.owner import cookie_header, owner_cookie
@@ -99,16 +99,9 @@ class CommunityLimits:
     changes: RateLimiter = field(default_factory=lambda: RateLimiter(60, what="changes"))
 
 
-_LOCK = threading.Lock()
-
-
 def community_limits(request: Request) -> CommunityLimits:
     """This app's :class:`CommunityLimits`, made on first use."""
-    with _LOCK:
-        limits = getattr(request.app.state, "community_limits", None)
-        if limits is None:
-            limits = request.app.state.community_limits = CommunityLimits()
-    return limits
+    return per_app(request, "community_limits", CommunityLimits)
 
 
 def count_action(limiter: RateLimiter, who: SignedIn) -> None:
