@@ -12,7 +12,7 @@ import time
 from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from app.web.batch_view import (
 from app.web.batch_zip import stream_zip
 from app.web.create.batch import create_batch
 from app.web.create.form import CreateForm
+from app.web.create.retry import retry_failed
 from app.web.deps import OwnerDep, SessionDep, SettingsDep, StoreDep, WeightsDep
 from app.web.limits import StreamSlotDep, check_rate
 from app.web.middleware.owner import private_response
@@ -122,3 +123,27 @@ def batch_page(batch_id: str, request: Request, session: SessionDep,
                owner: OwnerDep) -> Response:
     batch = own_batch(session, batch_id, owner)
     return render(request, "batch.html", batch=batch_out(session, batch, owner))
+
+
+# ----------------------------------------------------------------------------- retry
+@router.post("/api/batches/{batch_id}/retry", response_model=BatchOut, tags=["api"])
+def retry_batch(batch_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+                store: StoreDep, weights: WeightsDep, owner: OwnerDep) -> BatchOut:
+    """Queue the failed and cancelled photos again with the same files and settings (409
+    when there are none); the allowance and the per-person cap apply to each."""
+    batch = own_batch(session, batch_id, owner)
+    check_rate(request)
+    retry_failed(session, store, settings, weights, batch, owner)
+    request.app.state.wake_workers()
+    return batch_out(session, batch, owner)
+
+
+@router.post("/batches/{batch_id}/retry", include_in_schema=False)
+def retry_batch_from_form(batch_id: str, request: Request, session: SessionDep,
+                          settings: SettingsDep, store: StoreDep, weights: WeightsDep,
+                          owner: OwnerDep) -> Response:
+    batch = own_batch(session, batch_id, owner)
+    check_rate(request)
+    retry_failed(session, store, settings, weights, batch, owner)
+    request.app.state.wake_workers()
+    return RedirectResponse(f"/batches/{batch.public_id}", status_code=303)
